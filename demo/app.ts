@@ -1,0 +1,89 @@
+import { Hono, type Context } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { z } from 'zod';
+import { NotFoundError, parseInput, readJsonBody, jsonResponse, type Gatehouse } from 'gatehouse';
+import type { PostsStore } from './posts.js';
+import { demoScript, homePage, postsPage, sessionsPage } from './pages.js';
+
+const newPost = z.object({ title: z.string().trim().min(1).max(120), body: z.string().trim().min(1).max(2000) }).strict();
+
+function clientIp(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The demo app: Gatehouse mounted at /auth, plus a posts board whose routes are guarded
+ * by permissions. It uses only the package's public API, the way your app would.
+ */
+export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('x-content-type-options', 'nosniff');
+    c.header('referrer-policy', 'same-origin');
+    c.header('x-frame-options', 'DENY');
+    c.header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  });
+
+  // The whole auth API: one line.
+  app.all('/auth/*', (c) => auth.handler(c.req.raw, { ip: clientIp(c) }));
+
+  app.onError((error) => auth.errorResponse(error));
+
+  // Your own cookie-authenticated API: check origin on unsafe methods, then the permission.
+  app.use('/api/*', async (c, next) => {
+    auth.verifyOrigin(c.req.raw);
+    await auth.rateLimit(c.req.raw, 'session', { ip: clientIp(c) });
+    await next();
+  });
+
+  app.get('/api/posts', async (c) => {
+    await auth.requirePermission(c.req.raw, 'posts:read');
+    return jsonResponse({ posts: await posts.list() });
+  });
+
+  app.post('/api/posts', async (c) => {
+    const { user } = await auth.requirePermission(c.req.raw, 'posts:write');
+    const input = parseInput(newPost, await readJsonBody(c.req.raw, 16 * 1024));
+    return jsonResponse({ post: await posts.create(user.id, input.title, input.body) }, 201);
+  });
+
+  app.delete('/api/posts/:id', async (c) => {
+    await auth.requirePermission(c.req.raw, 'posts:delete');
+    const id = Number(c.req.param('id'));
+    if (!Number.isSafeInteger(id) || id <= 0 || !(await posts.remove(id))) throw new NotFoundError('No such post.');
+    return c.body(null, 204);
+  });
+
+  app.get('/assets/demo.js', (c) => c.body(demoScript, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
+
+  app.get('/', async (c) => c.html(homePage(await auth.getSession(c.req.raw))));
+
+  app.get('/posts', async (c) => {
+    const session = await auth.getSession(c.req.raw);
+    const role = session?.user.role ?? '';
+    const canRead = session !== null && auth.authz.can(role, 'posts:read');
+    return c.html(
+      postsPage(session, canRead ? await posts.list() : null, {
+        write: auth.authz.can(role, 'posts:write'),
+        remove: auth.authz.can(role, 'posts:delete'),
+      }),
+      session === null ? 401 : 200,
+    );
+  });
+
+  app.get('/account/sessions', async (c) => {
+    const session = await auth.getSession(c.req.raw);
+    const list = session ? await (await auth.storage()).listUserSessions(session.user.id) : [];
+    return c.html(sessionsPage(session, list), session === null ? 401 : 200);
+  });
+
+  app.notFound(() => auth.errorResponse(new NotFoundError()));
+  return app;
+}
+

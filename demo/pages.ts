@@ -1,0 +1,146 @@
+import { html, raw } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { SessionResult, SessionRecord } from 'gatehouse';
+import type { Post } from './posts.js';
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+const styles = raw(`
+:root { --fg:#1d2433; --muted:#5b6475; --bg:#f6f7fb; --card:#fff; --accent:#2f5bd3; --danger:#b42318; --line:#dde1ea; }
+* { box-sizing: border-box; }
+body { margin:0; font: 16px/1.5 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
+header { background:var(--card); border-bottom:1px solid var(--line); }
+nav { max-width:760px; margin:0 auto; padding:12px 16px; display:flex; gap:16px; align-items:center; flex-wrap:wrap; }
+nav a { color:var(--accent); text-decoration:none; font-weight:600; }
+nav .who { margin-left:auto; color:var(--muted); font-size:14px; }
+main { max-width:760px; margin:24px auto; padding:0 16px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:16px 20px; margin-bottom:16px; }
+h1 { font-size:28px; margin:0 0 12px; } h2 { font-size:20px; margin:0 0 8px; }
+.muted { color:var(--muted); } code { background:#eef0f5; padding:1px 5px; border-radius:4px; }
+button { font:inherit; padding:6px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
+button.secondary { background:#fff; color:var(--accent); } button.danger { border-color:var(--danger); background:#fff; color:var(--danger); }
+input, textarea { font:inherit; width:100%; padding:8px; border:1px solid var(--line); border-radius:6px; margin:4px 0 12px; }
+label { font-weight:600; }
+table { width:100%; border-collapse:collapse; } td, th { text-align:left; padding:8px 6px; border-bottom:1px solid var(--line); vertical-align:top; font-size:14px; }
+.badge { display:inline-block; font-size:12px; padding:1px 8px; border-radius:999px; background:#e7edfb; color:var(--accent); }
+[role=status] { min-height:1.5em; color:var(--danger); }
+`);
+
+export function layout(title: string, auth: SessionResult | null, body: Html): Html {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Gatehouse demo</title>
+<style>${styles}</style>
+<script type="module" src="/assets/demo.js"></script>
+</head>
+<body>
+<header><nav aria-label="Main">
+<a href="/">Home</a><a href="/posts">Posts</a><a href="/account/sessions">Account</a>
+<span class="who">${auth ? html`Signed in as <strong>${auth.user.email}</strong> <span class="badge">${auth.user.role}</span>
+  <button class="secondary" data-action="sign-out" type="button">Sign out</button>` : 'Not signed in'}</span>
+</nav></header>
+<main>${body}</main>
+</body>
+</html>`;
+}
+
+export function homePage(auth: SessionResult | null): Html {
+  return layout(
+    'Home',
+    auth,
+    html`<h1>Gatehouse demo</h1>
+<div class="card">
+${auth
+  ? html`<p>You are signed in as <strong>${auth.user.email}</strong> with the role <span class="badge">${auth.user.role}</span>.
+     Your session ends after ${Math.round((auth.session.expiresAt.getTime() - Date.now()) / 3_600_000)} hours without activity.</p>`
+  : html`<p>You are not signed in. Passkey and OpenID Connect sign-in are not enabled in this build yet, so protected
+     pages and <code>/api/*</code> answer 401.</p>
+     <p class="muted">An operator can create an account with <code>npm run cli -- users create --email you@example.com --role admin</code>.</p>`}
+</div>
+<div class="card"><h2>What this app shows</h2>
+<ul>
+<li>Database sessions in an <code>__Host-</code>, HttpOnly, Secure, SameSite=Lax cookie; page scripts cannot read it.</li>
+<li>Every session can be ended at once: this device, all others, or all of a user's (by an admin).</li>
+<li>Authorization is a separate table of roles and permissions: members read posts, editors write, admins delete.</li>
+<li>Cross-site requests that change state are refused; session endpoints are rate limited.</li>
+</ul></div>`,
+  );
+}
+
+export function postsPage(auth: SessionResult | null, posts: Post[] | null, perms: { write: boolean; remove: boolean }): Html {
+  return layout(
+    'Posts',
+    auth,
+    html`<h1>Posts</h1>
+${posts === null
+  ? html`<div class="card"><p>Sign in to read posts.</p></div>`
+  : html`${perms.write
+      ? html`<form class="card" data-form="post">
+          <h2>New post</h2>
+          <label for="title">Title</label><input id="title" name="title" required maxlength="120">
+          <label for="body">Text</label><textarea id="body" name="body" rows="3" required maxlength="2000"></textarea>
+          <button type="submit">Publish</button> <span role="status" aria-live="polite"></span>
+        </form>`
+      : html`<p class="muted">Your role can read posts. Editors can write and admins can delete.</p>`}
+    ${posts.length === 0 ? html`<div class="card"><p class="muted">No posts yet.</p></div>` : ''}
+    ${posts.map(
+      (p) => html`<article class="card"><h2>${p.title}</h2><p>${p.body}</p>
+        <p class="muted">${new Date(p.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</p>
+        ${perms.remove ? html`<button class="danger" type="button" data-action="delete-post" data-id="${p.id}">Delete</button>` : ''}
+      </article>`,
+    )}`}`,
+  );
+}
+
+export function sessionsPage(auth: SessionResult | null, sessions: SessionRecord[]): Html {
+  return layout(
+    'Your devices',
+    auth,
+    html`<h1>Your devices</h1>
+${auth === null
+  ? html`<div class="card"><p>Sign in to see the devices signed in to your account.</p></div>`
+  : html`<div class="card">
+      <table><thead><tr><th scope="col">Device</th><th scope="col">IP</th><th scope="col">Last seen</th><th scope="col"></th></tr></thead>
+      <tbody>${sessions.map(
+        (s) => html`<tr><td>${s.userAgent ?? 'Unknown browser'} ${s.id === auth.session.id ? html`<span class="badge">this device</span>` : ''}</td>
+          <td>${s.ip ?? ''}</td><td>${new Date(s.lastSeenAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</td>
+          <td><button class="danger" type="button" data-action="end-session" data-id="${s.id}">Sign out</button></td></tr>`,
+      )}</tbody></table>
+      <p><button class="secondary" type="button" data-action="revoke-others">Sign out all other devices</button>
+      <span role="status" aria-live="polite"></span></p>
+    </div>`}`,
+  );
+}
+
+/** The one script the pages need: it calls the JSON API with fetch (cookies go along automatically). */
+export const demoScript = `
+const status = (el, text) => { const s = el.closest('.card, nav')?.querySelector('[role=status]'); if (s) s.textContent = text; else if (text) alert(text); };
+async function call(method, url, body) {
+  const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+  if (res.ok) return null;
+  const data = await res.json().catch(() => null);
+  return data?.error?.message ?? 'Request failed (' + res.status + ')';
+}
+document.addEventListener('click', async (event) => {
+  const el = event.target instanceof Element ? event.target.closest('[data-action]') : null;
+  if (!el) return;
+  const action = el.getAttribute('data-action'); const id = el.getAttribute('data-id');
+  let error = null;
+  if (action === 'sign-out') error = await call('POST', '/auth/sign-out');
+  if (action === 'end-session' && confirm('Sign this device out?')) error = await call('DELETE', '/auth/sessions/' + encodeURIComponent(id));
+  if (action === 'revoke-others' && confirm('Sign out every other device?')) error = await call('POST', '/auth/sessions/revoke-others');
+  if (action === 'delete-post' && confirm('Delete this post?')) error = await call('DELETE', '/api/posts/' + encodeURIComponent(id));
+  if (error) status(el, error); else location.reload();
+});
+document.addEventListener('submit', async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.dataset.form !== 'post') return;
+  event.preventDefault();
+  const data = Object.fromEntries(new FormData(form));
+  const error = await call('POST', '/api/posts', data);
+  if (error) status(form, error); else location.reload();
+});
+`;

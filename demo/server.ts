@@ -1,0 +1,44 @@
+import { serve } from '@hono/node-server';
+import { createGatehouse, openDatabase, redactUrl, ConfigurationError, DEFAULT_DATABASE_URL } from 'gatehouse';
+import { demoAuthz } from './authz.js';
+import { createDemoApp } from './app.js';
+import { createPostsStore } from './posts.js';
+
+/** `npm start`: the demo on http://localhost:3000, SQLite by default, PostgreSQL/Redis through env. */
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigurationError(`PORT "${process.env.PORT}" must be a number from 1 to 65535.`);
+  const origin = process.env.GATEHOUSE_ORIGIN ?? `http://localhost:${port}`;
+  const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const database = await openDatabase(databaseUrl);
+  const auth = createGatehouse({
+    database,
+    origin,
+    authz: demoAuthz,
+    rateLimit: { redis: process.env.REDIS_URL || undefined },
+    trustedProxies: process.env.TRUSTED_PROXIES ? process.env.TRUSTED_PROXIES.split(',').map((s) => s.trim()) : [],
+  });
+  const { applied } = await auth.migrate();
+  const posts = createPostsStore(database);
+  await posts.migrate();
+  const app = createDemoApp(auth, posts);
+
+  const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? 'localhost' }, () => {
+    console.log(`Gatehouse demo on ${origin}`);
+    console.log(`  database: ${database.description}${applied.length ? ` (applied ${applied.join(', ')})` : ''}`);
+    console.log(`  rate limits: ${process.env.REDIS_URL ? `redis ${redactUrl(process.env.REDIS_URL)}` : 'in memory'}`);
+  });
+  const stop = () => {
+    server.close(() => {
+      void auth.close().then(() => database.close()).finally(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigurationError ? error.message : `Gatehouse demo failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+import type { GatehouseLogger } from '../config/options.js';
+import type { Storage } from '../storage/contract.js';
+
+/** Every auth event type Gatehouse records. The log is append-only (enforced by database triggers). */
+export type AuthEventType =
+  | 'user.created'
+  | 'session.created'
+  | 'session.signed_out'
+  | 'session.revoked'
+  | 'user.role_changed'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'rate_limited'
+  | 'csrf.refused';
+
+export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
+  'user.created',
+  'session.created',
+  'session.signed_out',
+  'session.revoked',
+  'user.role_changed',
+  'user.disabled',
+  'user.enabled',
+  'rate_limited',
+  'csrf.refused',
+];
+
+export interface AuthEventInput {
+  userId?: string | null;
+  /** Who did it, when not the user themself (an admin); null for the CLI or the system. */
+  actorId?: string | null;
+  sessionId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+export interface AuditLog {
+  /** Writes the event; a failure propagates, so a security action is never left unrecorded. */
+  record(type: AuthEventType, input: AuthEventInput): Promise<void>;
+  /** For high-volume events (429s, CSRF refusals): never blocks or fails the request. */
+  recordInBackground(type: AuthEventType, input: AuthEventInput): void;
+}
+
+const MAX_USER_AGENT = 512;
+
+export function createAuditLog(storage: () => Promise<Storage>, now: () => number, logger: GatehouseLogger): AuditLog {
+  async function record(type: AuthEventType, input: AuthEventInput): Promise<void> {
+    const store = await storage();
+    await store.appendEvent({
+      type,
+      userId: input.userId ?? null,
+      actorId: input.actorId ?? null,
+      sessionId: input.sessionId ?? null,
+      ip: input.ip ?? null,
+      userAgent: input.userAgent?.slice(0, MAX_USER_AGENT) ?? null,
+      data: input.data ?? null,
+      createdAt: now(),
+    });
+  }
+  return {
+    record,
+    recordInBackground(type, input) {
+      record(type, input).catch((error: unknown) => {
+        logger.warn('could not record auth event', { type, error: error instanceof Error ? error.message : String(error) });
+      });
+    },
+  };
+}

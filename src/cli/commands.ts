@@ -1,0 +1,174 @@
+import { parseArgs } from 'node:util';
+import type { Gatehouse } from '../gatehouse.js';
+import { migrate, pendingMigrations } from '../storage/migrate.js';
+import type { UserRecord } from '../storage/contract.js';
+import { AUTH_EVENT_TYPES } from '../audit/audit-log.js';
+import { SYSTEM_ACTOR } from '../users/users.js';
+import { loadCliConfig, table, UsageError, withGatehouse } from './context.js';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Record<string, { type: 'string' | 'boolean'; description: string }>;
+  run(values: Record<string, string | boolean | undefined>): Promise<void>;
+}
+
+const common = {
+  'database-url': { type: 'string', description: 'Database URL (default: $DATABASE_URL or sqlite:./data/gatehouse.db)' },
+  config: { type: 'string', description: 'Config module exporting { authz, databaseUrl } (default: ./gatehouse.config.js if present)' },
+} as const;
+
+const email = { email: { type: 'string', description: 'The account\'s email address' } } as const;
+
+function str(values: Record<string, string | boolean | undefined>, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function required(values: Record<string, string | boolean | undefined>, name: string): string {
+  const v = str(values, name);
+  if (v === undefined || v === '') throw new UsageError(`--${name} is required.`);
+  return v;
+}
+
+async function userByEmail(auth: Gatehouse, address: string): Promise<UserRecord> {
+  const user = await (await auth.storage()).findUserByEmail(address);
+  if (user === null) throw new UsageError(`No account with email ${address}. See them with: gatehouse users list`);
+  return user;
+}
+
+function config(values: Record<string, string | boolean | undefined>) {
+  return loadCliConfig({ 'database-url': str(values, 'database-url'), config: str(values, 'config') });
+}
+
+export const COMMANDS: Command[] = [
+  {
+    name: 'migrate',
+    summary: 'Apply pending database migrations (or show them with --status)',
+    usage: 'gatehouse migrate [--status] [--database-url URL]',
+    options: { ...common, status: { type: 'boolean', description: 'List pending migrations without applying them' } },
+    async run(values) {
+      await withGatehouse(await config(values), async (_auth, database) => {
+        if (values.status === true) {
+          const pending = await pendingMigrations(database);
+          console.log(pending.length === 0 ? `${database.description}: up to date` : `${database.description}: pending ${pending.join(', ')}`);
+          return;
+        }
+        console.log(`Migrating ${database.description} ...`);
+        const { applied } = await migrate(database, { onApplied: (name) => console.log(`  applied ${name}`) });
+        console.log(applied.length === 0 ? 'Already up to date.' : `Done: ${applied.length} migration(s) applied.`);
+      });
+    },
+  },
+  {
+    name: 'users list',
+    summary: 'List accounts',
+    usage: 'gatehouse users list [--search TEXT] [--limit N] [--json]',
+    options: {
+      ...common,
+      search: { type: 'string', description: 'Only emails or names containing TEXT' },
+      limit: { type: 'string', description: 'At most N rows (default 100)' },
+      json: { type: 'boolean', description: 'Print JSON' },
+    },
+    async run(values) {
+      const limit = Number(str(values, 'limit') ?? 100);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000.');
+      await withGatehouse(await config(values), async (auth) => {
+        const users = await (await auth.storage()).listUsers({ limit, search: str(values, 'search') });
+        const rows = users.map((u) => ({ ...u, createdAt: new Date(u.createdAt).toISOString(), updatedAt: new Date(u.updatedAt).toISOString() }));
+        console.log(values.json === true ? JSON.stringify(rows, null, 2) : table(rows, ['id', 'email', 'name', 'role', 'disabled', 'createdAt']));
+      });
+    },
+  },
+  {
+    name: 'users create',
+    summary: 'Create an account (it signs in with the methods your app enables)',
+    usage: 'gatehouse users create --email E [--name N] [--role R]',
+    options: { ...common, ...email, name: { type: 'string', description: 'Display name' }, role: { type: 'string', description: 'Role (default: the lowest role)' } },
+    async run(values) {
+      await withGatehouse(await config(values), async (auth) => {
+        const user = await auth.users.create({ email: required(values, 'email'), name: str(values, 'name'), role: str(values, 'role') });
+        console.log(`Created ${user.email} (${user.role}), id ${user.id}`);
+      });
+    },
+  },
+  {
+    name: 'users set-role',
+    summary: "Change an account's role (raising it also ends their sessions)",
+    usage: 'gatehouse users set-role --email E --role R',
+    options: { ...common, ...email, role: { type: 'string', description: 'The new role' } },
+    async run(values) {
+      await withGatehouse(await config(values), async (auth) => {
+        const user = await userByEmail(auth, required(values, 'email'));
+        const updated = await auth.users.setRole(user.id, required(values, 'role'), SYSTEM_ACTOR);
+        console.log(`${updated.email}: role ${user.role} -> ${updated.role}`);
+      });
+    },
+  },
+  ...(['disable', 'enable'] as const).map(
+    (verb): Command => ({
+      name: `users ${verb}`,
+      summary: verb === 'disable' ? 'Disable an account and end all its sessions' : 'Enable a disabled account',
+      usage: `gatehouse users ${verb} --email E`,
+      options: { ...common, ...email },
+      async run(values) {
+        await withGatehouse(await config(values), async (auth) => {
+          const user = await userByEmail(auth, required(values, 'email'));
+          await auth.users.setDisabled(user.id, verb === 'disable', SYSTEM_ACTOR);
+          console.log(`${user.email}: ${verb}d`);
+        });
+      },
+    }),
+  ),
+  {
+    name: 'sessions revoke',
+    summary: 'End every session of an account, on every instance, at once',
+    usage: 'gatehouse sessions revoke --email E',
+    options: { ...common, ...email },
+    async run(values) {
+      await withGatehouse(await config(values), async (auth) => {
+        const user = await userByEmail(auth, required(values, 'email'));
+        const count = await auth.users.revokeSessions(user.id, SYSTEM_ACTOR);
+        console.log(`${user.email}: ended ${count} session(s)`);
+      });
+    },
+  },
+  {
+    name: 'events',
+    summary: 'Show the audit log, newest first',
+    usage: 'gatehouse events [--email E] [--type T] [--limit N] [--json]',
+    options: {
+      ...common,
+      ...email,
+      type: { type: 'string', description: `Only this event type: ${AUTH_EVENT_TYPES.join(', ')}` },
+      limit: { type: 'string', description: 'At most N events (default 50)' },
+      json: { type: 'boolean', description: 'Print JSON' },
+    },
+    async run(values) {
+      const limit = Number(str(values, 'limit') ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a whole number from 1 to 10000.');
+      const type = str(values, 'type');
+      if (type !== undefined && !(AUTH_EVENT_TYPES as readonly string[]).includes(type)) {
+        throw new UsageError(`--type must be one of: ${AUTH_EVENT_TYPES.join(', ')}`);
+      }
+      await withGatehouse(await config(values), async (auth) => {
+        const address = str(values, 'email');
+        const userId = address === undefined ? undefined : (await userByEmail(auth, address)).id;
+        const events = await (await auth.storage()).listEvents({ limit, userId, type });
+        const rows = events.map((e) => ({ ...e, createdAt: new Date(e.createdAt).toISOString(), data: e.data ? JSON.stringify(e.data) : '' }));
+        console.log(values.json === true ? JSON.stringify(rows, null, 2) : table(rows, ['id', 'createdAt', 'type', 'userId', 'actorId', 'ip', 'data']));
+      });
+    },
+  },
+];
+
+export function parseCommand(command: Command, argv: string[]): Record<string, string | boolean | undefined> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const [name, o] of Object.entries(command.options)) options[name] = { type: o.type };
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/^.*?: /, '') : String(error));
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createGatehouse, type Gatehouse } from '../gatehouse.js';
+import { openDatabase, DEFAULT_DATABASE_URL, type Database } from '../storage/database.js';
+import type { Authz } from '../authz/index.js';
+
+/** A CLI mistake: printed as-is with a hint, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface CliConfig {
+  databaseUrl: string;
+  authz?: Authz;
+}
+
+const CONFIG_FILES = ['gatehouse.config.js', 'gatehouse.config.mjs'];
+
+/**
+ * Settings come from flags, then the environment (DATABASE_URL), then an optional
+ * gatehouse.config.{js,mjs} in the current folder whose default export may hold
+ * `authz` (your roles) and `databaseUrl`.
+ */
+export async function loadCliConfig(flags: { 'database-url'?: string; config?: string }): Promise<CliConfig> {
+  const file = flags.config ?? CONFIG_FILES.find((f) => existsSync(resolve(f)));
+  let fromFile: Partial<CliConfig> = {};
+  if (file !== undefined) {
+    const path = resolve(file);
+    if (!existsSync(path)) throw new UsageError(`--config ${file}: no such file.`);
+    const mod = (await import(pathToFileURL(path).href)) as { default?: Partial<CliConfig> };
+    fromFile = mod.default ?? {};
+  }
+  return {
+    databaseUrl: flags['database-url'] ?? process.env.DATABASE_URL ?? fromFile.databaseUrl ?? DEFAULT_DATABASE_URL,
+    authz: fromFile.authz,
+  };
+}
+
+/** Opens the database and a Gatehouse instance for one command, and closes both after. */
+export async function withGatehouse<T>(config: CliConfig, run: (auth: Gatehouse, database: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase(config.databaseUrl);
+  try {
+    const auth = createGatehouse({ database, origin: 'http://localhost', ...(config.authz ? { authz: config.authz } : {}) });
+    try {
+      return await run(auth, database);
+    } finally {
+      await auth.close();
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}

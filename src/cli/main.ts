@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+import { AuthError, ConfigurationError } from '../errors.js';
+import { COMMANDS, parseCommand, type Command } from './commands.js';
+import { UsageError } from './context.js';
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'Usage: gatehouse <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run "gatehouse <command> --help" for the options of a command.',
+    'The database comes from --database-url, $DATABASE_URL, or sqlite:./data/gatehouse.db.',
+  ].join('\n');
+}
+
+function help(command: Command): string {
+  const width = Math.max(...Object.keys(command.options).map((n) => n.length + 2));
+  return [
+    `Usage: ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+    ...Object.entries(command.options).map(([name, o]) => `  --${name.padEnd(width)}  ${o.description}`),
+    `  --${'help'.padEnd(width)}  Show this help`,
+  ].join('\n');
+}
+
+function find(argv: string[]): { command: Command; rest: string[] } | undefined {
+  for (const command of COMMANDS) {
+    const words = command.name.split(' ');
+    if (words.every((w, i) => argv[i] === w)) return { command, rest: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    console.log(overview());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const found = find(argv);
+  if (found === undefined) {
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+    if (group.length > 0 && (argv.length === 1 || argv[1] === '--help')) {
+      console.log([`Commands under "${argv[0]}":`, ...group.map((c) => `  ${c.name}  ${c.summary}`)].join('\n'));
+      return argv[1] === '--help' ? 0 : 2;
+    }
+    console.error(`gatehouse: unknown command "${argv.join(' ')}".\n\n${overview()}`);
+    return 2;
+  }
+  const { command, rest } = found;
+  try {
+    const values = parseCommand(command, rest);
+    if (values.help === true) {
+      console.log(help(command));
+      return 0;
+    }
+    await command.run(values);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`gatehouse ${command.name}: ${error.message}\nUsage: ${command.usage}  (see --help)`);
+      return 2;
+    }
+    if (error instanceof AuthError || error instanceof ConfigurationError) {
+      const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      console.error(`gatehouse ${command.name}: ${error.message}${cause}`);
+      return 1;
+    }
+    console.error(`gatehouse ${command.name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

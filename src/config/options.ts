@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+import type { Authz } from '../authz/index.js';
+import type { Database } from '../storage/database.js';
+
+/** A limit: at most `points` requests per `durationSeconds` window, per key. */
+export interface LimitOptions {
+  points: number;
+  durationSeconds: number;
+}
+
+export type LimitName = 'session' | 'admin' | 'credentialIp' | 'credentialAccount';
+
+export interface GatehouseLogger {
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface GatehouseOptions {
+  /** An open database (`openDatabase(url)`) or a URL: `sqlite:./data/gatehouse.db`, `postgres://...`. */
+  database: Database | string;
+  /**
+   * The exact origin(s) the app is served from, e.g. `https://app.example.com`. Used for
+   * CSRF Origin checks. Must be https, except http://localhost for development.
+   */
+  origin: string | readonly string[];
+  /** Where the handler is mounted. Default `/auth`. */
+  basePath?: string;
+  /** Roles and permissions (from `gatehouse/authz`). Default: member + admin. */
+  authz?: Authz;
+  session?: {
+    /** Seconds without activity before a session ends. Default 7 days. */
+    idleTimeoutSeconds?: number;
+    /** Seconds after sign-in when a session ends regardless of activity. Default 30 days. */
+    absoluteLifetimeSeconds?: number;
+    /** Activity is written at most once per this many seconds per session. Default 15 minutes. */
+    touchIntervalSeconds?: number;
+    /** A session counts as fresh (for sensitive actions) this long after sign-in. Default 10 minutes. */
+    freshAgeSeconds?: number;
+  };
+  csrf?: {
+    /** Accept `Sec-Fetch-Site: same-site` (sibling subdomains). Default false. */
+    allowSameSite?: boolean;
+  };
+  rateLimit?: {
+    /** Share limits across instances through Redis: a URL or an ioredis client. Default: in memory. */
+    redis?: string | Redis;
+    /** Override individual limits. */
+    limits?: Partial<Record<LimitName, LimitOptions>>;
+  };
+  /**
+   * Proxies whose X-Forwarded-For you trust, as IPs or CIDRs (e.g. `["10.0.0.0/8"]`). Empty by
+   * default: the client IP is the socket address and forwarding headers are ignored (RATE-03).
+   */
+  trustedProxies?: readonly string[];
+  /** Largest JSON body accepted, in bytes. Default 16 KiB. */
+  maxBodyBytes?: number;
+  logger?: GatehouseLogger;
+  /** Clock in milliseconds, for tests. Default `Date.now`. */
+  now?: () => number;
+}

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { defaultAuthz, type Authz } from '../authz/index.js';
+import { ConfigurationError } from '../errors.js';
+import type { GatehouseLogger, GatehouseOptions, LimitName, LimitOptions } from './options.js';
+
+const MINUTE = 60;
+const DAY = 24 * 60 * MINUTE;
+
+/** Defaults, with the reasons in docs/sessions.md, docs/rate-limiting.md and docs/csrf.md. */
+export const DEFAULTS = {
+  basePath: '/auth',
+  idleTimeoutSeconds: 7 * DAY,
+  absoluteLifetimeSeconds: 30 * DAY,
+  touchIntervalSeconds: 15 * MINUTE,
+  freshAgeSeconds: 10 * MINUTE,
+  maxBodyBytes: 16 * 1024,
+  limits: {
+    // Reads of /auth/session and friends: generous, it only stops floods.
+    session: { points: 600, durationSeconds: MINUTE },
+    admin: { points: 120, durationSeconds: MINUTE },
+    // Failed credential attempts per client IP and per account: the window bounds any lock-out.
+    credentialIp: { points: 30, durationSeconds: 5 * MINUTE },
+    credentialAccount: { points: 10, durationSeconds: 15 * MINUTE },
+  } satisfies Record<LimitName, LimitOptions>,
+} as const;
+
+export interface ResolvedConfig {
+  origins: readonly string[];
+  basePath: string;
+  authz: Authz;
+  idleTimeoutMs: number;
+  absoluteLifetimeMs: number;
+  touchIntervalMs: number;
+  freshAgeSeconds: number;
+  allowSameSite: boolean;
+  limits: Record<LimitName, LimitOptions>;
+  trustedProxies: readonly string[];
+  maxBodyBytes: number;
+  logger: GatehouseLogger;
+  now: () => number;
+}
+
+const seconds = (max: number) => z.number().int().positive().max(max);
+const limit = z.object({ points: z.number().int().positive().max(1_000_000), durationSeconds: seconds(DAY) }).strict();
+
+const schema = z
+  .object({
+    database: z.unknown(),
+    origin: z.union([z.string(), z.array(z.string()).min(1)]),
+    basePath: z.string().regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'must look like /auth').optional(),
+    authz: z.unknown().optional(),
+    session: z
+      .object({
+        idleTimeoutSeconds: seconds(365 * DAY).optional(),
+        absoluteLifetimeSeconds: seconds(365 * DAY).optional(),
+        touchIntervalSeconds: seconds(DAY).optional(),
+        freshAgeSeconds: seconds(DAY).optional(),
+      })
+      .strict()
+      .optional(),
+    csrf: z.object({ allowSameSite: z.boolean().optional() }).strict().optional(),
+    rateLimit: z
+      .object({
+        redis: z.unknown().optional(),
+        limits: z.record(z.enum(['session', 'admin', 'credentialIp', 'credentialAccount']), limit).optional(),
+      })
+      .strict()
+      .optional(),
+    trustedProxies: z.array(z.string()).optional(),
+    maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).optional(),
+    logger: z.unknown().optional(),
+    now: z.unknown().optional(),
+  })
+  .strict();
+
+/** Checks an origin is exact (scheme://host[:port], nothing else) and can carry Secure cookies. */
+function checkOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new ConfigurationError(`origin "${origin}" is not a URL. Use the exact origin, e.g. https://app.example.com`);
+  }
+  if (url.origin !== origin.replace(/\/$/, '')) {
+    throw new ConfigurationError(`origin "${origin}" must be scheme://host[:port] with no path, e.g. ${url.origin}`);
+  }
+  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+    throw new ConfigurationError(
+      `origin "${origin}" must use https: session cookies are Secure and browsers drop them on plain http (only http://localhost is exempt).`,
+    );
+  }
+  return url.origin;
+}
+
+function isAuthz(value: unknown): value is Authz {
+  return typeof value === 'object' && value !== null && 'can' in value && 'roles' in value && 'canAssign' in value;
+}
+
+const consoleLogger: GatehouseLogger = {
+  warn: (message, details) => console.warn(`[gatehouse] ${message}`, details ?? ''),
+  error: (message, details) => console.error(`[gatehouse] ${message}`, details ?? ''),
+};
+
+/** Validates options at startup; every mistake becomes a ConfigurationError saying what to fix. */
+export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.join('.') || 'options';
+    throw new ConfigurationError(`${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  if (options.database === undefined || options.database === null || options.database === '') {
+    throw new ConfigurationError('database is required: pass openDatabase(url) or a URL such as sqlite:./data/gatehouse.db');
+  }
+  const origins = (typeof options.origin === 'string' ? [options.origin] : [...options.origin]).map(checkOrigin);
+  if (options.authz !== undefined && !isAuthz(options.authz)) {
+    throw new ConfigurationError('authz must come from defineAuthz() in gatehouse/authz');
+  }
+  const s = options.session ?? {};
+  const idle = s.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds;
+  const absolute = s.absoluteLifetimeSeconds ?? DEFAULTS.absoluteLifetimeSeconds;
+  const touch = s.touchIntervalSeconds ?? DEFAULTS.touchIntervalSeconds;
+  if (idle > absolute) {
+    throw new ConfigurationError(`session.idleTimeoutSeconds (${idle}) cannot exceed session.absoluteLifetimeSeconds (${absolute}).`);
+  }
+  if (touch >= idle) {
+    throw new ConfigurationError(`session.touchIntervalSeconds (${touch}) must be shorter than session.idleTimeoutSeconds (${idle}).`);
+  }
+  for (const proxy of options.trustedProxies ?? []) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(proxy)) {
+      throw new ConfigurationError(`trustedProxies entry "${proxy}" is not an IP address or CIDR such as 10.0.0.0/8`);
+    }
+  }
+  return {
+    origins,
+    basePath: options.basePath ?? DEFAULTS.basePath,
+    authz: options.authz ?? defaultAuthz,
+    idleTimeoutMs: idle * 1000,
+    absoluteLifetimeMs: absolute * 1000,
+    touchIntervalMs: touch * 1000,
+    freshAgeSeconds: s.freshAgeSeconds ?? DEFAULTS.freshAgeSeconds,
+    allowSameSite: options.csrf?.allowSameSite ?? false,
+    limits: { ...DEFAULTS.limits, ...options.rateLimit?.limits },
+    trustedProxies: options.trustedProxies ?? [],
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    logger: options.logger ?? consoleLogger,
+    now: options.now ?? Date.now,
+  };
+}

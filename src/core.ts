@@ -1,0 +1,18 @@
+import type { AuditLog } from './audit/audit-log.js';
+import type { ResolvedConfig } from './config/resolve.js';
+import type { ClientIpResolver } from './protect/client-ip.js';
+import type { RateLimiter } from './protect/rate-limit.js';
+import type { Sessions } from './sessions/sessions.js';
+import type { Storage } from './storage/contract.js';
+import type { Users } from './users/users.js';
+
+/** The services one Gatehouse instance wires together; routes and the public API share them. */
+export interface Core {
+  config: ResolvedConfig;
+  storage: () => Promise<Storage>;
+  limiter: () => Promise<RateLimiter>;
+  sessions: Sessions;
+  users: Users;
+  audit: AuditLog;
+  clientIp: ClientIpResolver;
+}

@@ -1,0 +1,151 @@
+import type { Authz } from './authz/index.js';
+import { createAuditLog } from './audit/audit-log.js';
+import type { GatehouseOptions } from './config/options.js';
+import { resolveConfig, type ResolvedConfig } from './config/resolve.js';
+import type { Core } from './core.js';
+import { ForbiddenError, UnauthenticatedError } from './errors.js';
+import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from './http/cookies.js';
+import { assertFresh } from './http/context.js';
+import { NO_STORE, toErrorResponse } from './http/errors.js';
+import { createHandler, type Handler, type RequestContext } from './http/handler.js';
+import { checkCsrf } from './protect/csrf.js';
+import { createClientIpResolver } from './protect/client-ip.js';
+import { createRateLimiter, type RateLimiter } from './protect/rate-limit.js';
+import { createSessions, toSession, toSessionResult } from './sessions/sessions.js';
+import type { Session, SessionResult } from './sessions/types.js';
+import type { Storage } from './storage/contract.js';
+import { openDatabase, type Database } from './storage/database.js';
+import { migrate, type MigrateResult } from './storage/migrate.js';
+import { createSqlStorage } from './storage/sql-storage.js';
+import { createUsers, type Users } from './users/users.js';
+
+export interface CreateSessionOptions {
+  /** How the user proved who they are ("passkey", "oauth", or your own method's name). */
+  method: string;
+  context?: RequestContext;
+}
+
+export interface CreateSessionResult {
+  session: Session;
+  /** Set-Cookie and Cache-Control: copy them onto your response. The token is only in Set-Cookie. */
+  headers: Headers;
+}
+
+export interface Gatehouse {
+  readonly authz: Authz;
+  readonly config: ResolvedConfig;
+  /** The HTTP API (`/auth/...`) as Request -> Response. */
+  handler: Handler;
+  /** The signed-in user and session for a request, or null. Role and disabled flag are current. */
+  getSession(request: Request): Promise<SessionResult | null>;
+  /** Like getSession, but throws UnauthenticatedError (401). */
+  requireSession(request: Request): Promise<SessionResult>;
+  /** 401 when signed out, 403 when the user's role lacks `permission`. */
+  requirePermission(request: Request, permission: string): Promise<SessionResult>;
+  /** Throws ReauthenticationRequiredError (403) unless the user signed in within `maxAgeSeconds`. */
+  requireFresh(result: SessionResult, maxAgeSeconds?: number): void;
+  /** Throws CsrfError (403) for a cross-site unsafe request. Use it on your own cookie-authenticated routes. */
+  verifyOrigin(request: Request): void;
+  /** Throws RateLimitedError (429) when the client has used up the named limit. */
+  rateLimit(request: Request, limit: 'session' | 'admin', context?: RequestContext): Promise<void>;
+  /**
+   * Signs a user in: always mints a new token, ends any session this browser already had
+   * (no fixation), and returns the Set-Cookie to send. Sign-in methods call this after
+   * they verified the user.
+   */
+  createSession(userId: string, request: Request, options: CreateSessionOptions): Promise<CreateSessionResult>;
+  /** Set-Cookie/Cache-Control headers that sign the browser out (after ending the session server-side). */
+  signOutHeaders(): Headers;
+  users: Users;
+  /** The storage contract implementation, for advanced use and tests. */
+  storage(): Promise<Storage>;
+  limiter(): Promise<RateLimiter>;
+  /** Applies pending migrations. */
+  migrate(): Promise<MigrateResult>;
+  /** Turns any thrown error into the JSON error response. */
+  errorResponse(error: unknown): Response;
+  close(): Promise<void>;
+}
+
+/** Builds a Gatehouse instance. Configuration is validated now; the database opens on first use. */
+export function createGatehouse(options: GatehouseOptions): Gatehouse {
+  const config = resolveConfig(options);
+
+  let databasePromise: Promise<Database> | undefined;
+  const database = (): Promise<Database> =>
+    (databasePromise ??= typeof options.database === 'string' ? openDatabase(options.database) : Promise.resolve(options.database));
+  let storagePromise: Promise<Storage> | undefined;
+  const storage = (): Promise<Storage> => (storagePromise ??= database().then(createSqlStorage));
+
+  const audit = createAuditLog(storage, config.now, config.logger);
+  let limiterPromise: Promise<RateLimiter> | undefined;
+  const limiter = (): Promise<RateLimiter> =>
+    (limiterPromise ??= createRateLimiter({
+      limits: config.limits,
+      redis: options.rateLimit?.redis,
+      onLimited: (name, key) => {
+        const ip = key.startsWith('ip:') ? key.slice(3) : null;
+        audit.recordInBackground('rate_limited', { ip, data: { limit: name, key: ip === null ? key : 'ip' } });
+      },
+    }));
+
+  const sessions = createSessions(storage, config, audit);
+  const users = createUsers(storage, config, audit);
+  const clientIp = createClientIpResolver(config.trustedProxies);
+  const core: Core = { config, storage, limiter, sessions, users, audit, clientIp };
+
+  const getSession = async (request: Request): Promise<SessionResult | null> => {
+    const found = await sessions.validate(readCookie(request.headers.get('cookie'), SESSION_COOKIE));
+    return found === null ? null : toSessionResult(found);
+  };
+  const requireSession = async (request: Request): Promise<SessionResult> => {
+    const result = await getSession(request);
+    if (result === null) throw new UnauthenticatedError();
+    return result;
+  };
+
+  return {
+    authz: config.authz,
+    config,
+    handler: createHandler(core),
+    getSession,
+    requireSession,
+    async requirePermission(request, permission) {
+      const result = await requireSession(request);
+      if (!config.authz.can(result.user.role, permission)) throw new ForbiddenError();
+      return result;
+    },
+    requireFresh(result, maxAgeSeconds = config.freshAgeSeconds) {
+      assertFresh(result.session.authTime.getTime(), maxAgeSeconds, config.now());
+    },
+    verifyOrigin(request) {
+      checkCsrf(request, { origins: config.origins, allowSameSite: config.allowSameSite });
+    },
+    async rateLimit(request, name, context = {}) {
+      await (await limiter()).consume(name, `ip:${clientIp(context.ip, request.headers)}`);
+    },
+    async createSession(userId, request, opts) {
+      const created = await sessions.create(userId, {
+        method: opts.method,
+        ip: clientIp(opts.context?.ip, request.headers),
+        userAgent: request.headers.get('user-agent'),
+        previousToken: readCookie(request.headers.get('cookie'), SESSION_COOKIE),
+      });
+      const headers = new Headers({ 'cache-control': NO_STORE });
+      headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - config.now()) / 1000));
+      return { session: toSession(created.session), headers };
+    },
+    signOutHeaders() {
+      return new Headers({ 'cache-control': NO_STORE, 'set-cookie': clearedSessionCookie() });
+    },
+    users,
+    storage,
+    limiter,
+    migrate: async () => migrate(await database()),
+    errorResponse: (error) => toErrorResponse(error, config.logger),
+    async close() {
+      if (limiterPromise) await (await limiterPromise).close();
+      if (databasePromise && typeof options.database === 'string') await (await databasePromise).close();
+    },
+  };
+}

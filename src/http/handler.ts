@@ -1,0 +1,100 @@
+import type { Core } from '../core.js';
+import { CsrfError, MethodNotAllowedError, NotFoundError } from '../errors.js';
+import { checkCsrf } from '../protect/csrf.js';
+import { createRouteContext } from './context.js';
+import { toErrorResponse } from './errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { sessionRoutes } from './routes/session.js';
+import { sessionsRoutes } from './routes/sessions.js';
+import type { Route } from './routes/types.js';
+
+/** What the adapter knows about the connection that a web Request does not carry. */
+export interface RequestContext {
+  /** The socket's remote address. Forwarding headers count only through `trustedProxies`. */
+  ip?: string;
+}
+
+export type Handler = (request: Request, context?: RequestContext) => Promise<Response>;
+
+interface CompiledRoute {
+  route: Route;
+  pattern: RegExp;
+  names: string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  return { route, pattern: new RegExp(`^${source}$`), names };
+}
+
+const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...adminRoutes];
+
+/** One CSRF event per client IP per minute at most: a flood of refusals must not flood the log. */
+function createCsrfEventThrottle(): (ip: string, now: number) => boolean {
+  const last = new Map<string, number>();
+  return (ip, now) => {
+    const previous = last.get(ip);
+    if (previous !== undefined && now - previous < 60_000) return false;
+    if (last.size > 10_000) last.clear();
+    last.set(ip, now);
+    return true;
+  };
+}
+
+/** The whole HTTP API as `Request -> Response`, so any framework can mount it. */
+export function createHandler(core: Core): Handler {
+  const routes = ALL_ROUTES.map(compile);
+  const { basePath } = core.config;
+  const shouldLogCsrf = createCsrfEventThrottle();
+
+  return async (request, context = {}) => {
+    let ctx: ReturnType<typeof createRouteContext> | undefined;
+    try {
+      const url = new URL(request.url);
+      if (!url.pathname.startsWith(`${basePath}/`)) throw new NotFoundError();
+      const path = url.pathname.slice(basePath.length);
+      const allowed: string[] = [];
+      let match: { compiled: CompiledRoute; values: string[] } | undefined;
+      for (const compiled of routes) {
+        const m = compiled.pattern.exec(path);
+        if (m === null) continue;
+        if (compiled.route.method !== request.method) {
+          allowed.push(compiled.route.method);
+          continue;
+        }
+        match = { compiled, values: m.slice(1) };
+        break;
+      }
+      if (match === undefined) {
+        if (allowed.length > 0) throw new MethodNotAllowedError(allowed);
+        throw new NotFoundError();
+      }
+      const params: Record<string, string> = {};
+      match.compiled.names.forEach((name, i) => {
+        params[name] = match.values[i] ?? '';
+      });
+      ctx = createRouteContext(core, request, url, params, context.ip);
+      // CSRF first: a refused request touches nothing, not even the rate-limit counters.
+      checkCsrf(request, { origins: core.config.origins, allowSameSite: core.config.allowSameSite });
+      await (await core.limiter()).consume(match.compiled.route.limit, `ip:${ctx.ip}`);
+      return await match.compiled.route.run(ctx);
+    } catch (error) {
+      if (error instanceof CsrfError && ctx !== undefined && shouldLogCsrf(ctx.ip, core.config.now())) {
+        core.audit.recordInBackground('csrf.refused', {
+          ip: ctx.ip,
+          userAgent: ctx.userAgent,
+          data: { reason: error.reason, method: request.method, path: ctx.url.pathname },
+        });
+      }
+      return toErrorResponse(error, core.config.logger);
+    }
+  };
+}

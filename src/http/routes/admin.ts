@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { gatehousePermissions as P } from '../../authz/index.js';
+import { AUTH_EVENT_TYPES } from '../../audit/audit-log.js';
+import { NotFoundError } from '../../errors.js';
+import type { AuthEventRecord, UserRecord } from '../../storage/contract.js';
+import type { Actor } from '../../users/users.js';
+import { expectNoBody, parseInput, readJson } from '../body.js';
+import type { RouteContext } from '../context.js';
+import { json } from '../errors.js';
+import { iso, type Route } from './types.js';
+
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const limit = z.coerce.number().int().min(1).max(100).default(50);
+
+const listUsersQuery = z.object({ limit, cursor: id.optional(), q: z.string().max(200).optional() }).strict();
+const listEventsQuery = z
+  .object({
+    limit,
+    before: z.coerce.number().int().positive().optional(),
+    userId: id.optional(),
+    type: z.enum(AUTH_EVENT_TYPES as [string, ...string[]]).optional(),
+  })
+  .strict();
+const patchUser = z
+  .object({ role: z.string().min(1).max(32).optional(), disabled: z.boolean().optional() })
+  .strict()
+  .refine((v) => v.role !== undefined || v.disabled !== undefined, 'send "role" and/or "disabled"');
+
+function query(ctx: RouteContext): Record<string, string> {
+  return Object.fromEntries(ctx.url.searchParams);
+}
+
+function publicUser(u: UserRecord) {
+  return { id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabled, createdAt: iso(u.createdAt) };
+}
+
+function publicEvent(e: AuthEventRecord) {
+  return {
+    id: e.id,
+    type: e.type,
+    userId: e.userId,
+    actorId: e.actorId,
+    sessionId: e.sessionId,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    data: e.data,
+    createdAt: iso(e.createdAt),
+  };
+}
+
+async function actorFor(ctx: RouteContext, permission: string, fresh: boolean): Promise<Actor> {
+  const found = await ctx.requirePermission(permission);
+  if (fresh) ctx.requireFresh(found);
+  return { userId: found.user.id, role: found.user.role, ip: ctx.ip, userAgent: ctx.userAgent };
+}
+
+function userId(ctx: RouteContext): string {
+  const parsed = id.safeParse(ctx.params.id);
+  if (!parsed.success) throw new NotFoundError('No such user.');
+  return parsed.data;
+}
+
+/** Admin endpoints: each guarded by a permission from the app's authz table, never a role name (AUTHZ-01). */
+export const adminRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/admin/users',
+    limit: 'admin',
+    async run(ctx) {
+      await ctx.requirePermission(P.usersRead);
+      const q = parseInput(listUsersQuery, query(ctx));
+      const store = await ctx.core.storage();
+      const users = await store.listUsers({ limit: q.limit + 1, after: q.cursor, search: q.q });
+      const page = users.slice(0, q.limit);
+      return json({ users: page.map(publicUser), nextCursor: users.length > q.limit ? (page.at(-1)?.id ?? null) : null });
+    },
+  },
+  {
+    method: 'PATCH',
+    path: '/admin/users/:id',
+    limit: 'admin',
+    async run(ctx) {
+      const actor = await actorFor(ctx, P.usersManage, true);
+      const target = userId(ctx);
+      const body = parseInput(patchUser, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
+      let user: UserRecord | undefined;
+      if (body.role !== undefined) user = await ctx.core.users.setRole(target, body.role, actor);
+      if (body.disabled !== undefined) user = await ctx.core.users.setDisabled(target, body.disabled, actor);
+      if (user === undefined) throw new NotFoundError('No such user.');
+      return json({ user: publicUser(user) });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/admin/users/:id/revoke-sessions',
+    limit: 'admin',
+    async run(ctx) {
+      await expectNoBody(ctx.request);
+      const actor = await actorFor(ctx, P.sessionsRevoke, true);
+      const revoked = await ctx.core.users.revokeSessions(userId(ctx), actor);
+      return json({ revoked });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/admin/events',
+    limit: 'admin',
+    async run(ctx) {
+      await ctx.requirePermission(P.eventsRead);
+      const q = parseInput(listEventsQuery, query(ctx));
+      const store = await ctx.core.storage();
+      const events = await store.listEvents({ limit: q.limit + 1, before: q.before, userId: q.userId, type: q.type });
+      const page = events.slice(0, q.limit);
+      return json({ events: page.map(publicEvent), nextCursor: events.length > q.limit ? (page.at(-1)?.id ?? null) : null });
+    },
+  },
+];

@@ -1,0 +1,44 @@
+export { createGatehouse } from './gatehouse.js';
+export type { Gatehouse, CreateSessionOptions, CreateSessionResult } from './gatehouse.js';
+export type { GatehouseOptions, GatehouseLogger, LimitName, LimitOptions } from './config/options.js';
+export { DEFAULTS } from './config/resolve.js';
+export type { ResolvedConfig } from './config/resolve.js';
+export type { User, Session, SessionResult } from './sessions/types.js';
+export type { Handler, RequestContext } from './http/handler.js';
+export { SESSION_COOKIE } from './http/cookies.js';
+export { openDatabase, DEFAULT_DATABASE_URL, redactUrl } from './storage/database.js';
+export type { Database, Dialect } from './storage/database.js';
+export { migrate, pendingMigrations } from './storage/migrate.js';
+export type { MigrateResult } from './storage/migrate.js';
+export { createSqlStorage } from './storage/sql-storage.js';
+export type {
+  Storage,
+  UserRecord,
+  SessionRecord,
+  SessionWithUser,
+  AuthEventRecord,
+  NewAuthEvent,
+  ListEventsQuery,
+  ListUsersQuery,
+} from './storage/contract.js';
+export type { AuthEventType } from './audit/audit-log.js';
+export { AUTH_EVENT_TYPES } from './audit/audit-log.js';
+export type { Actor, NewUserInput, Users } from './users/users.js';
+export {
+  AuthError,
+  BadRequestError,
+  UnauthenticatedError,
+  ForbiddenError,
+  ReauthenticationRequiredError,
+  CsrfError,
+  NotFoundError,
+  MethodNotAllowedError,
+  ConflictError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  ConfigurationError,
+} from './errors.js';
+export { readJson as readJsonBody, parseInput } from './http/body.js';
+export { json as jsonResponse } from './http/errors.js';

@@ -1,0 +1,48 @@
+import { BlockList, isIP } from 'node:net';
+
+/**
+ * Decides the client IP used for rate limits and the audit log. Without configured
+ * trusted proxies it is the socket address, and X-Forwarded-For, X-Real-IP and
+ * Forwarded are ignored: anyone can send them, so trusting them would let an attacker
+ * pick a fresh "IP" per request and reset every limit (RATE-03).
+ */
+export type ClientIpResolver = (socketIp: string | undefined, headers: Headers) => string;
+
+function normalize(ip: string): string {
+  const trimmed = ip.trim();
+  // IPv4-mapped IPv6 (::ffff:1.2.3.4) is the same client as 1.2.3.4.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(trimmed);
+  return mapped ? mapped[1]! : trimmed;
+}
+
+export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
+  if (trustedProxies.length === 0) return (socketIp) => (socketIp === undefined ? 'unknown' : normalize(socketIp));
+
+  const trusted = new BlockList();
+  for (const entry of trustedProxies) {
+    const [address = '', prefix] = entry.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) trusted.addAddress(address, type);
+    else trusted.addSubnet(address, Number(prefix), type);
+  }
+  const isTrusted = (ip: string): boolean => {
+    const kind = isIP(ip);
+    return kind !== 0 && trusted.check(ip, kind === 6 ? 'ipv6' : 'ipv4');
+  };
+
+  return (socketIp, headers) => {
+    if (socketIp === undefined) return 'unknown';
+    let client = normalize(socketIp);
+    if (!isTrusted(client)) return client;
+    // Walk X-Forwarded-For from the right: each hop was appended by the proxy before it.
+    // Stop at the first address not ours; everything left of it is client-controlled.
+    const hops = (headers.get('x-forwarded-for') ?? '').split(',').map(normalize).filter((h) => h !== '');
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i]!;
+      if (isIP(hop) === 0) return client;
+      client = hop;
+      if (!isTrusted(hop)) return hop;
+    }
+    return client;
+  };
+}

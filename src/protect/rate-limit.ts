@@ -1,0 +1,89 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import type { LimitName, LimitOptions } from '../config/options.js';
+import { RateLimitedError, ServiceUnavailableError } from '../errors.js';
+
+/**
+ * Fixed-window limits from rate-limiter-flexible. A key that spends its points is refused
+ * until its window ends, and no longer: windows are at most minutes, so an attacker who
+ * burns a victim's per-account budget locks them out for one window at most (RATE-01).
+ *
+ * With Redis the counters are shared by every instance. If Redis fails, each instance
+ * falls back to its own in-memory counters (the "insurance" limiter): limits get looser
+ * by the number of instances, but never disappear (ERR-02).
+ */
+export interface RateLimiter {
+  /** Spends one point of `name` for `key`; throws RateLimitedError (429) when none are left. */
+  consume(name: LimitName, key: string): Promise<void>;
+  /** Throws RateLimitedError if `key` has no points left, without spending one. */
+  check(name: LimitName, key: string): Promise<void>;
+  /** Forgets `key` (e.g. after a successful sign-in clears failed attempts). */
+  reset(name: LimitName, key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RateLimiterSetup {
+  limits: Record<LimitName, LimitOptions>;
+  redis?: string | Redis;
+  /** Called once per key and window, when the key is first refused. */
+  onLimited?: (name: LimitName, key: string) => void;
+}
+
+function isRes(value: unknown): value is RateLimiterRes {
+  return value instanceof RateLimiterRes;
+}
+
+export async function createRateLimiter(setup: RateLimiterSetup): Promise<RateLimiter> {
+  let redis: Redis | undefined;
+  let ownsRedis = false;
+  if (typeof setup.redis === 'string') {
+    const { Redis: RedisClient } = await import('ioredis');
+    // No offline queue: while Redis is unreachable, commands fail at once and the
+    // insurance limiter answers instead of requests hanging.
+    redis = new RedisClient(setup.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    redis.on('error', () => {});
+    ownsRedis = true;
+  } else {
+    redis = setup.redis;
+  }
+
+  const limiters = new Map<LimitName, RateLimiterAbstract>();
+  for (const [name, limit] of Object.entries(setup.limits) as [LimitName, LimitOptions][]) {
+    const base = { points: limit.points, duration: limit.durationSeconds, keyPrefix: `gatehouse:rl:${name}` };
+    const memory = new RateLimiterMemory(base);
+    limiters.set(name, redis ? new RateLimiterRedis({ ...base, storeClient: redis, insuranceLimiter: memory }) : memory);
+  }
+
+  const get = (name: LimitName): RateLimiterAbstract => {
+    const limiter = limiters.get(name);
+    if (!limiter) throw new Error(`unknown rate limit ${name}`);
+    return limiter;
+  };
+
+  return {
+    async consume(name, key) {
+      try {
+        await get(name).consume(key);
+      } catch (rejection) {
+        if (!isRes(rejection)) throw new ServiceUnavailableError(undefined, { cause: rejection });
+        if (rejection.consumedPoints === setup.limits[name].points + 1) setup.onLimited?.(name, key);
+        throw new RateLimitedError(rejection.msBeforeNext / 1000);
+      }
+    },
+    async check(name, key) {
+      let res: RateLimiterRes | null;
+      try {
+        res = await get(name).get(key);
+      } catch (error) {
+        throw new ServiceUnavailableError(undefined, { cause: error });
+      }
+      if (res !== null && res.consumedPoints >= setup.limits[name].points) throw new RateLimitedError(res.msBeforeNext / 1000);
+    },
+    async reset(name, key) {
+      await get(name).delete(key);
+    },
+    async close() {
+      if (ownsRedis && redis) redis.disconnect();
+    },
+  };
+}

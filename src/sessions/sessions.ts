@@ -1,0 +1,132 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { ForbiddenError, NotFoundError } from '../errors.js';
+import type { SessionRecord, SessionWithUser, Storage, UserRecord } from '../storage/contract.js';
+import { mintSessionToken, parseSessionToken, secretMatches } from './session-token.js';
+import type { Session, SessionResult, User } from './types.js';
+
+export interface CreateSessionInput {
+  /** How the user proved who they are: "passkey", "oauth", "recovery", ... (stored as amr). */
+  method: string;
+  ip: string | null;
+  userAgent: string | null;
+  /** The token the browser presented, if any: that session ends (no fixation, SESS-03). */
+  previousToken: string | null;
+}
+
+export interface CreatedSession {
+  session: SessionRecord;
+  token: string;
+}
+
+export interface Sessions {
+  create(userId: string, input: CreateSessionInput): Promise<CreatedSession>;
+  /** The session and its user for a presented token, or null. Records activity at most once per touch interval. */
+  validate(token: string | null): Promise<SessionWithUser | null>;
+}
+
+const CLEANUP_EVERY_MS = 10 * 60 * 1000;
+
+export function toUser(record: UserRecord): User {
+  return { ...record, createdAt: new Date(record.createdAt), updatedAt: new Date(record.updatedAt) };
+}
+
+export function toSession(record: SessionRecord): Session {
+  return {
+    id: record.id,
+    userId: record.userId,
+    createdAt: new Date(record.createdAt),
+    lastSeenAt: new Date(record.lastSeenAt),
+    expiresAt: new Date(record.expiresAt),
+    absoluteExpiresAt: new Date(record.absoluteExpiresAt),
+    authTime: new Date(record.authTime),
+    amr: record.amr,
+    ip: record.ip,
+    userAgent: record.userAgent,
+  };
+}
+
+export function toSessionResult(found: SessionWithUser): SessionResult {
+  return { user: toUser(found.user), session: toSession(found.session) };
+}
+
+export function createSessions(storage: () => Promise<Storage>, config: ResolvedConfig, audit: AuditLog): Sessions {
+  let lastCleanup = 0;
+
+  /** Looks a token up and checks it, without recording activity. */
+  async function lookup(store: Storage, token: string | null, now: number): Promise<SessionWithUser | null> {
+    if (token === null) return null;
+    const parsed = parseSessionToken(token);
+    if (parsed === null) return null;
+    const found = await store.findSessionWithUser(parsed.id);
+    if (found === null) return null;
+    // Only a token we minted matches the stored hash: a guessed or planted id is never adopted (SESS-03).
+    if (!secretMatches(parsed.secret, found.session.secretHash)) return null;
+    if (now >= found.session.expiresAt || now >= found.session.absoluteExpiresAt) {
+      await store.deleteSession(found.session.id);
+      return null;
+    }
+    if (found.user.disabled) return null;
+    return found;
+  }
+
+  return {
+    async create(userId, input) {
+      const store = await storage();
+      const now = config.now();
+      const user = await store.findUserById(userId);
+      if (user === null) throw new NotFoundError('No such user.');
+      if (user.disabled) throw new ForbiddenError('This account is disabled.', 'ACCOUNT_DISABLED');
+
+      const previous = await lookup(store, input.previousToken, now);
+      if (previous !== null) await store.deleteSession(previous.session.id);
+
+      const minted = mintSessionToken();
+      const record: SessionRecord = {
+        id: minted.id,
+        userId,
+        secretHash: minted.secretHash,
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt: Math.min(now + config.idleTimeoutMs, now + config.absoluteLifetimeMs),
+        absoluteExpiresAt: now + config.absoluteLifetimeMs,
+        authTime: now,
+        amr: [input.method],
+        ip: input.ip,
+        userAgent: input.userAgent?.slice(0, 512) ?? null,
+      };
+      await store.insertSession(record);
+      await audit.record('session.created', {
+        userId,
+        sessionId: record.id,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        data: { method: input.method, ...(previous ? { replaced: previous.session.id } : {}) },
+      });
+      if (now - lastCleanup > CLEANUP_EVERY_MS) {
+        lastCleanup = now;
+        store.deleteExpiredSessions(now).catch(() => {});
+      }
+      return { session: record, token: minted.token };
+    },
+
+    async validate(token) {
+      const store = await storage();
+      const now = config.now();
+      const found = await lookup(store, token, now);
+      if (found === null) return null;
+      const { session } = found;
+      // Sliding expiry, written at most once per touch interval so reads stay reads.
+      // Activity never extends past the absolute lifetime (SESS-05/06).
+      if (now - session.lastSeenAt >= config.touchIntervalMs) {
+        const expiresAt = Math.min(now + config.idleTimeoutMs, session.absoluteExpiresAt);
+        const wrote = await store.touchSession(session.id, session.lastSeenAt, { lastSeenAt: now, expiresAt });
+        if (wrote) {
+          session.lastSeenAt = now;
+          session.expiresAt = expiresAt;
+        }
+      }
+      return found;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/** The account as every request sees it. */
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A database session, without its token (the token only ever travels in Set-Cookie). */
+export interface Session {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  /** When the session ends if idle; never after `absoluteExpiresAt`. */
+  expiresAt: Date;
+  absoluteExpiresAt: Date;
+  /** When the user last proved who they are; drives `requireFresh`. */
+  authTime: Date;
+  /** How they signed in, e.g. ["passkey"]. */
+  amr: string[];
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface SessionResult {
+  user: User;
+  session: Session;
+}

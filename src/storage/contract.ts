@@ -1,0 +1,110 @@
+/**
+ * The storage contract: everything Gatehouse asks of a database, small enough to
+ * implement in an afternoon. `createSqlStorage` implements it on Kysely for SQLite and
+ * PostgreSQL, and `tests/storage-conformance.test.ts` is the suite every driver must pass.
+ * Times are milliseconds since the epoch. An expected empty result is `null`, not an error.
+ */
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  disabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  now: number;
+}
+
+export interface UserPatch {
+  role?: string;
+  disabled?: boolean;
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  secretHash: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  authTime: number;
+  /** Authentication methods references (RFC 8176 style), e.g. ["passkey"], ["oauth"]. */
+  amr: string[];
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** A session with the account state every request needs, loaded in one lookup. */
+export interface SessionWithUser {
+  session: SessionRecord;
+  user: UserRecord;
+}
+
+export interface AuthEventRecord {
+  id: number;
+  type: string;
+  userId: string | null;
+  actorId: string | null;
+  sessionId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  data: Record<string, unknown> | null;
+  createdAt: number;
+}
+
+export type NewAuthEvent = Omit<AuthEventRecord, 'id'>;
+
+export interface ListUsersQuery {
+  limit: number;
+  /** Return users whose id sorts after this one (keyset paging). */
+  after?: string;
+  /** Case-insensitive substring of email or name. */
+  search?: string;
+}
+
+export interface ListEventsQuery {
+  limit: number;
+  /** Return events older than this id (newest first). */
+  before?: number;
+  userId?: string;
+  type?: string;
+}
+
+export interface Storage {
+  /** Throws `ConflictError` (EMAIL_TAKEN) when the email exists, compared case-insensitively. */
+  createUser(user: NewUser): Promise<UserRecord>;
+  findUserById(id: string): Promise<UserRecord | null>;
+  findUserByEmail(email: string): Promise<UserRecord | null>;
+  listUsers(query: ListUsersQuery): Promise<UserRecord[]>;
+  /** Changes only the given columns; returns the updated user, or null when it does not exist. */
+  updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | null>;
+
+  insertSession(session: SessionRecord): Promise<void>;
+  findSessionWithUser(id: string): Promise<SessionWithUser | null>;
+  /**
+   * Records activity: sets lastSeenAt/expiresAt only if lastSeenAt still equals
+   * `previousLastSeenAt`, so racing requests write once. Returns whether it wrote.
+   */
+  touchSession(id: string, previousLastSeenAt: number, update: { lastSeenAt: number; expiresAt: number }): Promise<boolean>;
+  /** Deletes one session; with `userId`, only if it belongs to that user. Returns whether a row went. */
+  deleteSession(id: string, userId?: string): Promise<boolean>;
+  /** Deletes every session of a user except `exceptId`; returns the ids deleted. */
+  deleteUserSessions(userId: string, exceptId?: string): Promise<string[]>;
+  listUserSessions(userId: string): Promise<SessionRecord[]>;
+  deleteExpiredSessions(now: number): Promise<number>;
+
+  appendEvent(event: NewAuthEvent): Promise<void>;
+  /** Newest first. */
+  listEvents(query: ListEventsQuery): Promise<AuthEventRecord[]>;
+
+  /** A cheap round trip, for readiness checks. */
+  ping(): Promise<void>;
+}

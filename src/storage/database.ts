@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { GatehouseTables } from './schema.js';
+import { ConfigurationError } from '../errors.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** An open database: the Kysely instance plus what the SQL storage needs to know about it. */
+export interface Database {
+  readonly dialect: Dialect;
+  readonly kysely: Kysely<GatehouseTables>;
+  /** A human-readable location without credentials, for logs and CLI output. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/gatehouse.db';
+
+/**
+ * Opens the database named by a URL: `sqlite:./path.db`, `sqlite::memory:`, or
+ * `postgres://user@host:5432/db` (also `postgresql://`).
+ */
+export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<Database> {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url);
+  throw new ConfigurationError(
+    `DATABASE_URL "${redactUrl(url)}" is not supported. Use sqlite:./data/gatehouse.db or postgres://user@host:5432/database.`,
+  );
+}
+
+async function openSqlite(path: string): Promise<Database> {
+  if (path === '') throw new ConfigurationError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:./data/gatehouse.db');
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
+  const memory = path === ':memory:';
+  const file = memory ? ':memory:' : resolve(path);
+  if (!memory) mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new BetterSqlite3(file);
+  // WAL lets readers proceed while one writer commits; busy_timeout makes a second
+  // process wait for the write lock instead of failing at once.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const kysely = new Kysely<GatehouseTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    dialect: 'sqlite',
+    kysely,
+    description: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
+    close: () => kysely.destroy(),
+  };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    // int8 columns hold millisecond timestamps, well inside Number's safe range.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const kysely = new Kysely<GatehouseTables>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    dialect: 'postgres',
+    kysely,
+    description: `postgres ${redactUrl(url)}`,
+    close: () => kysely.destroy(),
+  };
+}
+
+/** Removes the password from a connection URL so it can be printed. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}

@@ -1,0 +1,62 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Database, Dialect } from './database.js';
+import * as m0001 from './migrations/0001_foundation.js';
+
+interface DialectMigration {
+  up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
+}
+
+/** Every migration shipped with the package, in order. Later features append; nothing is edited. */
+const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [['0001_foundation', m0001]];
+
+class ShippedMigrations implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, migration] of MIGRATIONS) {
+      out[name] = { up: (db) => migration.up(db, this.dialect) };
+    }
+    return out;
+  }
+}
+
+export interface MigrateResult {
+  applied: string[];
+}
+
+export interface MigrateOptions {
+  /** Called once per migration applied, for progress output. */
+  onApplied?: (name: string) => void;
+}
+
+/** Applies every pending migration in one run. Safe to call from several processes at once. */
+export async function migrate(database: Database, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const migrator = new Migrator({
+    db: database.kysely as unknown as Kysely<unknown>,
+    provider: new ShippedMigrations(database.dialect),
+    migrationTableName: 'gatehouse_migrations',
+    migrationLockTableName: 'gatehouse_migrations_lock',
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (const name of applied) options.onApplied?.(name);
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`Migration ${failed} failed on ${database.description}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  return { applied };
+}
+
+/** Names of shipped migrations not yet applied (for readiness checks and `gatehouse migrate --status`). */
+export async function pendingMigrations(database: Database): Promise<string[]> {
+  const migrator = new Migrator({
+    db: database.kysely as unknown as Kysely<unknown>,
+    provider: new ShippedMigrations(database.dialect),
+    migrationTableName: 'gatehouse_migrations',
+    migrationLockTableName: 'gatehouse_migrations_lock',
+  });
+  const all = await migrator.getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}

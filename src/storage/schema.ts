@@ -1,0 +1,45 @@
+import type { Generated } from 'kysely';
+
+/** Tables as Kysely sees them. Times are milliseconds since the epoch; flags are 0/1 integers. */
+export interface UsersTable {
+  id: string;
+  email: string;
+  email_normalized: string;
+  name: string;
+  role: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  absolute_expires_at: number;
+  auth_time: number;
+  amr: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface AuthEventsTable {
+  id: Generated<number>;
+  type: string;
+  user_id: string | null;
+  actor_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  data: string | null;
+  created_at: number;
+}
+
+export interface GatehouseTables {
+  gatehouse_users: UsersTable;
+  gatehouse_sessions: SessionsTable;
+  gatehouse_auth_events: AuthEventsTable;
+}

@@ -1,0 +1,279 @@
+import type { Selectable } from 'kysely';
+import { AuthError, ConflictError, ServiceUnavailableError } from '../errors.js';
+import type { Database } from './database.js';
+import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
+import type { AuthEventRecord, SessionRecord, SessionWithUser, Storage, UserRecord } from './contract.js';
+import { sql } from 'kysely';
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function toUser(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    disabled: row.disabled === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toSession(row: Selectable<SessionsTable>): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    authTime: row.auth_time,
+    amr: row.amr === '' ? [] : row.amr.split(' '),
+    ip: row.ip,
+    userAgent: row.user_agent,
+  };
+}
+
+function toEvent(row: Selectable<AuthEventsTable>): AuthEventRecord {
+  let data: Record<string, unknown> | null = null;
+  if (row.data !== null) {
+    const parsed: unknown = JSON.parse(row.data);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) data = parsed as Record<string, unknown>;
+  }
+  return {
+    id: Number(row.id),
+    type: row.type,
+    userId: row.user_id,
+    actorId: row.actor_id,
+    sessionId: row.session_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    data,
+    createdAt: row.created_at,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  const code = (error as { code: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+/** Database failures become 503s: a broken database never authenticates anyone (ERR-02). */
+async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof AuthError) throw error;
+    throw new ServiceUnavailableError(undefined, { cause: error });
+  }
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
+export function createSqlStorage(database: Database): Storage {
+  const db = database.kysely;
+
+  return {
+    createUser: (user) =>
+      guard(async () => {
+        try {
+          const row = await db
+            .insertInto('gatehouse_users')
+            .values({
+              id: user.id,
+              email: user.email.trim(),
+              email_normalized: normalizeEmail(user.email),
+              name: user.name,
+              role: user.role,
+              disabled: 0,
+              created_at: user.now,
+              updated_at: user.now,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          return toUser(row);
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new ConflictError('EMAIL_TAKEN', 'An account with this email already exists.');
+          throw error;
+        }
+      }),
+
+    findUserById: (id) =>
+      guard(async () => {
+        const row = await db.selectFrom('gatehouse_users').selectAll().where('id', '=', id).executeTakeFirst();
+        return row ? toUser(row) : null;
+      }),
+
+    findUserByEmail: (email) =>
+      guard(async () => {
+        const row = await db
+          .selectFrom('gatehouse_users')
+          .selectAll()
+          .where('email_normalized', '=', normalizeEmail(email))
+          .executeTakeFirst();
+        return row ? toUser(row) : null;
+      }),
+
+    listUsers: (query) =>
+      guard(async () => {
+        let q = db.selectFrom('gatehouse_users').selectAll().orderBy('id').limit(query.limit);
+        if (query.after !== undefined) q = q.where('id', '>', query.after);
+        if (query.search !== undefined && query.search !== '') {
+          const pattern = `%${escapeLike(query.search.toLowerCase())}%`;
+          q = q.where((eb) =>
+            eb.or([
+              eb('email_normalized', 'like', sql<string>`${pattern} escape '\\'`),
+              eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
+            ]),
+          );
+        }
+        return (await q.execute()).map(toUser);
+      }),
+
+    updateUser: (id, patch, now) =>
+      guard(async () => {
+        const values: Partial<UsersTable> = { updated_at: now };
+        if (patch.role !== undefined) values.role = patch.role;
+        if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
+        const row = await db.updateTable('gatehouse_users').set(values).where('id', '=', id).returningAll().executeTakeFirst();
+        return row ? toUser(row) : null;
+      }),
+
+    insertSession: (s) =>
+      guard(async () => {
+        await db
+          .insertInto('gatehouse_sessions')
+          .values({
+            id: s.id,
+            user_id: s.userId,
+            secret_hash: s.secretHash,
+            created_at: s.createdAt,
+            last_seen_at: s.lastSeenAt,
+            expires_at: s.expiresAt,
+            absolute_expires_at: s.absoluteExpiresAt,
+            auth_time: s.authTime,
+            amr: s.amr.join(' '),
+            ip: s.ip,
+            user_agent: s.userAgent,
+          })
+          .execute();
+      }),
+
+    findSessionWithUser: (id) =>
+      guard(async () => {
+        const row = await db
+          .selectFrom('gatehouse_sessions as s')
+          .innerJoin('gatehouse_users as u', 'u.id', 's.user_id')
+          .selectAll('s')
+          .select([
+            'u.email as u_email',
+            'u.name as u_name',
+            'u.role as u_role',
+            'u.disabled as u_disabled',
+            'u.created_at as u_created_at',
+            'u.updated_at as u_updated_at',
+          ])
+          .where('s.id', '=', id)
+          .executeTakeFirst();
+        if (!row) return null;
+        const result: SessionWithUser = {
+          session: toSession(row),
+          user: {
+            id: row.user_id,
+            email: row.u_email,
+            name: row.u_name,
+            role: row.u_role,
+            disabled: row.u_disabled === 1,
+            createdAt: row.u_created_at,
+            updatedAt: row.u_updated_at,
+          },
+        };
+        return result;
+      }),
+
+    touchSession: (id, previousLastSeenAt, update) =>
+      guard(async () => {
+        const result = await db
+          .updateTable('gatehouse_sessions')
+          .set({ last_seen_at: update.lastSeenAt, expires_at: update.expiresAt })
+          .where('id', '=', id)
+          .where('last_seen_at', '=', previousLastSeenAt)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1;
+      }),
+
+    deleteSession: (id, userId) =>
+      guard(async () => {
+        let q = db.deleteFrom('gatehouse_sessions').where('id', '=', id);
+        if (userId !== undefined) q = q.where('user_id', '=', userId);
+        const result = await q.executeTakeFirst();
+        return Number(result.numDeletedRows) === 1;
+      }),
+
+    deleteUserSessions: (userId, exceptId) =>
+      guard(async () => {
+        let q = db.deleteFrom('gatehouse_sessions').where('user_id', '=', userId);
+        if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+        const rows = await q.returning('id').execute();
+        return rows.map((r) => r.id);
+      }),
+
+    listUserSessions: (userId) =>
+      guard(async () => {
+        const rows = await db
+          .selectFrom('gatehouse_sessions')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .orderBy('last_seen_at', 'desc')
+          .execute();
+        return rows.map(toSession);
+      }),
+
+    deleteExpiredSessions: (now) =>
+      guard(async () => {
+        const result = await db
+          .deleteFrom('gatehouse_sessions')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('absolute_expires_at', '<=', now)]))
+          .executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+
+    appendEvent: (e) =>
+      guard(async () => {
+        await db
+          .insertInto('gatehouse_auth_events')
+          .values({
+            type: e.type,
+            user_id: e.userId,
+            actor_id: e.actorId,
+            session_id: e.sessionId,
+            ip: e.ip,
+            user_agent: e.userAgent,
+            data: e.data === null ? null : JSON.stringify(e.data),
+            created_at: e.createdAt,
+          })
+          .execute();
+      }),
+
+    listEvents: (query) =>
+      guard(async () => {
+        let q = db.selectFrom('gatehouse_auth_events').selectAll().orderBy('id', 'desc').limit(query.limit);
+        if (query.before !== undefined) q = q.where('id', '<', query.before);
+        if (query.userId !== undefined) q = q.where('user_id', '=', query.userId);
+        if (query.type !== undefined) q = q.where('type', '=', query.type);
+        return (await q.execute()).map(toEvent);
+      }),
+
+    ping: () =>
+      guard(async () => {
+        await sql`select 1`.execute(db);
+      }),
+  };
+}
