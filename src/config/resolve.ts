@@ -62,7 +62,7 @@ const schema = z
     rateLimit: z
       .object({
         redis: z.unknown().optional(),
-        limits: z.record(z.enum(['session', 'admin', 'credentialIp', 'credentialAccount']), limit).optional(),
+        limits: z.partialRecord(z.enum(['session', 'admin', 'credentialIp', 'credentialAccount']), limit).optional(),
       })
       .strict()
       .optional(),

@@ -33,6 +33,20 @@ function isRes(value: unknown): value is RateLimiterRes {
   return value instanceof RateLimiterRes;
 }
 
+/** Waits briefly for the first connection so the first requests already share counters. */
+async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+  });
+}
+
 export async function createRateLimiter(setup: RateLimiterSetup): Promise<RateLimiter> {
   let redis: Redis | undefined;
   let ownsRedis = false;
@@ -43,6 +57,7 @@ export async function createRateLimiter(setup: RateLimiterSetup): Promise<RateLi
     redis = new RedisClient(setup.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     redis.on('error', () => {});
     ownsRedis = true;
+    await waitUntilReady(redis, 2000);
   } else {
     redis = setup.redis;
   }

@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { getTestInstance, type TestInstance } from './helpers.js';
+import { createRateLimiter } from '../src/protect/rate-limit.js';
+import { createClientIpResolver } from '../src/protect/client-ip.js';
+import { DEFAULTS } from '../src/index.js';
+import { hasRedis, REDIS_URL } from './services.js';
+
+let t: TestInstance;
+let extra: TestInstance | undefined;
+afterEach(async () => {
+  await t?.close();
+  await extra?.close();
+  extra = undefined;
+});
+
+const small = { session: { points: 3, durationSeconds: 60 }, admin: { points: 3, durationSeconds: 60 } };
+const randomIp = () => `198.51.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+
+describe('RATE-04 session endpoints are throttled', () => {
+  it('answers 429 with Retry-After and the error shape, and logs it once', async () => {
+    t = await getTestInstance({ rateLimit: { limits: small } });
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await t.request('/auth/session', { ip: '192.0.2.1' });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    const retry = Number(last!.headers.get('retry-after'));
+    expect(retry).toBeGreaterThan(0);
+    expect(retry).toBeLessThanOrEqual(60);
+    expect(await last!.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    // Another client is unaffected.
+    expect((await t.request('/auth/session', { ip: '192.0.2.2' })).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 20));
+    const events = await (await t.auth.storage()).listEvents({ limit: 10, type: 'rate_limited' });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ ip: '192.0.2.1', data: { limit: 'session' } });
+  });
+});
+
+describe('RATE-03 forwarding headers cannot reset limits', () => {
+  it('ignores X-Forwarded-For, X-Real-IP and Forwarded without trusted proxies', async () => {
+    t = await getTestInstance({ rateLimit: { limits: small } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const spoof = `10.0.0.${i}`;
+      const res = await t.request('/auth/session', {
+        ip: '192.0.2.50',
+        headers: { 'x-forwarded-for': spoof, 'x-real-ip': spoof, forwarded: `for=${spoof}` },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+  });
+
+  it('with a trusted proxy, takes the hop the proxy saw, not what the client wrote', () => {
+    const resolve = createClientIpResolver(['10.0.0.0/8']);
+    const h = (xff: string) => new Headers({ 'x-forwarded-for': xff });
+    expect(resolve('10.1.1.1', h('1.2.3.4, 203.0.113.9'))).toBe('203.0.113.9');
+    expect(resolve('10.1.1.1', h('203.0.113.9, 10.2.2.2'))).toBe('203.0.113.9');
+    // An untrusted socket's header is ignored entirely.
+    expect(resolve('198.51.100.1', h('203.0.113.9'))).toBe('198.51.100.1');
+    expect(resolve('::ffff:10.1.1.1', h('garbage'))).toBe('10.1.1.1');
+    expect(createClientIpResolver([])('198.51.100.1', h('1.1.1.1'))).toBe('198.51.100.1');
+  });
+});
+
+describe('RATE-01/02 credential limits per account and per client are bounded', () => {
+  it('locks an account out for at most one window, then lets it try again', async () => {
+    const limiter = await createRateLimiter({
+      limits: { ...DEFAULTS.limits, credentialAccount: { points: 2, durationSeconds: 1 } },
+    });
+    await limiter.consume('credentialAccount', 'account:v@example.com');
+    await limiter.consume('credentialAccount', 'account:v@example.com');
+    await expect(limiter.consume('credentialAccount', 'account:v@example.com')).rejects.toMatchObject({ status: 429 });
+    await expect(limiter.check('credentialAccount', 'account:v@example.com')).rejects.toMatchObject({ status: 429 });
+    await new Promise((r) => setTimeout(r, 1100));
+    await expect(limiter.consume('credentialAccount', 'account:v@example.com')).resolves.toBeUndefined();
+  });
+
+  it('throttles one client spraying many accounts', async () => {
+    const limiter = await createRateLimiter({ limits: { ...DEFAULTS.limits, credentialIp: { points: 5, durationSeconds: 60 } } });
+    let refused = 0;
+    for (let i = 0; i < 10; i++) {
+      await limiter.consume('credentialAccount', `account:user${i}@example.com`);
+      await limiter.consume('credentialIp', 'ip:192.0.2.99').catch(() => refused++);
+    }
+    expect(refused).toBe(5);
+  });
+});
+
+describe.runIf(hasRedis)('limits shared through Redis', () => {
+  it('two instances count against one budget', async () => {
+    t = await getTestInstance({ rateLimit: { limits: small, redis: REDIS_URL } });
+    extra = await getTestInstance({ rateLimit: { limits: small, redis: REDIS_URL } });
+    const ip = randomIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await (i % 2 === 0 ? t : extra).request('/auth/session', { ip })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    const redis = new Redis(REDIS_URL);
+    expect(Number(await redis.get(`gatehouse:rl:session:ip:${ip}`))).toBeGreaterThanOrEqual(3);
+    redis.disconnect();
+  });
+
+  it('when Redis is unreachable, each instance still limits (never unlimited)', async () => {
+    t = await getTestInstance({ rateLimit: { limits: small, redis: 'redis://127.0.0.1:1' } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await t.request('/auth/session', { ip: '192.0.2.77' })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+});

@@ -1,0 +1,278 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqlStorage, migrate, openDatabase, type Database, type SessionRecord, type Storage } from '../src/index.js';
+import { randomToken } from '../src/lib/crypto.js';
+import { freshPostgres, hasPostgres } from './services.js';
+
+/**
+ * ONE conformance suite for the storage contract. Every driver passes it: SQLite always,
+ * PostgreSQL when reachable (required in CI). Two connections to the same database race
+ * in the concurrency tests, the way two requests or two instances would.
+ */
+interface Driver {
+  name: string;
+  enabled: boolean;
+  /** Opens two connections to one fresh, migrated database. */
+  open(): Promise<{ a: Database; b: Database; cleanup(): Promise<void> }>;
+}
+
+const drivers: Driver[] = [
+  {
+    name: 'sqlite',
+    enabled: true,
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-conformance-'));
+      const url = `sqlite:${join(dir, 'test.db')}`;
+      const a = await openDatabase(url);
+      await migrate(a);
+      const b = await openDatabase(url);
+      return {
+        a,
+        b,
+        async cleanup() {
+          await a.close();
+          await b.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    enabled: hasPostgres,
+    async open() {
+      const schema = await freshPostgres();
+      const a = await openDatabase(schema.url);
+      await migrate(a);
+      const b = await openDatabase(schema.url);
+      return {
+        a,
+        b,
+        async cleanup() {
+          await a.close();
+          await b.close();
+          await schema.drop();
+        },
+      };
+    },
+  },
+];
+
+function session(userId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return {
+    id: randomToken(16),
+    userId,
+    secretHash: randomToken(32),
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + 60_000,
+    absoluteExpiresAt: now + 120_000,
+    authTime: now,
+    amr: ['passkey'],
+    ip: '203.0.113.5',
+    userAgent: 'Test/1.0',
+    ...overrides,
+  };
+}
+
+for (const driver of drivers) {
+  describe.runIf(driver.enabled)(`storage conformance: ${driver.name}`, () => {
+    let dbs: Awaited<ReturnType<Driver['open']>>;
+    let s: Storage;
+    let s2: Storage;
+    let n = 0;
+    const newUser = (email = `user${++n}@example.com`, role = 'member') =>
+      s.createUser({ id: randomToken(16), email, name: `User ${n}`, role, now: Date.now() });
+
+    beforeAll(async () => {
+      dbs = await driver.open();
+      s = createSqlStorage(dbs.a);
+      s2 = createSqlStorage(dbs.b);
+    });
+    afterAll(async () => dbs?.cleanup());
+
+    it('migrating twice is a no-op', async () => {
+      expect((await migrate(dbs.a)).applied).toEqual([]);
+    });
+
+    it('creates users and finds them by id and by email, case-insensitively', async () => {
+      const u = await newUser('Mixed.Case@Example.com');
+      expect(u).toMatchObject({ email: 'Mixed.Case@Example.com', role: 'member', disabled: false });
+      expect((await s.findUserById(u.id))?.email).toBe('Mixed.Case@Example.com');
+      expect((await s.findUserByEmail('mixed.case@EXAMPLE.COM'))?.id).toBe(u.id);
+      expect(await s.findUserById('nope')).toBeNull();
+      expect(await s.findUserByEmail('nobody@example.com')).toBeNull();
+    });
+
+    it('refuses a second account whose email differs only in case', async () => {
+      await newUser('dup@example.com');
+      await expect(newUser('DUP@example.com')).rejects.toMatchObject({ code: 'EMAIL_TAKEN', status: 409 });
+    });
+
+    it('updates only the given columns', async () => {
+      const u = await newUser();
+      const changed = await s.updateUser(u.id, { role: 'admin' }, u.updatedAt + 5);
+      expect(changed).toMatchObject({ role: 'admin', disabled: false, updatedAt: u.updatedAt + 5, email: u.email });
+      const disabled = await s.updateUser(u.id, { disabled: true }, u.updatedAt + 6);
+      expect(disabled).toMatchObject({ role: 'admin', disabled: true });
+      expect(await s.updateUser('missing', { role: 'admin' }, 1)).toBeNull();
+    });
+
+    it('lists users with keyset paging and a search that treats % and _ literally', async () => {
+      await newUser('percent%sign@example.com');
+      await newUser('underscore_x@example.com');
+      expect((await s.listUsers({ limit: 10, search: '%' })).map((u) => u.email)).toEqual(['percent%sign@example.com']);
+      expect((await s.listUsers({ limit: 10, search: '_x' })).map((u) => u.email)).toEqual(['underscore_x@example.com']);
+      const all = await s.listUsers({ limit: 1000 });
+      const first = await s.listUsers({ limit: 2 });
+      const second = await s.listUsers({ limit: 2, after: first.at(-1)!.id });
+      expect([...first, ...second].map((u) => u.id)).toEqual(all.slice(0, 4).map((u) => u.id));
+    });
+
+    it('stores a session and loads it with its user in one lookup', async () => {
+      const u = await newUser();
+      const rec = session(u.id);
+      await s.insertSession(rec);
+      const found = await s.findSessionWithUser(rec.id);
+      expect(found?.session).toEqual(rec);
+      expect(found?.user).toMatchObject({ id: u.id, email: u.email, role: 'member', disabled: false });
+      expect(await s.findSessionWithUser('unknown')).toBeNull();
+    });
+
+    it('sees a role change and a disable on the very next lookup', async () => {
+      const u = await newUser();
+      const rec = session(u.id);
+      await s.insertSession(rec);
+      await s2.updateUser(u.id, { role: 'editor', disabled: true }, Date.now());
+      expect((await s.findSessionWithUser(rec.id))?.user).toMatchObject({ role: 'editor', disabled: true });
+    });
+
+    it('touches a session only if nobody touched it first', async () => {
+      const u = await newUser();
+      const rec = session(u.id);
+      await s.insertSession(rec);
+      expect(await s.touchSession(rec.id, rec.lastSeenAt, { lastSeenAt: rec.lastSeenAt + 10, expiresAt: rec.expiresAt + 10 })).toBe(true);
+      expect(await s.touchSession(rec.id, rec.lastSeenAt, { lastSeenAt: rec.lastSeenAt + 20, expiresAt: rec.expiresAt + 20 })).toBe(false);
+      expect((await s.findSessionWithUser(rec.id))?.session).toMatchObject({ lastSeenAt: rec.lastSeenAt + 10, expiresAt: rec.expiresAt + 10 });
+    });
+
+    it('deletes one session only for its owner', async () => {
+      const owner = await newUser();
+      const other = await newUser();
+      const rec = session(owner.id);
+      await s.insertSession(rec);
+      expect(await s.deleteSession(rec.id, other.id)).toBe(false);
+      expect(await s.findSessionWithUser(rec.id)).not.toBeNull();
+      expect(await s.deleteSession(rec.id, owner.id)).toBe(true);
+      expect(await s.findSessionWithUser(rec.id)).toBeNull();
+      expect(await s.deleteSession(rec.id)).toBe(false);
+    });
+
+    it('deletes all sessions of a user, or all but one, and returns their ids', async () => {
+      const u = await newUser();
+      const bystander = await newUser();
+      const [k1, k2, k3] = [session(u.id), session(u.id), session(u.id)];
+      const theirs = session(bystander.id);
+      for (const r of [k1!, k2!, k3!, theirs]) await s.insertSession(r);
+      expect((await s.deleteUserSessions(u.id, k1!.id)).sort()).toEqual([k2!.id, k3!.id].sort());
+      expect((await s.listUserSessions(u.id)).map((r) => r.id)).toEqual([k1!.id]);
+      expect(await s.deleteUserSessions(u.id)).toEqual([k1!.id]);
+      expect(await s.listUserSessions(bystander.id)).toHaveLength(1);
+    });
+
+    it('lists a user\'s sessions, most recently seen first', async () => {
+      const u = await newUser();
+      const old = session(u.id, { lastSeenAt: 1000 });
+      const recent = session(u.id, { lastSeenAt: 2000 });
+      await s.insertSession(old);
+      await s.insertSession(recent);
+      expect((await s.listUserSessions(u.id)).map((r) => r.id)).toEqual([recent.id, old.id]);
+    });
+
+    it('deletes idle-expired and absolutely-expired sessions, and nothing else', async () => {
+      const u = await newUser();
+      const now = Date.now();
+      const idle = session(u.id, { expiresAt: now - 1 });
+      const absolute = session(u.id, { absoluteExpiresAt: now - 1 });
+      const live = session(u.id);
+      for (const r of [idle, absolute, live]) await s.insertSession(r);
+      expect(await s.deleteExpiredSessions(now)).toBeGreaterThanOrEqual(2);
+      expect((await s.listUserSessions(u.id)).map((r) => r.id)).toEqual([live.id]);
+    });
+
+    it('appends events and pages them newest first, with filters', async () => {
+      const u = await newUser();
+      for (let i = 0; i < 5; i++) {
+        await s.appendEvent({
+          type: i % 2 === 0 ? 'session.created' : 'session.revoked',
+          userId: u.id,
+          actorId: null,
+          sessionId: null,
+          ip: '203.0.113.9',
+          userAgent: null,
+          data: { i },
+          createdAt: Date.now(),
+        });
+      }
+      const page1 = await s.listEvents({ limit: 3, userId: u.id });
+      expect(page1.map((e) => e.data?.i)).toEqual([4, 3, 2]);
+      const page2 = await s.listEvents({ limit: 3, userId: u.id, before: page1.at(-1)!.id });
+      expect(page2.map((e) => e.data?.i)).toEqual([1, 0]);
+      expect((await s.listEvents({ limit: 10, userId: u.id, type: 'session.revoked' })).map((e) => e.data?.i)).toEqual([3, 1]);
+    });
+
+    it('refuses to change or delete an audit event (append-only)', async () => {
+      await s.appendEvent({ type: 'user.created', userId: null, actorId: null, sessionId: null, ip: null, userAgent: null, data: null, createdAt: 1 });
+      const db = dbs.a.kysely;
+      await expect(sql`update gatehouse_auth_events set type = 'x'`.execute(db)).rejects.toThrow(/append-only/);
+      await expect(sql`delete from gatehouse_auth_events`.execute(db)).rejects.toThrow(/append-only/);
+      expect((await s.listEvents({ limit: 1000 })).some((e) => e.type === 'x')).toBe(false);
+    });
+
+    describe('two writers racing', () => {
+      it('creates exactly one account when ten sign-ups race on one email', async () => {
+        const email = `race${++n}@example.com`;
+        const attempts = Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? s : s2).createUser({ id: randomToken(16), email: i % 3 === 0 ? email.toUpperCase() : email, name: '', role: 'member', now: Date.now() }),
+        );
+        const results = await Promise.allSettled(attempts);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'EMAIL_TAKEN' });
+      });
+
+      it('records activity once when two requests touch the same session', async () => {
+        const u = await newUser();
+        const rec = session(u.id);
+        await s.insertSession(rec);
+        const wrote = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            (i % 2 === 0 ? s : s2).touchSession(rec.id, rec.lastSeenAt, { lastSeenAt: rec.lastSeenAt + i + 1, expiresAt: rec.expiresAt + i + 1 }),
+          ),
+        );
+        expect(wrote.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('never resurrects a session revoked while another request touches it', async () => {
+        const u = await newUser();
+        const recs = Array.from({ length: 10 }, () => session(u.id));
+        for (const r of recs) await s.insertSession(r);
+        await Promise.all([
+          s2.deleteUserSessions(u.id),
+          ...recs.map((r) => s.touchSession(r.id, r.lastSeenAt, { lastSeenAt: r.lastSeenAt + 1, expiresAt: r.expiresAt + 1 })),
+        ]);
+        expect(await s.listUserSessions(u.id)).toEqual([]);
+        for (const r of recs) expect(await s.findSessionWithUser(r.id)).toBeNull();
+      });
+
+      it('keeps both changes when a role change and a disable race on one user', async () => {
+        const u = await newUser();
+        await Promise.all([s.updateUser(u.id, { role: 'admin' }, Date.now()), s2.updateUser(u.id, { disabled: true }, Date.now())]);
+        expect(await s.findUserById(u.id)).toMatchObject({ role: 'admin', disabled: true });
+      });
+    });
+  });
+}
