@@ -1,6 +1,17 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  // Tests import the demo, which imports 'gatehouse' like a user's app: point that at the
+  // sources so tests and demo share one copy of the library.
+  resolve: {
+    alias: [
+      { find: /^gatehouse\/authz$/, replacement: src('authz/index.ts') },
+      { find: /^gatehouse$/, replacement: src('index.ts') },
+    ],
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     testTimeout: 30_000,

@@ -3,6 +3,8 @@
  * `AuthError` with a stable `code` and the HTTP `status` it maps to; `http/errors.ts`
  * turns it into the one JSON error shape. Callers match on `code`, never on text.
  */
+const BRAND = Symbol.for('gatehouse.AuthError');
+
 export class AuthError extends Error {
   readonly code: string;
   readonly status: number;
@@ -11,6 +13,17 @@ export class AuthError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.status = status;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * `instanceof` works across two copies of the package (an app and a library each
+   * bundling Gatehouse): an error thrown by one copy still maps to its status in the other.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    if (this === AuthError) return true;
+    return Object.prototype.isPrototypeOf.call(this.prototype, value) || ('name' in value && value.name === this.name);
   }
 }
 

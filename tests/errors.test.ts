@@ -82,3 +82,19 @@ describe('ERR-02 fail closed', () => {
     await expectErrorShape(await t.request('/auth/sign-out', { method: 'POST', cookie }), 503);
   });
 });
+
+describe('errors from another copy of the package', () => {
+  // Regression: the demo (importing the built package) threw NotFoundError into a handler
+  // from the sources, and `instanceof` failed, turning a 404 into a 500.
+  it('still map to their own status and code', async () => {
+    const { toErrorResponse } = await import('../src/http/errors.js');
+    const built = (await import(new URL('../dist/src/errors.js', import.meta.url).href)) as typeof import('../src/errors.js');
+    const { NotFoundError, RateLimitedError, AuthError } = await import('../src/errors.js');
+    const foreign = new built.NotFoundError('No such post.');
+    expect(foreign instanceof AuthError).toBe(true);
+    expect(foreign instanceof NotFoundError).toBe(true);
+    expect(foreign instanceof RateLimitedError).toBe(false);
+    await expectErrorShape(toErrorResponse(foreign), 404, 'NOT_FOUND');
+    expect(new Error('x') instanceof AuthError).toBe(false);
+  });
+});

@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
+const databaseUrl = `sqlite:${join(dir, 'cli.db')}`;
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the built CLI from the repo root (so gatehouse.config.mjs supplies the demo's roles). */
+async function gatehouse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('gatehouse CLI', () => {
+  it('has --help for the tool and for every command', async () => {
+    const top = await gatehouse('--help');
+    expect(top.code).toBe(0);
+    const commands = ['migrate', 'users list', 'users create', 'users set-role', 'users disable', 'users enable', 'sessions revoke', 'events'];
+    for (const c of commands) expect(top.stdout).toContain(c);
+    const helps = await Promise.all(commands.map((c) => gatehouse(...c.split(' '), '--help')));
+    helps.forEach((help, i) => {
+      expect(help.code, commands[i]).toBe(0);
+      expect(help.stdout, commands[i]).toMatch(/^Usage: gatehouse /);
+      expect(help.stdout, commands[i]).toContain('--database-url');
+    });
+  });
+
+  it('migrates, manages users, revokes sessions and shows events', async () => {
+    const migrated = await gatehouse('migrate');
+    expect(migrated.stdout).toContain('applied 0001_foundation');
+    expect((await gatehouse('migrate', '--status')).stdout).toContain('up to date');
+
+    expect((await gatehouse('users', 'create', '--email', 'Ops@Example.com', '--role', 'member')).code).toBe(0);
+    const setRole = await gatehouse('users', 'set-role', '--email', 'ops@example.com', '--role', 'editor');
+    expect(setRole.stdout).toContain('role member -> editor');
+    expect((await gatehouse('users', 'disable', '--email', 'ops@example.com')).stdout).toContain('disabled');
+    const list = await gatehouse('users', 'list', '--json');
+    expect(JSON.parse(list.stdout)).toMatchObject([{ email: 'Ops@Example.com', role: 'editor', disabled: true }]);
+    expect((await gatehouse('users', 'enable', '--email', 'ops@example.com')).stdout).toContain('enabled');
+    expect((await gatehouse('sessions', 'revoke', '--email', 'ops@example.com')).stdout).toContain('ended 0 session(s)');
+
+    const events = await gatehouse('events', '--email', 'ops@example.com', '--json');
+    expect((JSON.parse(events.stdout) as { type: string }[]).map((e) => e.type)).toEqual([
+      'session.revoked',
+      'user.enabled',
+      'user.disabled',
+      'user.role_changed',
+      'user.created',
+    ]);
+  });
+
+  it('explains bad arguments with exit code 2 and the usage line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['users', 'set-role', '--email', 'ops@example.com'], /--role is required/],
+      [['users', 'set-role', '--email', 'nobody@example.com', '--role', 'admin'], /No account with email nobody@example.com/],
+      [['users', 'list', '--limit', 'many'], /--limit must be a whole number/],
+      [['events', '--type', 'bogus'], /--type must be one of/],
+      [['users', 'list', '--colour'], /Unknown option '--colour'/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await gatehouse(...args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(message);
+    }
+    const role = await gatehouse('users', 'set-role', '--email', 'ops@example.com', '--role', 'wizard');
+    expect(role.code).toBe(1);
+    expect(role.stderr).toMatch(/"wizard" is not one of member, editor, admin/);
+    const db = await gatehouse('users', 'list', '--database-url', 'mysql://x');
+    expect(db.code).toBe(1);
+    expect(db.stderr).toMatch(/not supported. Use sqlite:/);
+  });
+});
