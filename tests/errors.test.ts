@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { getTestInstance, ORIGIN, type TestInstance } from './helpers.js';
+import type * as Errors from '../src/errors.js';
 
 let t: TestInstance;
 afterEach(async () => t?.close());
@@ -88,7 +89,7 @@ describe('errors from another copy of the package', () => {
   // from the sources, and `instanceof` failed, turning a 404 into a 500.
   it('still map to their own status and code', async () => {
     const { toErrorResponse } = await import('../src/http/errors.js');
-    const built = (await import(new URL('../dist/src/errors.js', import.meta.url).href)) as typeof import('../src/errors.js');
+    const built = (await import(new URL('../dist/src/errors.js', import.meta.url).href)) as typeof Errors;
     const { NotFoundError, RateLimitedError, AuthError } = await import('../src/errors.js');
     const foreign = new built.NotFoundError('No such post.');
     expect(foreign instanceof AuthError).toBe(true);

@@ -8,7 +8,6 @@ let t: TestInstance;
 afterEach(async () => t?.close());
 
 const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
 const tokenOf = (cookie: string) => cookie.slice(cookie.indexOf('=') + 1);
 
 async function rows(t: TestInstance) {
