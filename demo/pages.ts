@@ -21,10 +21,20 @@ button { font:inherit; padding:6px 14px; border-radius:6px; border:1px solid var
 button.secondary { background:#fff; color:var(--accent); } button.danger { border-color:var(--danger); background:#fff; color:var(--danger); }
 input, textarea { font:inherit; width:100%; padding:8px; border:1px solid var(--line); border-radius:6px; margin:4px 0 12px; }
 label { font-weight:600; }
-table { width:100%; border-collapse:collapse; } td, th { text-align:left; padding:8px 6px; border-bottom:1px solid var(--line); vertical-align:top; font-size:14px; }
+.table-wrap { overflow-x:auto; } table { width:100%; border-collapse:collapse; } td.when { white-space:nowrap; } td.device { overflow-wrap:anywhere; min-width:12em; } td, th { text-align:left; padding:8px 6px; border-bottom:1px solid var(--line); vertical-align:top; font-size:14px; }
 .badge { display:inline-block; font-size:12px; padding:1px 8px; border-radius:999px; background:#e7edfb; color:var(--accent); }
 [role=status] { min-height:1.5em; color:var(--danger); }
+@media (max-width: 600px) {
+  table, tbody, tr, td { display:block; } thead { display:none; }
+  tr { border-bottom:1px solid var(--line); padding:10px 0; } td { border:0; padding:2px 0; }
+}
 `);
+
+function duration(ms: number): string {
+  const hours = Math.max(0, Math.round(ms / 3_600_000));
+  if (hours < 48) return `${hours} hour${hours === 1 ? '' : 's'}`;
+  return `${Math.round(hours / 24)} days`;
+}
 
 export function layout(title: string, auth: SessionResult | null, body: Html): Html {
   return html`<!doctype html>
@@ -32,6 +42,7 @@ export function layout(title: string, auth: SessionResult | null, body: Html): H
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${title} · Gatehouse demo</title>
 <style>${styles}</style>
 <script type="module" src="/assets/demo.js"></script>
@@ -55,7 +66,8 @@ export function homePage(auth: SessionResult | null): Html {
 <div class="card">
 ${auth
   ? html`<p>You are signed in as <strong>${auth.user.email}</strong> with the role <span class="badge">${auth.user.role}</span>.
-     Your session ends after ${Math.round((auth.session.expiresAt.getTime() - Date.now()) / 3_600_000)} hours without activity.</p>`
+     Your session ends after ${duration(auth.session.expiresAt.getTime() - Date.now())} without activity, and in any case
+     ${duration(auth.session.absoluteExpiresAt.getTime() - Date.now())} after you signed in.</p>`
   : html`<p>You are not signed in. Passkey and OpenID Connect sign-in are not enabled in this build yet, so protected
      pages and <code>/api/*</code> answer 401.</p>
      <p class="muted">An operator can create an account with <code>npm run cli -- users create --email you@example.com --role admin</code>.</p>`}
@@ -103,12 +115,12 @@ export function sessionsPage(auth: SessionResult | null, sessions: SessionRecord
 ${auth === null
   ? html`<div class="card"><p>Sign in to see the devices signed in to your account.</p></div>`
   : html`<div class="card">
-      <table><thead><tr><th scope="col">Device</th><th scope="col">IP</th><th scope="col">Last seen</th><th scope="col"></th></tr></thead>
+      <div class="table-wrap"><table><thead><tr><th scope="col">Device</th><th scope="col">IP</th><th scope="col">Last seen</th><th scope="col"></th></tr></thead>
       <tbody>${sessions.map(
-        (s) => html`<tr><td>${s.userAgent ?? 'Unknown browser'} ${s.id === auth.session.id ? html`<span class="badge">this device</span>` : ''}</td>
-          <td>${s.ip ?? ''}</td><td>${new Date(s.lastSeenAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</td>
+        (s) => html`<tr><td class="device">${s.userAgent ?? 'Unknown browser'} ${s.id === auth.session.id ? html`<span class="badge">this device</span>` : ''}</td>
+          <td>${s.ip ?? ''}</td><td class="when">${new Date(s.lastSeenAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</td>
           <td><button class="danger" type="button" data-action="end-session" data-id="${s.id}">Sign out</button></td></tr>`,
-      )}</tbody></table>
+      )}</tbody></table></div>
       <p><button class="secondary" type="button" data-action="revoke-others">Sign out all other devices</button>
       <span role="status" aria-live="polite"></span></p>
     </div>`}`,

@@ -9,7 +9,7 @@ import { assertFresh } from './http/context.js';
 import { NO_STORE, toErrorResponse } from './http/errors.js';
 import { createHandler, type Handler, type RequestContext } from './http/handler.js';
 import { checkCsrf } from './protect/csrf.js';
-import { createClientIpResolver } from './protect/client-ip.js';
+import { createClientIpResolver, ipKey } from './protect/client-ip.js';
 import { createRateLimiter, type RateLimiter } from './protect/rate-limit.js';
 import { createSessions, toSession, toSessionResult } from './sessions/sessions.js';
 import type { Session, SessionResult } from './sessions/types.js';
@@ -84,7 +84,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       limits: config.limits,
       redis: options.rateLimit?.redis,
       onLimited: (name, key) => {
-        const ip = key.startsWith('ip:') ? key.slice(3) : null;
+        const ip = key.startsWith('ip:') && key !== 'ip:unknown' ? key.slice(3) : null;
         audit.recordInBackground('rate_limited', { ip, data: { limit: name, key: ip === null ? key : 'ip' } });
       },
     }));
@@ -122,7 +122,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       checkCsrf(request, { origins: config.origins, allowSameSite: config.allowSameSite });
     },
     async rateLimit(request, name, context = {}) {
-      await (await limiter()).consume(name, `ip:${clientIp(context.ip, request.headers)}`);
+      await (await limiter()).consume(name, ipKey(clientIp(context.ip, request.headers)));
     },
     async createSession(userId, request, opts) {
       const created = await sessions.create(userId, {

@@ -9,7 +9,8 @@ export interface RouteContext {
   request: Request;
   url: URL;
   params: Readonly<Record<string, string>>;
-  ip: string;
+  /** The client IP (see protect/client-ip.ts), or null when the adapter passed none. */
+  ip: string | null;
   userAgent: string | null;
   /** The session cookie's value, if the browser sent one. */
   token: string | null;

@@ -1,6 +1,7 @@
 import type { Core } from '../core.js';
 import { CsrfError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { checkCsrf } from '../protect/csrf.js';
+import { ipKey } from '../protect/client-ip.js';
 import { createRouteContext } from './context.js';
 import { toErrorResponse } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
@@ -84,10 +85,10 @@ export function createHandler(core: Core): Handler {
       ctx = createRouteContext(core, request, url, params, context.ip);
       // CSRF first: a refused request touches nothing, not even the rate-limit counters.
       checkCsrf(request, { origins: core.config.origins, allowSameSite: core.config.allowSameSite });
-      await (await core.limiter()).consume(match.compiled.route.limit, `ip:${ctx.ip}`);
+      await (await core.limiter()).consume(match.compiled.route.limit, ipKey(ctx.ip));
       return await match.compiled.route.run(ctx);
     } catch (error) {
-      if (error instanceof CsrfError && ctx !== undefined && shouldLogCsrf(ctx.ip, core.config.now())) {
+      if (error instanceof CsrfError && ctx !== undefined && shouldLogCsrf(ctx.ip ?? 'unknown', core.config.now())) {
         core.audit.recordInBackground('csrf.refused', {
           ip: ctx.ip,
           userAgent: ctx.userAgent,

@@ -6,7 +6,16 @@ import { BlockList, isIP } from 'node:net';
  * Forwarded are ignored: anyone can send them, so trusting them would let an attacker
  * pick a fresh "IP" per request and reset every limit (RATE-03).
  */
-export type ClientIpResolver = (socketIp: string | undefined, headers: Headers) => string;
+export type ClientIpResolver = (socketIp: string | undefined, headers: Headers) => string | null;
+
+/**
+ * The rate-limit key for a client. Without an IP (an adapter that did not pass one) all
+ * such clients share one bucket: still limited, never unlimited; the docs tell adapters
+ * to pass `{ ip }`.
+ */
+export function ipKey(ip: string | null): string {
+  return `ip:${ip ?? 'unknown'}`;
+}
 
 function normalize(ip: string): string {
   const trimmed = ip.trim();
@@ -16,7 +25,7 @@ function normalize(ip: string): string {
 }
 
 export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
-  if (trustedProxies.length === 0) return (socketIp) => (socketIp === undefined ? 'unknown' : normalize(socketIp));
+  if (trustedProxies.length === 0) return (socketIp) => (socketIp === undefined ? null : normalize(socketIp));
 
   const trusted = new BlockList();
   for (const entry of trustedProxies) {
@@ -31,7 +40,7 @@ export function createClientIpResolver(trustedProxies: readonly string[]): Clien
   };
 
   return (socketIp, headers) => {
-    if (socketIp === undefined) return 'unknown';
+    if (socketIp === undefined) return null;
     let client = normalize(socketIp);
     if (!isTrusted(client)) return client;
     // Walk X-Forwarded-For from the right: each hop was appended by the proxy before it.
