@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlStorage, migrate, openDatabase, type Database, type SessionRecord, type Storage } from '../src/index.js';
 import { randomToken } from '../src/lib/crypto.js';
-import { freshPostgres, hasPostgres } from './services.js';
+import { freshPostgres, hasPostgres, PG_URL } from './services.js';
 
 /**
  * ONE conformance suite for the storage contract. Every driver passes it: SQLite always,
@@ -44,6 +44,13 @@ const drivers: Driver[] = [
     name: 'postgres',
     enabled: hasPostgres,
     async open() {
+      // Regression: Kysely found these tables in another schema, skipped creating ours and the
+      // first migration failed. A decoy schema keeps that case covered.
+      const decoy = await openDatabase(PG_URL);
+      await sql`create schema if not exists gh_decoy`.execute(decoy.kysely);
+      await sql`create table if not exists gh_decoy.gatehouse_migrations (name text)`.execute(decoy.kysely);
+      await sql`create table if not exists gh_decoy.gatehouse_migrations_lock (id text)`.execute(decoy.kysely);
+      await decoy.close();
       const schema = await freshPostgres();
       const a = await openDatabase(schema.url);
       await migrate(a);

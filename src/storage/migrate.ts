@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database, Dialect } from './database.js';
 import * as m0001 from './migrations/0001_foundation.js';
 
@@ -20,6 +20,28 @@ class ShippedMigrations implements MigrationProvider {
   }
 }
 
+/**
+ * On PostgreSQL the bookkeeping tables live in the connection's current schema, named
+ * explicitly: Kysely otherwise looks for them by name in every schema, and a
+ * `gatehouse_migrations` table in another schema (another app, another test run) made it
+ * skip creating ours.
+ */
+async function createMigrator(database: Database): Promise<Migrator> {
+  const db = database.kysely as unknown as Kysely<unknown>;
+  let migrationTableSchema: string | undefined;
+  if (database.dialect === 'postgres') {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+    migrationTableSchema = rows[0]?.schema;
+  }
+  return new Migrator({
+    db,
+    provider: new ShippedMigrations(database.dialect),
+    migrationTableName: 'gatehouse_migrations',
+    migrationLockTableName: 'gatehouse_migrations_lock',
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
+}
+
 export interface MigrateResult {
   applied: string[];
 }
@@ -31,12 +53,7 @@ export interface MigrateOptions {
 
 /** Applies every pending migration in one run. Safe to call from several processes at once. */
 export async function migrate(database: Database, options: MigrateOptions = {}): Promise<MigrateResult> {
-  const migrator = new Migrator({
-    db: database.kysely as unknown as Kysely<unknown>,
-    provider: new ShippedMigrations(database.dialect),
-    migrationTableName: 'gatehouse_migrations',
-    migrationLockTableName: 'gatehouse_migrations_lock',
-  });
+  const migrator = await createMigrator(database);
   const { error, results = [] } = await migrator.migrateToLatest();
   const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
   for (const name of applied) options.onApplied?.(name);
@@ -51,12 +68,7 @@ export async function migrate(database: Database, options: MigrateOptions = {}):
 
 /** Names of shipped migrations not yet applied (for readiness checks and `gatehouse migrate --status`). */
 export async function pendingMigrations(database: Database): Promise<string[]> {
-  const migrator = new Migrator({
-    db: database.kysely as unknown as Kysely<unknown>,
-    provider: new ShippedMigrations(database.dialect),
-    migrationTableName: 'gatehouse_migrations',
-    migrationLockTableName: 'gatehouse_migrations_lock',
-  });
+  const migrator = await createMigrator(database);
   const all = await migrator.getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
