@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { GatehouseTables } from './schema.js';
@@ -29,8 +30,40 @@ export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<
   );
 }
 
+/**
+ * better-sqlite3 12 is the last line that runs on Node 20; 13 (Node-API) needs Node 22 and
+ * crashes Node 20 with a segfault, while 12 can abort at exit on Node 24.19+ (a Node
+ * ObjectWrap change). Check the pair before loading the native module, so a mismatch is a
+ * sentence saying what to install instead of a crash.
+ */
+function checkSqliteDriver(): void {
+  let version: string;
+  try {
+    const require = createRequire(import.meta.url);
+    const manifest = JSON.parse(readFileSync(require.resolve('better-sqlite3/package.json'), 'utf8')) as { version?: string };
+    version = manifest.version ?? '';
+  } catch {
+    throw new ConfigurationError('DATABASE_URL uses SQLite but better-sqlite3 is not installed. Run: npm install better-sqlite3');
+  }
+  const driverMajor = Number(version.split('.')[0]);
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  if (driverMajor >= 13 && nodeMajor < 22) {
+    throw new ConfigurationError(
+      `better-sqlite3 ${version} needs Node 22 or later (this is Node ${process.versions.node}). Upgrade Node, or pin the driver: "overrides": { "better-sqlite3": "^12.6.2" } in package.json.`,
+    );
+  }
+  if (driverMajor === 12 && nodeMajor >= 24 && !warnedAboutDriver) {
+    warnedAboutDriver = true;
+    console.warn(
+      `[gatehouse] better-sqlite3 ${version} can abort the process at exit on Node ${process.versions.node}. Install better-sqlite3@13 (add "overrides": { "better-sqlite3": "^13.0.3" }).`,
+    );
+  }
+}
+let warnedAboutDriver = false;
+
 async function openSqlite(path: string): Promise<Database> {
   if (path === '') throw new ConfigurationError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:./data/gatehouse.db');
+  checkSqliteDriver();
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   const memory = path === ':memory:';
   const file = memory ? ':memory:' : resolve(path);
