@@ -24,9 +24,19 @@ export function createPostsStore(database: Database) {
     async migrate(): Promise<void> {
       const id = database.dialect === 'postgres' ? sql`bigserial primary key` : sql`integer primary key autoincrement`;
       const time = database.dialect === 'postgres' ? sql`bigint` : sql`integer`;
-      await sql`create table if not exists demo_posts (
+      const create = sql`create table if not exists demo_posts (
         id ${id}, author_id text not null, title text not null, body text not null, created_at ${time} not null
-      )`.execute(db);
+      )`;
+      if (database.dialect !== 'postgres') {
+        await create.execute(db);
+        return;
+      }
+      // "create table if not exists" is not safe when two instances start at once on
+      // PostgreSQL (a duplicate pg_type row): serialize it with an advisory lock.
+      await db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext('gatehouse_demo_posts'))`.execute(trx);
+        await create.execute(trx);
+      });
     },
     async list(): Promise<Post[]> {
       const rows = await db.selectFrom('demo_posts').selectAll().orderBy('id', 'desc').limit(100).execute();

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { InferResult, Selectable } from 'kysely';
 import { AuthError, ConflictError, ServiceUnavailableError } from '../errors.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
@@ -79,6 +79,24 @@ function escapeLike(value: string): string {
 /** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
 export function createSqlStorage(database: Database): Storage {
   const db = database.kysely;
+
+  // The one query every authenticated request runs: a session joined with its user's
+  // current role and disabled flag. Compiled once by Kysely, then a prepared statement.
+  const findSessionQuery = db
+    .selectFrom('gatehouse_sessions as s')
+    .innerJoin('gatehouse_users as u', 'u.id', 's.user_id')
+    .selectAll('s')
+    .select([
+      'u.email as u_email',
+      'u.name as u_name',
+      'u.role as u_role',
+      'u.disabled as u_disabled',
+      'u.created_at as u_created_at',
+      'u.updated_at as u_updated_at',
+    ])
+    .where('s.id', '=', '');
+  type SessionRow = InferResult<typeof findSessionQuery>[number];
+  const findSession = database.prepare<SessionRow>(findSessionQuery.compile());
 
   return {
     createUser: (user) =>
@@ -168,21 +186,8 @@ export function createSqlStorage(database: Database): Storage {
 
     findSessionWithUser: (id) =>
       guard(async () => {
-        const row = await db
-          .selectFrom('gatehouse_sessions as s')
-          .innerJoin('gatehouse_users as u', 'u.id', 's.user_id')
-          .selectAll('s')
-          .select([
-            'u.email as u_email',
-            'u.name as u_name',
-            'u.role as u_role',
-            'u.disabled as u_disabled',
-            'u.created_at as u_created_at',
-            'u.updated_at as u_updated_at',
-          ])
-          .where('s.id', '=', id)
-          .executeTakeFirst();
-        if (!row) return null;
+        const row = (await findSession([id]))[0];
+        if (row === undefined) return null;
         const result: SessionWithUser = {
           session: toSession(row),
           user: {
