@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     // Authorization never depends on authentication (seed pattern 6): src/authz may import
-    // only from inside src/authz. tests/authz-isolation.test.ts checks the same.
+    // only from inside src/authz. tests/authz.test.ts checks the same.
     files: ['src/authz/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../*', 'gatehouse', 'gatehouse/*'], message: 'src/authz must not import authentication code.' }] }],

@@ -27,6 +27,8 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
     c.header('x-content-type-options', 'nosniff');
     c.header('referrer-policy', 'same-origin');
     c.header('x-frame-options', 'DENY');
+    // Pages show who is signed in: no shared or back-button cache may keep them.
+    if (!c.res.headers.has('cache-control')) c.header('cache-control', 'no-store');
     c.header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
   });
 

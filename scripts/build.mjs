@@ -2,7 +2,7 @@
 // Compiles src/ and demo/ to dist/ with tsc. With --if-needed, skips the build when
 // dist/ is newer than every source file, so `npm start` and `npm test` stay fast.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,5 +35,7 @@ try {
   console.error('\ngatehouse: the build failed (TypeScript errors above). Fix them, then run the command again.');
   process.exit(1);
 }
+// The CLI is an executable (npm sets the bit on install; npx in this repo needs it too).
+chmodSync(join(root, 'dist', 'src', 'cli', 'main.js'), 0o755);
 writeFileSync(stamp, new Date().toISOString());
 console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);

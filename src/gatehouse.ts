@@ -14,7 +14,7 @@ import { createRateLimiter, type RateLimiter } from './protect/rate-limit.js';
 import { createSessions, toSession, toSessionResult } from './sessions/sessions.js';
 import type { Session, SessionResult } from './sessions/types.js';
 import type { Storage } from './storage/contract.js';
-import { openDatabase, type Database } from './storage/database.js';
+import { databaseKind, openDatabase, type Database } from './storage/database.js';
 import { migrate, type MigrateResult } from './storage/migrate.js';
 import { createSqlStorage } from './storage/sql-storage.js';
 import { createUsers, type Users } from './users/users.js';
@@ -70,6 +70,7 @@ export interface Gatehouse {
 /** Builds a Gatehouse instance. Configuration is validated now; the database opens on first use. */
 export function createGatehouse(options: GatehouseOptions): Gatehouse {
   const config = resolveConfig(options);
+  if (typeof options.database === 'string') databaseKind(options.database);
 
   let databasePromise: Promise<Database> | undefined;
   const database = (): Promise<Database> =>
@@ -84,8 +85,9 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       limits: config.limits,
       redis: options.rateLimit?.redis,
       onLimited: (name, key) => {
+        // Only the kind of key is kept: an account key may hold an email, which does not belong in the log.
         const ip = key.startsWith('ip:') && key !== 'ip:unknown' ? key.slice(3) : null;
-        audit.recordInBackground('rate_limited', { ip, data: { limit: name, key: ip === null ? key : 'ip' } });
+        audit.recordInBackground('rate_limited', { ip, data: { limit: name, key: key.slice(0, Math.max(0, key.indexOf(':'))) || 'other' } });
       },
     }));
 

@@ -41,4 +41,6 @@ export {
   ConfigurationError,
 } from './errors.js';
 export { readJson as readJsonBody, parseInput } from './http/body.js';
+export type { RateLimiter } from './protect/rate-limit.js';
+export { ipKey } from './protect/client-ip.js';
 export { json as jsonResponse } from './http/errors.js';

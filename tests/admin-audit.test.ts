@@ -70,6 +70,15 @@ describe('admin endpoints', () => {
     expect(events.events.find((e) => e.type === 'user.role_changed')?.data).toMatchObject({ from: 'editor', to: 'member' });
   });
 
+  it('an admin who revokes their own sessions is signed out in this browser too', async () => {
+    t = await getTestInstance();
+    const admin = await t.signIn('admin@example.com', { role: 'admin' });
+    const res = await t.request(`/auth/admin/users/${admin.userId}/revoke-sessions`, { method: 'POST', cookie: admin.cookie });
+    expect(await res.json()).toEqual({ revoked: 1 });
+    expect(res.headers.get('set-cookie')).toMatch(/^__Host-gatehouse-session=; .*Max-Age=0/);
+    expect((await t.request('/auth/session', { cookie: admin.cookie })).status).toBe(401);
+  });
+
   it('pages events newest first and filters by type', async () => {
     t = await getTestInstance();
     const admin = await t.signIn('admin@example.com', { role: 'admin' });

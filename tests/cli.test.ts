@@ -52,7 +52,9 @@ describe('gatehouse CLI', () => {
     expect((await gatehouse('sessions', 'revoke', '--email', 'ops@example.com')).stdout).toContain('ended 0 session(s)');
 
     const events = await gatehouse('events', '--email', 'ops@example.com', '--json');
-    expect((JSON.parse(events.stdout) as { type: string }[]).map((e) => e.type)).toEqual([
+    const parsed = JSON.parse(events.stdout) as { type: string; data: unknown }[];
+    expect(parsed.find((e) => e.type === 'user.role_changed')?.data).toEqual({ from: 'member', to: 'editor', sessionsEnded: 0 });
+    expect(parsed.map((e) => e.type)).toEqual([
       'session.revoked',
       'user.enabled',
       'user.disabled',

@@ -17,6 +17,8 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['bad authz', { authz: { roles: [] } }, /defineAuthz/],
     ['missing database', { database: '' }, /database is required/],
     ['bad base path', { basePath: 'auth' }, /basePath/],
+    ['unsupported database URL', { database: 'mysql://db/app' }, /not supported\. Use sqlite:/],
+    ['sqlite URL without a path', { database: 'sqlite:' }, /needs a file path/],
   ];
   it.each(cases)('%s', (_name, override, message) => {
     const make = () => createGatehouse({ ...base, ...override } as GatehouseOptions);

@@ -119,3 +119,17 @@ describe('CSRF-05 sign-out is protected and safe methods never change state', ()
     expect(events[0]).toMatchObject({ ip: '203.0.113.10', data: { reason: 'sec-fetch-site: cross-site', method: 'POST' } });
   });
 });
+
+describe('CORS-01/02 no credentialed CORS for foreign origins', () => {
+  it('never reflects an Origin or allows credentials, on preflight or request', async () => {
+    t = await getTestInstance();
+    const { cookie } = await t.signIn('p@example.com');
+    const evil = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' };
+    const preflight = await t.request('/auth/session', { method: 'OPTIONS', headers: { ...evil, 'access-control-request-method': 'GET' } });
+    const read = await t.request('/auth/session', { cookie, headers: evil });
+    for (const res of [preflight, read]) {
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+  });
+});

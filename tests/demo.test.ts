@@ -67,6 +67,7 @@ describe('demo posts board: authorization by permission', () => {
     expect(html).toContain('this device');
     expect(html).not.toContain(admin.cookie.split('.')[1]!);
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('cache-control')).toBe('no-store');
   });
 
   it('escapes user content in pages', async () => {

@@ -40,6 +40,20 @@ describe('RATE-04 session endpoints are throttled', () => {
   });
 });
 
+describe('rate-limit events', () => {
+  it('never write an account identifier (an email) into the audit log', async () => {
+    t = await getTestInstance({ rateLimit: { limits: { credentialAccount: { points: 1, durationSeconds: 60 } } } });
+    const limiter = await t.auth.limiter();
+    await limiter.consume('credentialAccount', 'account:secret.person@example.com');
+    await expect(limiter.consume('credentialAccount', 'account:secret.person@example.com')).rejects.toMatchObject({ status: 429 });
+    await new Promise((r) => setTimeout(r, 20));
+    const events = await (await t.auth.storage()).listEvents({ limit: 10, type: 'rate_limited' });
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data).toEqual({ limit: 'credentialAccount', key: 'account' });
+    expect(JSON.stringify(events)).not.toContain('secret.person');
+  });
+});
+
 describe('RATE-03 forwarding headers cannot reset limits', () => {
   it('ignores X-Forwarded-For, X-Real-IP and Forwarded without trusted proxies', async () => {
     t = await getTestInstance({ rateLimit: { limits: small } });

@@ -3,7 +3,7 @@
  *
  * This module answers "what may this role do?" and nothing else. It imports nothing
  * from authentication code (sessions, cookies, HTTP): switching sign-in methods or
- * session strategies never touches it. `tests/authz-isolation.test.ts` and the lint
+ * session strategies never touches it. `tests/authz.test.ts` and the lint
  * config enforce that boundary.
  */
 

@@ -156,8 +156,13 @@ export const COMMANDS: Command[] = [
         const address = str(values, 'email');
         const userId = address === undefined ? undefined : (await userByEmail(auth, address)).id;
         const events = await (await auth.storage()).listEvents({ limit, userId, type });
-        const rows = events.map((e) => ({ ...e, createdAt: new Date(e.createdAt).toISOString(), data: e.data ? JSON.stringify(e.data) : '' }));
-        console.log(values.json === true ? JSON.stringify(rows, null, 2) : table(rows, ['id', 'createdAt', 'type', 'userId', 'actorId', 'ip', 'data']));
+        const rows = events.map((e) => ({ ...e, createdAt: new Date(e.createdAt).toISOString() }));
+        if (values.json === true) {
+          console.log(JSON.stringify(rows, null, 2));
+          return;
+        }
+        const printable = rows.map((e) => ({ ...e, data: e.data ? JSON.stringify(e.data) : '' }));
+        console.log(table(printable, ['id', 'createdAt', 'type', 'userId', 'actorId', 'ip', 'data']));
       });
     },
   },

@@ -52,6 +52,12 @@ export function toSessionResult(found: SessionWithUser): SessionResult {
 
 export function createSessions(storage: () => Promise<Storage>, config: ResolvedConfig, audit: AuditLog): Sessions {
   let lastCleanup = 0;
+  /** Expired rows are deleted when presented, and swept in the background at most every 10 minutes. */
+  function sweepExpired(store: Storage, now: number): void {
+    if (now - lastCleanup < CLEANUP_EVERY_MS) return;
+    lastCleanup = now;
+    store.deleteExpiredSessions(now).catch(() => {});
+  }
 
   /** Looks a token up and checks it, without recording activity. */
   async function lookup(store: Storage, token: string | null, now: number): Promise<SessionWithUser | null> {
@@ -103,16 +109,14 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
         userAgent: input.userAgent,
         data: { method: input.method, ...(previous ? { replaced: previous.session.id } : {}) },
       });
-      if (now - lastCleanup > CLEANUP_EVERY_MS) {
-        lastCleanup = now;
-        store.deleteExpiredSessions(now).catch(() => {});
-      }
+      sweepExpired(store, now);
       return { session: record, token: minted.token };
     },
 
     async validate(token) {
       const store = await storage();
       const now = config.now();
+      sweepExpired(store, now);
       const found = await lookup(store, token, now);
       if (found === null) return null;
       const { session } = found;

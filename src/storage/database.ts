@@ -31,8 +31,16 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./data/gatehouse.db';
  * `postgres://user@host:5432/db` (also `postgresql://`).
  */
 export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<Database> {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url);
+  return databaseKind(url) === 'sqlite' ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url);
+}
+
+/** Which database a URL names; throws a ConfigurationError (at startup) for anything else. */
+export function databaseKind(url: string): Dialect {
+  if (url.startsWith('sqlite:')) {
+    if (url === 'sqlite:') throw new ConfigurationError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:./data/gatehouse.db');
+    return 'sqlite';
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
   throw new ConfigurationError(
     `DATABASE_URL "${redactUrl(url)}" is not supported. Use sqlite:./data/gatehouse.db or postgres://user@host:5432/database.`,
   );
@@ -70,7 +78,6 @@ function checkSqliteDriver(): void {
 let warnedAboutDriver = false;
 
 async function openSqlite(path: string): Promise<Database> {
-  if (path === '') throw new ConfigurationError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:./data/gatehouse.db');
   checkSqliteDriver();
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   const memory = path === ':memory:';

@@ -7,6 +7,7 @@ import type { Actor } from '../../users/users.js';
 import { expectNoBody, parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json } from '../errors.js';
+import { clearedSessionCookie } from '../cookies.js';
 import { iso, type Route } from './types.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -97,8 +98,10 @@ export const adminRoutes: Route[] = [
     async run(ctx) {
       await expectNoBody(ctx.request);
       const actor = await actorFor(ctx, P.sessionsRevoke, true);
-      const revoked = await ctx.core.users.revokeSessions(userId(ctx), actor);
-      return json({ revoked });
+      const target = userId(ctx);
+      const revoked = await ctx.core.users.revokeSessions(target, actor);
+      // An admin who ends their own sessions is signed out here too.
+      return json({ revoked }, 200, target === actor.userId ? { 'set-cookie': clearedSessionCookie() } : undefined);
     },
   },
   {
