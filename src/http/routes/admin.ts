@@ -61,6 +61,13 @@ function userId(ctx: RouteContext): string {
   return parsed.data;
 }
 
+/** Keyset paging: the store was asked for one row more than the page, which says whether a next page exists. */
+function paged<T, C>(rows: T[], limit: number, cursorOf: (row: T) => C): { page: T[]; nextCursor: C | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}
+
 /** Admin endpoints: each guarded by a permission from the app's authz table, never a role name (AUTHZ-01). */
 export const adminRoutes: Route[] = [
   {
@@ -71,9 +78,8 @@ export const adminRoutes: Route[] = [
       await ctx.requirePermission(P.usersRead);
       const q = parseInput(listUsersQuery, query(ctx));
       const store = await ctx.core.storage();
-      const users = await store.listUsers({ limit: q.limit + 1, after: q.cursor, search: q.q });
-      const page = users.slice(0, q.limit);
-      return json({ users: page.map(publicUser), nextCursor: users.length > q.limit ? (page.at(-1)?.id ?? null) : null });
+      const { page, nextCursor } = paged(await store.listUsers({ limit: q.limit + 1, after: q.cursor, search: q.q }), q.limit, (u) => u.id);
+      return json({ users: page.map(publicUser), nextCursor });
     },
   },
   {
@@ -113,8 +119,8 @@ export const adminRoutes: Route[] = [
       const q = parseInput(listEventsQuery, query(ctx));
       const store = await ctx.core.storage();
       const events = await store.listEvents({ limit: q.limit + 1, before: q.before, userId: q.userId, type: q.type });
-      const page = events.slice(0, q.limit);
-      return json({ events: page.map(publicEvent), nextCursor: events.length > q.limit ? (page.at(-1)?.id ?? null) : null });
+      const { page, nextCursor } = paged(events, q.limit, (e) => e.id);
+      return json({ events: page.map(publicEvent), nextCursor });
     },
   },
 ];

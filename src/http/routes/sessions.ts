@@ -2,7 +2,29 @@ import { NotFoundError } from '../../errors.js';
 import { expectNoBody } from '../body.js';
 import { clearedSessionCookie } from '../cookies.js';
 import { json, noContent } from '../errors.js';
+import type { RouteContext } from '../context.js';
 import { iso, type Route } from './types.js';
+
+/**
+ * Ends the signed-in user's other sessions, or all of them. Both need a fresh sign-in: with
+ * a stolen cookie, "sign out everywhere else" would lock the real user out (SESS-10).
+ */
+async function endOwnSessions(ctx: RouteContext, scope: 'others' | 'all'): Promise<number> {
+  await expectNoBody(ctx.request);
+  const found = await ctx.requireSession();
+  ctx.requireFresh(found);
+  const store = await ctx.core.storage();
+  const ended = await store.deleteUserSessions(found.user.id, scope === 'others' ? found.session.id : undefined);
+  await ctx.core.audit.record('session.revoked', {
+    userId: found.user.id,
+    actorId: found.user.id,
+    sessionId: found.session.id,
+    ip: ctx.ip,
+    userAgent: ctx.userAgent,
+    data: { scope, by: 'user', count: ended.length },
+  });
+  return ended.length;
+}
 
 /** A user's own devices: list, end one, end all others, end all (SESS-08, AUTHZ-02). */
 export const sessionsRoutes: Route[] = [
@@ -56,20 +78,8 @@ export const sessionsRoutes: Route[] = [
     path: '/sessions/revoke-others',
     limit: 'session',
     async run(ctx) {
-      await expectNoBody(ctx.request);
-      const found = await ctx.requireSession();
-      ctx.requireFresh(found);
-      const store = await ctx.core.storage();
-      const ended = await store.deleteUserSessions(found.user.id, found.session.id);
-      await ctx.core.audit.record('session.revoked', {
-        userId: found.user.id,
-        actorId: found.user.id,
-        sessionId: found.session.id,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        data: { scope: 'others', by: 'user', count: ended.length },
-      });
-      return json({ revoked: ended.length });
+      const ended = await endOwnSessions(ctx, 'others');
+      return json({ revoked: ended });
     },
   },
   {
@@ -77,19 +87,7 @@ export const sessionsRoutes: Route[] = [
     path: '/sessions/revoke-all',
     limit: 'session',
     async run(ctx) {
-      await expectNoBody(ctx.request);
-      const found = await ctx.requireSession();
-      ctx.requireFresh(found);
-      const store = await ctx.core.storage();
-      const ended = await store.deleteUserSessions(found.user.id);
-      await ctx.core.audit.record('session.revoked', {
-        userId: found.user.id,
-        actorId: found.user.id,
-        sessionId: found.session.id,
-        ip: ctx.ip,
-        userAgent: ctx.userAgent,
-        data: { scope: 'all', by: 'user', count: ended.length },
-      });
+      await endOwnSessions(ctx, 'all');
       return noContent({ 'set-cookie': clearedSessionCookie() });
     },
   },
