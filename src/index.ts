@@ -15,6 +15,8 @@ export type {
   Storage,
   UserRecord,
   SessionRecord,
+  ActiveSessionRecord,
+  SessionUserRecord,
   SessionWithUser,
   AuthEventRecord,
   NewAuthEvent,

@@ -145,8 +145,11 @@ for (const driver of drivers) {
       const rec = session(u.id);
       await s.insertSession(rec);
       const found = await s.findSessionWithUser(rec.id);
-      expect(found?.session).toEqual(rec);
-      expect(found?.user).toMatchObject({ id: u.id, email: u.email, role: 'member', disabled: false });
+      const { ip: _ip, userAgent: _ua, ...active } = rec;
+      expect(found?.session).toEqual(active);
+      expect(found?.user).toEqual({ id: u.id, email: u.email, name: u.name, role: 'member', disabled: false });
+      // Device details stay on the full row, listed per user.
+      expect((await s.listUserSessions(u.id))[0]).toEqual(rec);
       expect(await s.findSessionWithUser('unknown')).toBeNull();
     });
 

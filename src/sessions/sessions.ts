@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
-import type { SessionRecord, SessionWithUser, Storage, UserRecord } from '../storage/contract.js';
+import type { ActiveSessionRecord, SessionRecord, SessionUserRecord, SessionWithUser, Storage } from '../storage/contract.js';
 import { mintSessionToken, parseSessionToken, secretMatches } from './session-token.js';
 import type { Session, SessionResult, User } from './types.js';
 
@@ -27,11 +27,11 @@ export interface Sessions {
 
 const CLEANUP_EVERY_MS = 10 * 60 * 1000;
 
-export function toUser(record: UserRecord): User {
-  return { ...record, createdAt: new Date(record.createdAt), updatedAt: new Date(record.updatedAt) };
+export function toUser(record: SessionUserRecord): User {
+  return { id: record.id, email: record.email, name: record.name, role: record.role, disabled: record.disabled };
 }
 
-export function toSession(record: SessionRecord): Session {
+export function toSession(record: ActiveSessionRecord): Session {
   return {
     id: record.id,
     userId: record.userId,
@@ -41,8 +41,6 @@ export function toSession(record: SessionRecord): Session {
     absoluteExpiresAt: new Date(record.absoluteExpiresAt),
     authTime: new Date(record.authTime),
     amr: record.amr,
-    ip: record.ip,
-    userAgent: record.userAgent,
   };
 }
 

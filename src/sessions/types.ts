@@ -1,15 +1,16 @@
-/** The account as every request sees it. */
+/** The account as every request sees it: role and disabled flag are read on each request. */
 export interface User {
   id: string;
   email: string;
   name: string;
   role: string;
   disabled: boolean;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
-/** A database session, without its token (the token only ever travels in Set-Cookie). */
+/**
+ * A database session, without its token (the token only ever travels in Set-Cookie).
+ * Device details (IP, user agent) are on the sessions list, not on every request.
+ */
 export interface Session {
   id: string;
   userId: string;
@@ -22,8 +23,6 @@ export interface Session {
   authTime: Date;
   /** How they signed in, e.g. ["passkey"]. */
   amr: string[];
-  ip: string | null;
-  userAgent: string | null;
 }
 
 export interface SessionResult {

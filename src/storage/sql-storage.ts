@@ -21,6 +21,10 @@ function toUser(row: Selectable<UsersTable>): UserRecord {
   };
 }
 
+function splitAmr(amr: string): string[] {
+  return amr === '' ? [] : amr.split(' ');
+}
+
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
   return {
     id: row.id,
@@ -31,7 +35,7 @@ function toSession(row: Selectable<SessionsTable>): SessionRecord {
     expiresAt: row.expires_at,
     absoluteExpiresAt: row.absolute_expires_at,
     authTime: row.auth_time,
-    amr: row.amr === '' ? [] : row.amr.split(' '),
+    amr: splitAmr(row.amr),
     ip: row.ip,
     userAgent: row.user_agent,
   };
@@ -85,14 +89,20 @@ export function createSqlStorage(database: Database): Storage {
   const findSessionQuery = db
     .selectFrom('gatehouse_sessions as s')
     .innerJoin('gatehouse_users as u', 'u.id', 's.user_id')
-    .selectAll('s')
     .select([
+      's.id',
+      's.user_id',
+      's.secret_hash',
+      's.created_at',
+      's.last_seen_at',
+      's.expires_at',
+      's.absolute_expires_at',
+      's.auth_time',
+      's.amr',
       'u.email as u_email',
       'u.name as u_name',
       'u.role as u_role',
       'u.disabled as u_disabled',
-      'u.created_at as u_created_at',
-      'u.updated_at as u_updated_at',
     ])
     .where('s.id', '=', '');
   type SessionRow = InferResult<typeof findSessionQuery>[number];
@@ -189,16 +199,18 @@ export function createSqlStorage(database: Database): Storage {
         const row = (await findSession([id]))[0];
         if (row === undefined) return null;
         const result: SessionWithUser = {
-          session: toSession(row),
-          user: {
-            id: row.user_id,
-            email: row.u_email,
-            name: row.u_name,
-            role: row.u_role,
-            disabled: row.u_disabled === 1,
-            createdAt: row.u_created_at,
-            updatedAt: row.u_updated_at,
+          session: {
+            id: row.id,
+            userId: row.user_id,
+            secretHash: row.secret_hash,
+            createdAt: row.created_at,
+            lastSeenAt: row.last_seen_at,
+            expiresAt: row.expires_at,
+            absoluteExpiresAt: row.absolute_expires_at,
+            authTime: row.auth_time,
+            amr: splitAmr(row.amr),
           },
+          user: { id: row.user_id, email: row.u_email, name: row.u_name, role: row.u_role, disabled: row.u_disabled === 1 },
         };
         return result;
       }),
