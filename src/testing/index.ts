@@ -1,0 +1,2 @@
+/** Test helpers for apps that use Gatehouse: a software passkey authenticator (coming with passkeys). */
+export {};
