@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^gatehouse\/authz$/, replacement: src('authz/index.ts') },
+      { find: /^gatehouse\/testing$/, replacement: src('testing/index.ts') },
       { find: /^gatehouse$/, replacement: src('index.ts') },
     ],
   },

@@ -23,7 +23,8 @@ async function gatehouse(...args: string[]): Promise<{ code: number; stdout: str
   }
 }
 
-describe('gatehouse CLI', () => {
+// Each call starts a Node process; on a loaded 2-core CI machine that is seconds, not milliseconds.
+describe('gatehouse CLI', { timeout: 180_000 }, () => {
   it('has --help for the tool and for every command', async () => {
     const top = await gatehouse('--help');
     expect(top.code).toBe(0);

@@ -17,6 +17,8 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['bad authz', { authz: { roles: [] } }, /defineAuthz/],
     ['missing database', { database: '' }, /database is required/],
     ['bad base path', { basePath: 'auth' }, /basePath/],
+    ['passkey RP ID that covers no origin', { passkeys: { rpId: 'example.org' } }, /covers none of the origins/],
+    ['passkey origin outside the RP ID', { passkeys: { rpId: 'example.com', origins: ['https://evil.test'] } }, /does not cover origin https:\/\/evil\.test/],
     ['unsupported database URL', { database: 'mysql://db/app' }, /not supported\. Use sqlite:/],
     ['sqlite URL without a path', { database: 'sqlite:' }, /needs a file path/],
   ];

@@ -11,7 +11,14 @@ export type AuthEventType =
   | 'user.disabled'
   | 'user.enabled'
   | 'rate_limited'
-  | 'csrf.refused';
+  | 'csrf.refused'
+  | 'passkey.registered'
+  | 'passkey.renamed'
+  | 'passkey.deleted'
+  | 'passkey.verification_failed'
+  | 'recovery.codes_generated'
+  | 'recovery.code_used'
+  | 'recovery.failed';
 
 export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'user.created',
@@ -23,6 +30,13 @@ export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'user.enabled',
   'rate_limited',
   'csrf.refused',
+  'passkey.registered',
+  'passkey.renamed',
+  'passkey.deleted',
+  'passkey.verification_failed',
+  'recovery.codes_generated',
+  'recovery.code_used',
+  'recovery.failed',
 ];
 
 export interface AuthEventInput {

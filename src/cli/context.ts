@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createGatehouse, type Gatehouse } from '../gatehouse.js';
-import { openDatabase, DEFAULT_DATABASE_URL, type Database } from '../storage/database.js';
+import type { Gatehouse } from '../gatehouse.js';
+import { DEFAULT_DATABASE_URL, type Database } from '../storage/database.js';
 import type { Authz } from '../authz/index.js';
 
 /** A CLI mistake: printed as-is with a hint, exit code 2. */
@@ -42,6 +42,8 @@ export async function loadCliConfig(flags: { 'database-url'?: string; config?: s
 
 /** Opens the database and a Gatehouse instance for one command, and closes both after. */
 export async function withGatehouse<T>(config: CliConfig, run: (auth: Gatehouse, database: Database) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: `--help` and usage errors answer without loading the library.
+  const [{ createGatehouse }, { openDatabase }] = await Promise.all([import('../gatehouse.js'), import('../storage/database.js')]);
   const database = await openDatabase(config.databaseUrl);
   try {
     const auth = createGatehouse({ database, origin: 'http://localhost', ...(config.authz ? { authz: config.authz } : {}) });

@@ -8,11 +8,28 @@ export interface LimitOptions {
   durationSeconds: number;
 }
 
-export type LimitName = 'session' | 'admin' | 'credentialIp' | 'credentialAccount';
+export type LimitName = 'session' | 'admin' | 'ceremony' | 'credentialIp' | 'credentialAccount';
 
 export interface GatehouseLogger {
   warn(message: string, details?: Record<string, unknown>): void;
   error(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface PasskeyOptions {
+  /** Relying party name shown by the authenticator. Default: the RP ID. */
+  rpName?: string;
+  /** RP ID: the origin's host or a registrable suffix of it. Default: the first origin's host. */
+  rpId?: string;
+  /** Origins whose ceremonies are accepted (exact match). Default: `origin`. */
+  origins?: readonly string[];
+  /** User verification (biometrics/PIN) for sign-in and registration. Default "required". */
+  userVerification?: 'required' | 'preferred';
+  /** How long a ceremony's challenge stays usable. Default 300 seconds. */
+  challengeTtlSeconds?: number;
+  /** Unexpired ceremonies one client IP may have open at once. Default 20. */
+  maxPendingPerIp?: number;
+  /** Accept ceremonies run inside a cross-origin iframe. Default false. */
+  allowCrossOrigin?: boolean;
 }
 
 export interface GatehouseOptions {
@@ -37,6 +54,7 @@ export interface GatehouseOptions {
     /** A session counts as fresh (for sensitive actions) this long after sign-in. Default 10 minutes. */
     freshAgeSeconds?: number;
   };
+  passkeys?: PasskeyOptions;
   csrf?: {
     /** Accept `Sec-Fetch-Site: same-site` (sibling subdomains). Default false. */
     allowSameSite?: boolean;

@@ -14,10 +14,15 @@ export const DEFAULTS = {
   touchIntervalSeconds: 15 * MINUTE,
   freshAgeSeconds: 10 * MINUTE,
   maxBodyBytes: 16 * 1024,
+  challengeTtlSeconds: 5 * MINUTE,
+  maxPendingPerIp: 20,
+  recoveryCodes: 10,
   limits: {
     // Reads of /auth/session and friends: generous, it only stops floods.
     session: { points: 600, durationSeconds: MINUTE },
     admin: { points: 120, durationSeconds: MINUTE },
+    // Passkey and recovery endpoints, per client IP: a person needs a handful per minute.
+    ceremony: { points: 60, durationSeconds: MINUTE },
     // Failed credential attempts per client IP and per account: the window bounds any lock-out.
     credentialIp: { points: 30, durationSeconds: 5 * MINUTE },
     credentialAccount: { points: 10, durationSeconds: 15 * MINUTE },
@@ -33,6 +38,15 @@ export interface ResolvedConfig {
   touchIntervalMs: number;
   freshAgeSeconds: number;
   allowSameSite: boolean;
+  passkeys: {
+    rpId: string;
+    rpName: string;
+    origins: readonly string[];
+    userVerification: 'required' | 'preferred';
+    challengeTtlMs: number;
+    maxPendingPerIp: number;
+    allowCrossOrigin: boolean;
+  };
   limits: Record<LimitName, LimitOptions>;
   trustedProxies: readonly string[];
   maxBodyBytes: number;
@@ -59,10 +73,22 @@ const schema = z
       .strict()
       .optional(),
     csrf: z.object({ allowSameSite: z.boolean().optional() }).strict().optional(),
+    passkeys: z
+      .object({
+        rpName: z.string().min(1).max(100).optional(),
+        rpId: z.string().min(1).max(253).optional(),
+        origins: z.array(z.string()).min(1).optional(),
+        userVerification: z.enum(['required', 'preferred']).optional(),
+        challengeTtlSeconds: z.number().int().min(30).max(15 * MINUTE).optional(),
+        maxPendingPerIp: z.number().int().min(1).max(10_000).optional(),
+        allowCrossOrigin: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     rateLimit: z
       .object({
         redis: z.unknown().optional(),
-        limits: z.partialRecord(z.enum(['session', 'admin', 'credentialIp', 'credentialAccount']), limit).optional(),
+        limits: z.partialRecord(z.enum(['session', 'admin', 'ceremony', 'credentialIp', 'credentialAccount']), limit).optional(),
       })
       .strict()
       .optional(),
@@ -91,6 +117,36 @@ function checkOrigin(origin: string): string {
     );
   }
   return url.origin;
+}
+
+/**
+ * The RP ID must be the origin's host or a registrable suffix of it (WebAuthn 5.1.3 /
+ * HTML "is a registrable domain suffix"), otherwise browsers refuse every ceremony.
+ */
+function resolvePasskeys(options: GatehouseOptions, origins: readonly string[]): ResolvedConfig['passkeys'] {
+  const p = options.passkeys ?? {};
+  const rpId = (p.rpId ?? new URL((p.origins ?? origins)[0]!).hostname).toLowerCase();
+  const covered = (origin: string): boolean => {
+    const host = new URL(origin).hostname;
+    return host === rpId || host.endsWith(`.${rpId}`);
+  };
+  // Explicit passkey origins must all fit the RP ID; by default, the app origins that fit it.
+  const passkeyOrigins = p.origins === undefined ? origins.filter(covered) : p.origins.map(checkOrigin);
+  for (const origin of passkeyOrigins) {
+    if (!covered(origin)) {
+      throw new ConfigurationError(`passkeys.rpId "${rpId}" does not cover origin ${origin}: use its host (${new URL(origin).hostname}) or a parent domain of it.`);
+    }
+  }
+  if (passkeyOrigins.length === 0) throw new ConfigurationError(`passkeys.rpId "${rpId}" covers none of the origins; set passkeys.rpId to your site's domain.`);
+  return {
+    rpId,
+    rpName: p.rpName ?? rpId,
+    origins: passkeyOrigins,
+    userVerification: p.userVerification ?? 'required',
+    challengeTtlMs: (p.challengeTtlSeconds ?? DEFAULTS.challengeTtlSeconds) * 1000,
+    maxPendingPerIp: p.maxPendingPerIp ?? DEFAULTS.maxPendingPerIp,
+    allowCrossOrigin: p.allowCrossOrigin ?? false,
+  };
 }
 
 function isAuthz(value: unknown): value is Authz {
@@ -134,6 +190,7 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
   }
   return {
     origins,
+    passkeys: resolvePasskeys(options, origins),
     basePath: options.basePath ?? DEFAULTS.basePath,
     authz: options.authz ?? defaultAuthz,
     idleTimeoutMs: idle * 1000,

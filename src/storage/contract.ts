@@ -96,7 +96,7 @@ export interface ListEventsQuery {
   type?: string;
 }
 
-export interface Storage {
+export interface Storage extends PasskeyStorage {
   /** Throws `ConflictError` (EMAIL_TAKEN) when the email exists, compared case-insensitively. */
   createUser(user: NewUser): Promise<UserRecord>;
   findUserById(id: string): Promise<UserRecord | null>;
@@ -125,4 +125,82 @@ export interface Storage {
 
   /** A cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+}
+
+export type CredentialDeviceType = 'singleDevice' | 'multiDevice';
+
+export interface PasskeyRecord {
+  /** The credential id (base64url); unique across all users (WA-12). */
+  id: string;
+  userId: string;
+  /** COSE public key, base64url. */
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  deviceType: CredentialDeviceType;
+  backedUp: boolean;
+  aaguid: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/** A passkey with what sign-in needs to know about its owner. */
+export interface PasskeyWithOwner {
+  passkey: PasskeyRecord;
+  webauthnUserId: string | null;
+}
+
+export type Ceremony = 'signup' | 'add' | 'login';
+
+export interface ChallengeRecord {
+  id: string;
+  /** SHA-256 of the ceremony cookie's secret: the browser that asked (WA-02/03). */
+  bindingHash: string;
+  ceremony: Ceremony;
+  challenge: string;
+  /** The signed-in user adding a passkey. */
+  userId: string | null;
+  /** The WebAuthn user handle put in the options (sign-up and add). */
+  webauthnUserId: string | null;
+  /** The account being created (sign-up). */
+  email: string | null;
+  name: string | null;
+  ip: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * The passkey part of the storage contract. Kept apart from `Storage` so a driver can be
+ * written and tested one concern at a time; `createSqlStorage` implements both.
+ */
+export interface PasskeyStorage {
+  /**
+   * Stores a pending ceremony, replacing any other pending one from the same browser.
+   * Refuses (returns false) when `ip` already has `maxPendingPerIp` unexpired ceremonies.
+   */
+  insertChallenge(challenge: ChallengeRecord, maxPendingPerIp: number): Promise<boolean>;
+  /** Atomically takes the browser's pending ceremony of that type: at most one caller ever gets it. */
+  consumeChallenge(bindingHash: string, ceremony: Ceremony, now: number): Promise<ChallengeRecord | null>;
+  deleteExpiredChallenges(now: number): Promise<number>;
+
+  /** Creates the account and its first passkey together, or neither (EMAIL_TAKEN / CREDENTIAL_TAKEN). */
+  createUserWithPasskey(user: NewUser & { webauthnUserId: string }, passkey: PasskeyRecord): Promise<UserRecord>;
+  /** The user's WebAuthn handle, setting `candidate` if they have none yet. */
+  ensureWebauthnUserId(userId: string, candidate: string): Promise<string>;
+  /** Throws ConflictError CREDENTIAL_TAKEN when the credential id is registered already (to anyone). */
+  insertPasskey(passkey: PasskeyRecord): Promise<void>;
+  findPasskey(id: string): Promise<PasskeyWithOwner | null>;
+  listPasskeys(userId: string): Promise<PasskeyRecord[]>;
+  /** Records a sign-in only if the counter is still `previousCounter` (two racing assertions write once). */
+  recordPasskeyUse(id: string, previousCounter: number, update: { counter: number; backedUp: boolean; lastUsedAt: number }): Promise<boolean>;
+  renamePasskey(id: string, userId: string, name: string): Promise<boolean>;
+  deletePasskey(id: string, userId: string): Promise<boolean>;
+
+  /** Replaces every recovery code of the user with these hashes, in one transaction. */
+  replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;
+  /** Burns one unused code; true for exactly one caller. */
+  consumeRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
+  countRecoveryCodes(userId: string): Promise<number>;
 }

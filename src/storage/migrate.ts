@@ -1,13 +1,17 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database, Dialect } from './database.js';
 import * as m0001 from './migrations/0001_foundation.js';
+import * as m0002 from './migrations/0002_passkeys.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
 }
 
 /** Every migration shipped with the package, in order. Later features append; nothing is edited. */
-const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [['0001_foundation', m0001]];
+const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
+  ['0001_foundation', m0001],
+  ['0002_passkeys', m0002],
+];
 
 class ShippedMigrations implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}

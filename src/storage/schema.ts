@@ -10,6 +10,7 @@ export interface UsersTable {
   disabled: number;
   created_at: number;
   updated_at: number;
+  webauthn_user_id: string | null;
 }
 
 export interface SessionsTable {
@@ -38,8 +39,47 @@ export interface AuthEventsTable {
   created_at: number;
 }
 
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  public_key: string;
+  counter: number;
+  transports: string;
+  device_type: string;
+  backed_up: number;
+  aaguid: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface ChallengesTable {
+  id: string;
+  binding_hash: string;
+  ceremony: string;
+  challenge: string;
+  user_id: string | null;
+  webauthn_user_id: string | null;
+  email: string | null;
+  name: string | null;
+  ip: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
 export interface GatehouseTables {
   gatehouse_users: UsersTable;
   gatehouse_sessions: SessionsTable;
   gatehouse_auth_events: AuthEventsTable;
+  gatehouse_passkeys: PasskeysTable;
+  gatehouse_challenges: ChallengesTable;
+  gatehouse_recovery_codes: RecoveryCodesTable;
 }

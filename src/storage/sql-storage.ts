@@ -1,29 +1,11 @@
 import type { InferResult, Selectable } from 'kysely';
-import { AuthError, ConflictError, ServiceUnavailableError } from '../errors.js';
+import { guard, isUniqueViolation } from './sql-errors.js';
+import { emailTaken, normalizeEmail, splitAmr, toUser, userRow } from './sql-rows.js';
+import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, SessionRecord, SessionWithUser, Storage, UserRecord } from './contract.js';
+import type { AuthEventRecord, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
 import { sql } from 'kysely';
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-function toUser(row: Selectable<UsersTable>): UserRecord {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    role: row.role,
-    disabled: row.disabled === 1,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function splitAmr(amr: string): string[] {
-  return amr === '' ? [] : amr.split(' ');
-}
 
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -60,28 +42,16 @@ function toEvent(row: Selectable<AuthEventsTable>): AuthEventRecord {
   };
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
-  const code = (error as { code: unknown }).code;
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
-}
-
-/** Database failures become 503s: a broken database never authenticates anyone (ERR-02). */
-async function guard<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (error instanceof AuthError) throw error;
-    throw new ServiceUnavailableError(undefined, { cause: error });
-  }
-}
-
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
 export function createSqlStorage(database: Database): Storage {
+  return { ...createSqlCoreStorage(database), ...createSqlPasskeyStorage(database) };
+}
+
+function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeyStorage> {
   const db = database.kysely;
 
   // The one query every authenticated request runs: a session joined with its user's
@@ -112,23 +82,10 @@ export function createSqlStorage(database: Database): Storage {
     createUser: (user) =>
       guard(async () => {
         try {
-          const row = await db
-            .insertInto('gatehouse_users')
-            .values({
-              id: user.id,
-              email: user.email.trim(),
-              email_normalized: normalizeEmail(user.email),
-              name: user.name,
-              role: user.role,
-              disabled: 0,
-              created_at: user.now,
-              updated_at: user.now,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
+          const row = await db.insertInto('gatehouse_users').values(userRow(user)).returningAll().executeTakeFirstOrThrow();
           return toUser(row);
         } catch (error) {
-          if (isUniqueViolation(error)) throw new ConflictError('EMAIL_TAKEN', 'An account with this email already exists.');
+          if (isUniqueViolation(error)) throw emailTaken();
           throw error;
         }
       }),

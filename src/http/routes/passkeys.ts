@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { BadRequestError, ConflictError, NotFoundError } from '../../errors.js';
+import { takeCeremony } from '../../passkeys/ceremony.js';
+import { createAuthenticationOptions, verifyAssertion } from '../../passkeys/authentication.js';
+import { createAccountWithPasskey, createRegistrationOptions, newUserId, verifyRegistration } from '../../passkeys/registration.js';
+import { authenticationResponse, PasskeyVerificationError, registrationResponse } from '../../passkeys/verify-input.js';
+import type { PasskeyRecord } from '../../storage/contract.js';
+import { parseInput, readJson } from '../body.js';
+import type { RouteContext } from '../context.js';
+import { json, noContent } from '../errors.js';
+import { checkCredentialBudget, signInResponse, spendCredentialFailure } from './sign-in.js';
+import { iso, type Route } from './types.js';
+
+const email = z.string().trim().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'enter an address like name@example.com');
+const passkeyName = z.string().trim().min(1).max(64);
+const signUpBody = z.object({ email, name: z.string().trim().max(100).default('') }).strict();
+const emptyBody = z.object({}).strict();
+const verifyRegistrationBody = z.object({ response: registrationResponse, name: passkeyName.optional() }).strict();
+const loginOptionsBody = z.object({ email: email.optional() }).strict();
+const verifyLoginBody = z.object({ response: authenticationResponse }).strict();
+const renameBody = z.object({ name: passkeyName }).strict();
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,1366}$/);
+
+/** Reads a JSON body; an empty body counts as `{}` for the endpoints that allow one. */
+async function body(ctx: RouteContext): Promise<unknown> {
+  if (ctx.request.headers.get('content-length') === '0' || (ctx.request.body === null && !ctx.request.headers.has('content-type'))) return {};
+  return readJson(ctx.request, ctx.core.config.maxBodyBytes);
+}
+
+export function publicPasskey(p: PasskeyRecord) {
+  return {
+    id: p.id,
+    name: p.name,
+    createdAt: iso(p.createdAt),
+    lastUsedAt: p.lastUsedAt === null ? null : iso(p.lastUsedAt),
+    deviceType: p.deviceType,
+    backedUp: p.backedUp,
+    transports: p.transports,
+    aaguid: p.aaguid,
+  };
+}
+
+/** Records a failed ceremony (WA-* reason codes) and spends one failed attempt; rethrows. */
+async function failed(ctx: RouteContext, error: unknown, userId: string | null): Promise<never> {
+  if (error instanceof PasskeyVerificationError) {
+    await spendCredentialFailure(ctx);
+    await ctx.core.audit.record('passkey.verification_failed', { userId, ip: ctx.ip, userAgent: ctx.userAgent, data: { reason: error.reason } });
+  }
+  throw error;
+}
+
+export const passkeyRoutes: Route[] = [
+  {
+    method: 'POST',
+    path: '/passkeys/register/options',
+    limit: 'ceremony',
+    async run(ctx) {
+      const input = await body(ctx);
+      const signedIn = await ctx.current();
+      if (signedIn !== null) {
+        parseInput(emptyBody, input);
+        // SESS-10: adding a credential needs a recent sign-in.
+        ctx.requireFresh(signedIn);
+        const { options, setCookie } = await createRegistrationOptions(ctx.core, { user: signedIn.user, ip: ctx.ip });
+        return json(options, 200, { 'set-cookie': setCookie });
+      }
+      const signUp = parseInput(signUpBody, input);
+      // ENUM-02: no lookup here; known and unknown emails get the same answer.
+      const { options, setCookie } = await createRegistrationOptions(ctx.core, { signUp, ip: ctx.ip });
+      return json(options, 200, { 'set-cookie': setCookie });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/passkeys/register/verify',
+    limit: 'ceremony',
+    async run(ctx) {
+      await checkCredentialBudget(ctx);
+      const input = parseInput(verifyRegistrationBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
+      const signedIn = await ctx.current();
+      const ceremony = await takeCeremony(ctx.core, ctx.request, signedIn ? 'add' : 'signup');
+      if (signedIn !== null) {
+        // WA-14: the passkey joins the signed-in user the ceremony was started for, never an id from the body.
+        if (ceremony.userId !== signedIn.user.id) throw new BadRequestError('BAD_REQUEST', 'This passkey request belongs to another session. Start again.');
+        const passkey = await verifyRegistration(ctx.core, ceremony, input.response, signedIn.user.id, input.name ?? '').catch((e: unknown) =>
+          failed(ctx, e, signedIn.user.id),
+        );
+        const store = await ctx.core.storage();
+        await store.insertPasskey(passkey).catch((e: unknown) =>
+          failed(ctx, e instanceof ConflictError ? new PasskeyVerificationError('credential_taken', 409) : e, signedIn.user.id),
+        );
+        await ctx.core.audit.record('passkey.registered', { userId: signedIn.user.id, sessionId: signedIn.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
+        return json({ passkey: publicPasskey(passkey) }, 201);
+      }
+      const userId = newUserId();
+      const passkey = await verifyRegistration(ctx.core, ceremony, input.response, userId, input.name ?? '').catch((e: unknown) => failed(ctx, e, null));
+      const user = await createAccountWithPasskey(ctx.core, ceremony, passkey).catch((e: unknown) => failed(ctx, e, null));
+      await ctx.core.audit.record('user.created', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { role: user.role, via: 'passkey' } });
+      await ctx.core.audit.record('passkey.registered', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
+      return signInResponse(ctx, user.id, 'passkey', 201);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/passkeys/login/options',
+    limit: 'ceremony',
+    async run(ctx) {
+      parseInput(loginOptionsBody, await body(ctx));
+      const { options, setCookie } = await createAuthenticationOptions(ctx.core, ctx.ip);
+      return json(options, 200, { 'set-cookie': setCookie });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/passkeys/login/verify',
+    limit: 'ceremony',
+    async run(ctx) {
+      await checkCredentialBudget(ctx);
+      const input = parseInput(verifyLoginBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
+      const ceremony = await takeCeremony(ctx.core, ctx.request, 'login');
+      const passkey = await verifyAssertion(ctx.core, ceremony, input.response).catch((e: unknown) => failed(ctx, e, null));
+      return signInResponse(ctx, passkey.userId, 'passkey');
+    },
+  },
+  {
+    method: 'GET',
+    path: '/passkeys',
+    limit: 'session',
+    async run(ctx) {
+      const { user } = await ctx.requireSession();
+      const store = await ctx.core.storage();
+      return json({ passkeys: (await store.listPasskeys(user.id)).map(publicPasskey) });
+    },
+  },
+  {
+    method: 'PATCH',
+    path: '/passkeys/:id',
+    limit: 'session',
+    async run(ctx) {
+      const found = await ctx.requireSession();
+      const { name } = parseInput(renameBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
+      const passkeyId = id.safeParse(ctx.params.id);
+      const store = await ctx.core.storage();
+      // AUTHZ-02: scoped to the owner; someone else's passkey is "not found".
+      if (!passkeyId.success || !(await store.renamePasskey(passkeyId.data, found.user.id, name))) throw new NotFoundError('No such passkey.');
+      await ctx.core.audit.record('passkey.renamed', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, data: { passkeyId: passkeyId.data } });
+      const passkey = (await store.listPasskeys(found.user.id)).find((p) => p.id === passkeyId.data);
+      if (passkey === undefined) throw new NotFoundError('No such passkey.');
+      return json({ passkey: publicPasskey(passkey) });
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/passkeys/:id',
+    limit: 'session',
+    async run(ctx) {
+      const found = await ctx.requireSession();
+      ctx.requireFresh(found);
+      const passkeyId = id.safeParse(ctx.params.id);
+      if (!passkeyId.success) throw new NotFoundError('No such passkey.');
+      const store = await ctx.core.storage();
+      const mine = await store.listPasskeys(found.user.id);
+      if (!mine.some((p) => p.id === passkeyId.data)) throw new NotFoundError('No such passkey.');
+      // The last way to sign in goes only when recovery codes can still get the user back in.
+      if (mine.length === 1 && (await store.countRecoveryCodes(found.user.id)) === 0) {
+        throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only passkey. Add another passkey or generate recovery codes first.');
+      }
+      if (!(await store.deletePasskey(passkeyId.data, found.user.id))) throw new NotFoundError('No such passkey.');
+      await ctx.core.audit.record('passkey.deleted', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkeyId.data } });
+      return noContent();
+    },
+  },
+];

@@ -1,0 +1,43 @@
+import { ipKey } from '../../protect/client-ip.js';
+import type { RouteContext } from '../context.js';
+import { sessionCookie } from '../cookies.js';
+import { json } from '../errors.js';
+import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
+import { iso } from './types.js';
+
+/**
+ * Ends a sign-in: a NEW session (the browser's previous one ends, SESS-03), the session
+ * cookie, the ceremony cookie cleared, and `{ user, session }` without any token (SESS-11).
+ */
+export async function signInResponse(ctx: RouteContext, userId: string, method: string, status = 200, extra: Record<string, unknown> = {}): Promise<Response> {
+  const { core } = ctx;
+  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token });
+  const store = await core.storage();
+  const user = await store.findUserById(userId);
+  const headers = new Headers();
+  headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - core.config.now()) / 1000));
+  headers.append('set-cookie', clearedCeremonyCookie());
+  return json(
+    {
+      user: user && { id: user.id, email: user.email, name: user.name, role: user.role },
+      session: { id: created.session.id, createdAt: iso(created.session.createdAt), expiresAt: iso(created.session.expiresAt) },
+      ...extra,
+    },
+    status,
+    headers,
+  );
+}
+
+/** Refuses early while this client has used up its failed-credential budget (RATE-01/02). */
+export async function checkCredentialBudget(ctx: RouteContext, account?: string): Promise<void> {
+  const limiter = await ctx.core.limiter();
+  await limiter.check('credentialIp', ipKey(ctx.ip));
+  if (account !== undefined) await limiter.check('credentialAccount', `account:${account}`);
+}
+
+/** Spends one failed attempt for the client (and the account, when one was named). */
+export async function spendCredentialFailure(ctx: RouteContext, account?: string): Promise<void> {
+  const limiter = await ctx.core.limiter();
+  await limiter.consume('credentialIp', ipKey(ctx.ip)).catch(() => {});
+  if (account !== undefined) await limiter.consume('credentialAccount', `account:${account}`).catch(() => {});
+}

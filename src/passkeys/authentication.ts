@@ -1,0 +1,76 @@
+import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import { isoBase64URL } from '@simplewebauthn/server/helpers';
+import { randomBytes } from 'node:crypto';
+import type { Core } from '../core.js';
+import type { ChallengeRecord, PasskeyRecord } from '../storage/contract.js';
+import { CHALLENGE_BYTES, startCeremony } from './ceremony.js';
+import { PasskeyVerificationError, reasonOf, refuseCrossOrigin } from './verify-input.js';
+
+export interface AuthenticationOptionsResult {
+  options: PublicKeyCredentialRequestOptionsJSON;
+  setCookie: string;
+}
+
+/**
+ * Request options for a sign-in. allowCredentials is always empty: every Gatehouse passkey
+ * is discoverable, so the browser offers the right one, and the answer is the same whether
+ * or not an email hint names an account (ENUM-03).
+ */
+export async function createAuthenticationOptions(core: Core, ip: string | null): Promise<AuthenticationOptionsResult> {
+  const { passkeys } = core.config;
+  const options = await generateAuthenticationOptions({
+    rpID: passkeys.rpId,
+    challenge: randomBytes(CHALLENGE_BYTES),
+    allowCredentials: [],
+    userVerification: passkeys.userVerification,
+  });
+  const setCookie = await startCeremony(core, { ceremony: 'login', challenge: options.challenge, ip });
+  return { options, setCookie };
+}
+
+/**
+ * Verifies an assertion and records the new counter; returns the passkey that signed.
+ * The key is looked up by the credential id in the response, and the response's user
+ * handle must be that passkey's owner (WA-13): SimpleWebAuthn checks neither.
+ */
+export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, response: AuthenticationResponseJSON): Promise<PasskeyRecord> {
+  const { passkeys, now } = core.config;
+  refuseCrossOrigin(response, passkeys.allowCrossOrigin);
+  const store = await core.storage();
+  const found = await store.findPasskey(response.id);
+  if (found === null || response.rawId !== response.id) throw new PasskeyVerificationError('unknown_credential', 401);
+  const { passkey, webauthnUserId } = found;
+  const handle = response.response.userHandle;
+  if (handle !== undefined && handle !== webauthnUserId) throw new PasskeyVerificationError('user_handle_mismatch', 401);
+
+  let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  try {
+    verification = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: ceremony.challenge,
+      expectedOrigin: [...passkeys.origins],
+      expectedRPID: passkeys.rpId,
+      expectedType: 'webauthn.get',
+      credential: {
+        id: passkey.id,
+        publicKey: isoBase64URL.toBuffer(passkey.publicKey),
+        counter: passkey.counter,
+        transports: passkey.transports as never,
+      },
+      requireUserVerification: passkeys.userVerification === 'required',
+    });
+  } catch (error) {
+    // WA-11: a counter that went backwards (a cloned authenticator?) is refused and logged.
+    throw new PasskeyVerificationError(reasonOf(error), 401);
+  }
+  if (!verification.verified) throw new PasskeyVerificationError('bad_signature', 401);
+  const info = verification.authenticationInfo;
+  // Written only if no other sign-in moved the counter meanwhile: two racing assertions never both count.
+  const recorded = await store.recordPasskeyUse(passkey.id, passkey.counter, {
+    counter: info.newCounter,
+    backedUp: info.credentialBackedUp,
+    lastUsedAt: now(),
+  });
+  if (!recorded) throw new PasskeyVerificationError('counter_race', 401);
+  return { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: now() };
+}

@@ -1,0 +1,90 @@
+import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
+import { z } from 'zod';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import { AuthError } from '../errors.js';
+
+/** A ceremony that did not verify. `reason` goes to the audit log, never to the client. */
+export class PasskeyVerificationError extends AuthError {
+  readonly reason: string;
+  constructor(reason: string, status = 400) {
+    super('PASSKEY_VERIFICATION_FAILED', status, 'The passkey could not be verified. Try again.');
+    this.reason = reason;
+  }
+}
+
+const b64url = z.string().regex(/^[A-Za-z0-9_-]*$/).max(16_384);
+
+/** The standard WebAuthn JSON serialisations (what @simplewebauthn/browser sends), size-limited. */
+export const registrationResponse = z
+  .object({
+    id: b64url.min(1).max(1366),
+    rawId: b64url.min(1).max(1366),
+    type: z.literal('public-key'),
+    response: z
+      .object({
+        clientDataJSON: b64url,
+        attestationObject: b64url,
+        authenticatorData: b64url.optional(),
+        transports: z.array(z.string().max(32)).max(10).optional(),
+        publicKeyAlgorithm: z.number().int().optional(),
+        publicKey: b64url.optional(),
+      })
+      .strip(),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strip();
+
+export const authenticationResponse = z
+  .object({
+    id: b64url.min(1).max(1366),
+    rawId: b64url.min(1).max(1366),
+    type: z.literal('public-key'),
+    response: z
+      .object({
+        clientDataJSON: b64url,
+        authenticatorData: b64url,
+        signature: b64url,
+        userHandle: b64url.max(128).optional(),
+      })
+      .strip(),
+    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strip();
+
+/**
+ * WA-04..06: a ceremony run inside a cross-origin iframe reports `crossOrigin: true`
+ * (and a `topOrigin`). SimpleWebAuthn only checks `topOrigin` when it is present, so
+ * Gatehouse refuses cross-origin ceremonies itself unless the app allowed them.
+ */
+export function refuseCrossOrigin(response: RegistrationResponseJSON | AuthenticationResponseJSON, allowCrossOrigin: boolean): void {
+  let clientData: ReturnType<typeof decodeClientDataJSON>;
+  try {
+    clientData = decodeClientDataJSON(response.response.clientDataJSON);
+  } catch {
+    throw new PasskeyVerificationError('malformed_client_data');
+  }
+  if (!allowCrossOrigin && (clientData.crossOrigin === true || clientData.topOrigin !== undefined)) {
+    throw new PasskeyVerificationError('cross_origin');
+  }
+}
+
+/** A short, stable reason code for the audit log from a verification library error. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof PasskeyVerificationError) return error.reason;
+  const message = error instanceof Error ? error.message.toLowerCase() : '';
+  const reasons: [RegExp, string][] = [
+    [/counter/, 'counter_regression'],
+    [/origin/, 'origin_mismatch'],
+    [/rp ?id|rpidhash/, 'rp_id_mismatch'],
+    [/challenge/, 'challenge_mismatch'],
+    [/type/, 'type_mismatch'],
+    [/user (was not )?present|user presence/, 'user_not_present'],
+    [/user (could not be )?verif|user verification/, 'user_not_verified'],
+    [/signature/, 'bad_signature'],
+    [/algorithm|alg/, 'unsupported_algorithm'],
+    [/backup|backed up/, 'backup_flags'],
+  ];
+  return reasons.find(([pattern]) => pattern.test(message))?.[1] ?? 'malformed_response';
+}

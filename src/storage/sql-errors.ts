@@ -1,0 +1,18 @@
+import { AuthError, ServiceUnavailableError } from '../errors.js';
+
+export function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  const code = (error as { code: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+/** Database failures become 503s: a broken database never authenticates anyone (ERR-02). */
+export async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof AuthError) throw error;
+    throw new ServiceUnavailableError(undefined, { cause: error });
+  }
+}
+

@@ -1,0 +1,230 @@
+import type { Selectable } from 'kysely';
+import { ConflictError } from '../errors.js';
+import type { Database } from './database.js';
+import type { ChallengesTable, PasskeysTable } from './schema.js';
+import type { Ceremony, ChallengeRecord, CredentialDeviceType, PasskeyRecord, PasskeyStorage } from './contract.js';
+import { guard, isUniqueViolation } from './sql-errors.js';
+import { emailTaken, toUser, userRow } from './sql-rows.js';
+
+function credentialTaken(): ConflictError {
+  return new ConflictError('CREDENTIAL_TAKEN', 'This passkey is already registered.');
+}
+
+function toPasskey(row: Selectable<PasskeysTable>): PasskeyRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    publicKey: row.public_key,
+    counter: Number(row.counter),
+    transports: row.transports === '' ? [] : row.transports.split(' '),
+    deviceType: row.device_type as CredentialDeviceType,
+    backedUp: row.backed_up === 1,
+    aaguid: row.aaguid,
+    name: row.name,
+    createdAt: Number(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+  };
+}
+
+function passkeyRow(p: PasskeyRecord): PasskeysTable {
+  return {
+    id: p.id,
+    user_id: p.userId,
+    public_key: p.publicKey,
+    counter: p.counter,
+    transports: p.transports.join(' '),
+    device_type: p.deviceType,
+    backed_up: p.backedUp ? 1 : 0,
+    aaguid: p.aaguid,
+    name: p.name,
+    created_at: p.createdAt,
+    last_used_at: p.lastUsedAt,
+  };
+}
+
+function toChallenge(row: Selectable<ChallengesTable>): ChallengeRecord {
+  return {
+    id: row.id,
+    bindingHash: row.binding_hash,
+    ceremony: row.ceremony as Ceremony,
+    challenge: row.challenge,
+    userId: row.user_id,
+    webauthnUserId: row.webauthn_user_id,
+    email: row.email,
+    name: row.name,
+    ip: row.ip,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+  };
+}
+
+/** The passkey half of the storage contract on Kysely (SQLite and PostgreSQL). */
+export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
+  const db = database.kysely;
+
+  return {
+    insertChallenge: (c, maxPendingPerIp) =>
+      guard(() =>
+        db.transaction().execute(async (trx) => {
+          await trx.deleteFrom('gatehouse_challenges').where('expires_at', '<=', c.createdAt).execute();
+          if (c.ip !== null) {
+            const { pending } = await trx
+              .selectFrom('gatehouse_challenges')
+              .select((eb) => eb.fn.countAll<number>().as('pending'))
+              .where('ip', '=', c.ip)
+              .executeTakeFirstOrThrow();
+            if (Number(pending) >= maxPendingPerIp) return false;
+          }
+          await trx
+            .insertInto('gatehouse_challenges')
+            .values({
+              id: c.id,
+              binding_hash: c.bindingHash,
+              ceremony: c.ceremony,
+              challenge: c.challenge,
+              user_id: c.userId,
+              webauthn_user_id: c.webauthnUserId,
+              email: c.email,
+              name: c.name,
+              ip: c.ip,
+              created_at: c.createdAt,
+              expires_at: c.expiresAt,
+            })
+            .execute();
+          return true;
+        }),
+      ),
+
+    consumeChallenge: (bindingHash, ceremony, now) =>
+      guard(async () => {
+        // One DELETE ... RETURNING: of two racing verifications, exactly one gets the row (WA-02).
+        const row = await db
+          .deleteFrom('gatehouse_challenges')
+          .where('binding_hash', '=', bindingHash)
+          .where('ceremony', '=', ceremony)
+          .where('expires_at', '>', now)
+          .returningAll()
+          .executeTakeFirst();
+        return row ? toChallenge(row) : null;
+      }),
+
+    deleteExpiredChallenges: (now) =>
+      guard(async () => {
+        const result = await db.deleteFrom('gatehouse_challenges').where('expires_at', '<=', now).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+
+    createUserWithPasskey: (user, passkey) =>
+      guard(async () => {
+        try {
+          return await db.transaction().execute(async (trx) => {
+            const row = await trx.insertInto('gatehouse_users').values(userRow(user, user.webauthnUserId)).returningAll().executeTakeFirstOrThrow();
+            await trx.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();
+            return toUser(row);
+          });
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          const message = error instanceof Error ? error.message : '';
+          throw /passkeys|PRIMARY|pkey/i.test(message) ? credentialTaken() : emailTaken();
+        }
+      }),
+
+    ensureWebauthnUserId: (userId, candidate) =>
+      guard(async () => {
+        await db
+          .updateTable('gatehouse_users')
+          .set({ webauthn_user_id: candidate })
+          .where('id', '=', userId)
+          .where('webauthn_user_id', 'is', null)
+          .execute();
+        const row = await db.selectFrom('gatehouse_users').select('webauthn_user_id').where('id', '=', userId).executeTakeFirst();
+        return row?.webauthn_user_id ?? candidate;
+      }),
+
+    insertPasskey: (passkey) =>
+      guard(async () => {
+        try {
+          await db.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();
+        } catch (error) {
+          if (isUniqueViolation(error)) throw credentialTaken();
+          throw error;
+        }
+      }),
+
+    findPasskey: (id) =>
+      guard(async () => {
+        const row = await db
+          .selectFrom('gatehouse_passkeys as p')
+          .innerJoin('gatehouse_users as u', 'u.id', 'p.user_id')
+          .selectAll('p')
+          .select('u.webauthn_user_id as owner_handle')
+          .where('p.id', '=', id)
+          .executeTakeFirst();
+        return row ? { passkey: toPasskey(row), webauthnUserId: row.owner_handle } : null;
+      }),
+
+    listPasskeys: (userId) =>
+      guard(async () => {
+        const rows = await db.selectFrom('gatehouse_passkeys').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+        return rows.map(toPasskey);
+      }),
+
+    recordPasskeyUse: (id, previousCounter, update) =>
+      guard(async () => {
+        const result = await db
+          .updateTable('gatehouse_passkeys')
+          .set({ counter: update.counter, backed_up: update.backedUp ? 1 : 0, last_used_at: update.lastUsedAt })
+          .where('id', '=', id)
+          .where('counter', '=', previousCounter)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1;
+      }),
+
+    renamePasskey: (id, userId, name) =>
+      guard(async () => {
+        const result = await db.updateTable('gatehouse_passkeys').set({ name }).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1;
+      }),
+
+    deletePasskey: (id, userId) =>
+      guard(async () => {
+        const result = await db.deleteFrom('gatehouse_passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+        return Number(result.numDeletedRows) === 1;
+      }),
+
+    replaceRecoveryCodes: (userId, codeHashes, now) =>
+      guard(() =>
+        db.transaction().execute(async (trx) => {
+          await trx.deleteFrom('gatehouse_recovery_codes').where('user_id', '=', userId).execute();
+          if (codeHashes.length === 0) return;
+          await trx
+            .insertInto('gatehouse_recovery_codes')
+            .values(codeHashes.map((hash, i) => ({ id: `${userId}.${now}.${i}`, user_id: userId, code_hash: hash, created_at: now, used_at: null })))
+            .execute();
+        }),
+      ),
+
+    consumeRecoveryCode: (userId, codeHash, now) =>
+      guard(async () => {
+        const result = await db
+          .updateTable('gatehouse_recovery_codes')
+          .set({ used_at: now })
+          .where('user_id', '=', userId)
+          .where('code_hash', '=', codeHash)
+          .where('used_at', 'is', null)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1;
+      }),
+
+    countRecoveryCodes: (userId) =>
+      guard(async () => {
+        const row = await db
+          .selectFrom('gatehouse_recovery_codes')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('user_id', '=', userId)
+          .where('used_at', 'is', null)
+          .executeTakeFirstOrThrow();
+        return Number(row.n);
+      }),
+  };
+}
