@@ -1,23 +1,424 @@
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getTestInstance, type TestInstance } from './helpers.js';
 import { Browser } from './passkey-helpers.js';
+import { createSoftwareAuthenticator } from '../src/testing/index.js';
+import { ORIGIN } from './helpers.js';
+
+/** A second device of the same person: a new authenticator, as a phone next to a laptop. */
+const secondDevice = () => createSoftwareAuthenticator({ origin: ORIGIN });
 
 let t: TestInstance;
 afterEach(async () => t?.close());
 
-describe('passkey sign-up and sign-in', () => {
+const MINUTE = 60_000;
+
+async function rows(table: string): Promise<Record<string, unknown>[]> {
+  return (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(t.database.kysely)).rows;
+}
+
+async function errorCode(res: Response): Promise<string> {
+  return ((await res.json()) as { error: { code: string } }).error.code;
+}
+
+/** A signed-up user and their browser. */
+async function account(email = 'ada@example.com'): Promise<Browser> {
+  const b = new Browser(t);
+  const res = await b.signUp(email);
+  expect(res.status).toBe(201);
+  return b;
+}
+
+describe('sign-up and sign-in', () => {
   it('signs up with a passkey, signs out, and signs in again usernameless', async () => {
     t = await getTestInstance();
     const b = new Browser(t);
     const up = await b.signUp('ada@example.com', 'Ada');
     expect(up.status).toBe(201);
-    const body = (await up.json()) as { user: { email: string; role: string } };
-    expect(body.user).toMatchObject({ email: 'ada@example.com', role: 'member' });
-    expect((await b.send('/auth/session', { method: 'GET' })).status).toBe(200);
+    expect(await up.json()).toMatchObject({ user: { email: 'ada@example.com', name: 'Ada', role: 'member' } });
+    expect(up.headers.get('cache-control')).toBe('no-store');
     expect((await b.send('/auth/sign-out')).status).toBe(204);
     expect((await b.send('/auth/session', { method: 'GET' })).status).toBe(401);
-    const inRes = await b.signIn();
-    expect(inRes.status).toBe(200);
-    expect((await b.send('/auth/session', { method: 'GET' })).status).toBe(200);
+    expect((await b.signIn()).status).toBe(200);
+    const session = (await (await b.send('/auth/session', { method: 'GET' })).json()) as { user: { email: string } };
+    expect(session.user.email).toBe('ada@example.com');
+    const [passkey] = await rows('gatehouse_passkeys');
+    expect(Number(passkey!.counter)).toBe(b.authenticator.credentials[0]!.counter);
+    expect(passkey!.last_used_at).not.toBeNull();
+  });
+
+  it('WA-01: challenges are 32 random bytes and user.id is a random handle, not the email or user id', async () => {
+    t = await getTestInstance();
+    const b = new Browser(t);
+    const options = await b.registrationOptions({ email: 'ada@example.com', name: 'Ada' });
+    expect(Buffer.from(options.challenge, 'base64url')).toHaveLength(32);
+    expect(Buffer.from(options.user.id, 'base64url')).toHaveLength(32);
+    expect(Buffer.from(options.user.id, 'base64url').toString('latin1')).not.toContain('ada');
+    const again = await b.registrationOptions({ email: 'ada@example.com', name: 'Ada' });
+    expect(again.challenge).not.toBe(options.challenge);
+    expect(options.authenticatorSelection).toMatchObject({ residentKey: 'required', userVerification: 'required' });
+    expect(options.rp).toEqual({ name: 'localhost', id: 'localhost' });
+  });
+});
+
+describe('WA-02/03 challenges are server-side, single-use, bound and expiring', () => {
+  it('a replayed verification fails, even when the replays race', async () => {
+    t = await getTestInstance();
+    const b = new Browser(t);
+    const options = await b.loginOptions();
+    await account('x@example.com').then(async (victim) => {
+      // The victim's authenticator answers a login challenge that was issued to browser b.
+      const response = victim.authenticator.authenticate(options);
+      const results = await Promise.all(Array.from({ length: 5 }, () => b.verifyLogin(response)));
+      expect(results.map((r) => r.status).filter((s) => s === 200)).toHaveLength(1);
+    });
+    expect(await rows('gatehouse_challenges')).toHaveLength(0);
+  });
+
+  it('a challenge issued to one browser cannot be completed from another', async () => {
+    t = await getTestInstance();
+    const victim = await account();
+    await victim.send('/auth/sign-out');
+    const attacker = new Browser(t, {}, '198.51.100.66');
+    const options = await victim.loginOptions();
+    const response = victim.authenticator.authenticate(options);
+    const res = await attacker.verifyLogin(response);
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe('CEREMONY_EXPIRED');
+    expect(attacker.sessionCookie).toBeUndefined();
+  });
+
+  it('a challenge expires after 5 minutes and its row is cleaned up', async () => {
+    t = await getTestInstance();
+    const victim = await account();
+    await victim.send('/auth/sign-out');
+    const options = await victim.loginOptions();
+    t.clock.advance(5 * MINUTE + 1);
+    const res = await victim.verifyLogin(victim.authenticator.authenticate(options));
+    expect(await errorCode(res)).toBe('CEREMONY_EXPIRED');
+    await victim.loginOptions();
+    expect(await rows('gatehouse_challenges')).toHaveLength(1);
+  });
+
+  it('a sign-in challenge cannot complete a registration (bound to the ceremony type)', async () => {
+    t = await getTestInstance();
+    const b = new Browser(t);
+    const login = await b.loginOptions();
+    const reg = await new Browser(t).registrationOptions({ email: 'z@example.com' });
+    const response = b.authenticator.register({ ...reg, challenge: login.challenge });
+    const res = await b.verifyRegistration(response);
+    expect(await errorCode(res)).toBe('CEREMONY_EXPIRED');
+    expect(await rows('gatehouse_users')).toHaveLength(0);
+  });
+
+  it('pending ceremonies per client stay bounded', async () => {
+    t = await getTestInstance({ passkeys: { maxPendingPerIp: 3 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await new Browser(t).send('/auth/passkeys/login/options', { json: {} })).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(await rows('gatehouse_challenges')).toHaveLength(3);
+  });
+});
+
+describe('WA-04..10 every check of the response', () => {
+  const registrationAttacks: [string, Record<string, unknown>][] = [
+    ['wrong origin (phishing site)', { origin: 'https://evil.example' }],
+    ['wrong RP ID hash', { rpIdHashOf: 'evil.example' }],
+    ['wrong type', { type: 'webauthn.get' }],
+    ['other challenge', { challenge: Buffer.alloc(32, 1).toString('base64url') }],
+    ['cross-origin iframe', { crossOrigin: true }],
+    ['cross-origin with topOrigin', { crossOrigin: true, topOrigin: 'https://evil.example' }],
+    ['user not present', { userPresent: false }],
+    ['user not verified', { userVerified: false }],
+    ['backed up but not backup-eligible', { backupEligible: false, backedUp: true }],
+    ['algorithm not allowed', { alg: -65535 }],
+  ];
+  it.each(registrationAttacks)('sign-up refuses: %s', async (_name, tamper) => {
+    t = await getTestInstance();
+    const b = new Browser(t);
+    const options = await b.registrationOptions({ email: 'ada@example.com' });
+    const res = await b.verifyRegistration(b.authenticator.register(options, tamper));
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe('PASSKEY_VERIFICATION_FAILED');
+    expect(await rows('gatehouse_users')).toHaveLength(0);
+    expect(await rows('gatehouse_passkeys')).toHaveLength(0);
+    expect(b.sessionCookie).toBeUndefined();
+    const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'passkey.verification_failed' });
+    expect(typeof event?.data?.reason).toBe('string');
+  });
+
+  const assertionAttacks: [string, Record<string, unknown>][] = [
+    ['wrong origin', { origin: 'https://evil.example' }],
+    ['wrong RP ID hash', { rpIdHashOf: 'evil.example' }],
+    ['wrong type', { type: 'webauthn.create' }],
+    ['cross-origin without topOrigin', { crossOrigin: true }],
+    ['user not present', { userPresent: false }],
+    ['user not verified', { userVerified: false }],
+    ['bad signature', { badSignature: true }],
+  ];
+  it.each(assertionAttacks)('sign-in refuses: %s', async (_name, tamper) => {
+    t = await getTestInstance();
+    const b = await account();
+    await b.send('/auth/sign-out');
+    const options = await b.loginOptions();
+    const res = await b.verifyLogin(b.authenticator.authenticate(options, tamper));
+    expect(res.status).toBe(401);
+    expect(await errorCode(res)).toBe('PASSKEY_VERIFICATION_FAILED');
+    expect(b.sessionCookie).toBeUndefined();
+    expect((await rows('gatehouse_sessions')).length).toBe(0);
+  });
+
+  it('WA-07: with userVerification "preferred", a UV-less sign-in is accepted but presence is still required', async () => {
+    t = await getTestInstance({ passkeys: { userVerification: 'preferred' } });
+    const b = await account();
+    await b.send('/auth/sign-out');
+    expect((await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), { userVerified: false }))).status).toBe(200);
+    await b.send('/auth/sign-out');
+    expect((await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), { userPresent: false }))).status).toBe(401);
+  });
+});
+
+describe('WA-11 signature counter', () => {
+  it('refuses and logs a counter that went backwards (a cloned authenticator)', async () => {
+    t = await getTestInstance();
+    const b = await account();
+    await b.send('/auth/sign-out');
+    expect((await b.signIn()).status).toBe(200);
+    await b.send('/auth/sign-out');
+    const res = await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), { counter: 1 }));
+    expect(res.status).toBe(401);
+    const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'passkey.verification_failed' });
+    expect(event?.data).toEqual({ reason: 'counter_regression' });
+  });
+
+  it('accepts an authenticator whose counter is always zero', async () => {
+    t = await getTestInstance();
+    const b = new Browser(t, { zeroCounter: true });
+    expect((await b.signUp('z@example.com')).status).toBe(201);
+    for (let i = 0; i < 2; i++) {
+      await b.send('/auth/sign-out');
+      expect((await b.signIn()).status).toBe(200);
+    }
+  });
+});
+
+describe('WA-12..14 credentials belong to exactly one user', () => {
+  it('WA-12: registering a credential id that another user holds fails', async () => {
+    t = await getTestInstance();
+    const victim = await account('victim@example.com');
+    const victimCredential = victim.authenticator.credentials[0]!;
+    const attacker = new Browser(t, {}, '198.51.100.7');
+    const options = await attacker.registrationOptions({ email: 'attacker@example.com' });
+    const res = await attacker.verifyRegistration(attacker.authenticator.register(options, { credentialId: victimCredential.id }));
+    expect(res.status).toBe(400);
+    const passkeys = await rows('gatehouse_passkeys');
+    expect(passkeys).toHaveLength(1);
+    expect(await rows('gatehouse_users')).toHaveLength(1);
+  });
+
+  it('WA-13: an assertion claiming another credential id does not sign in as its owner', async () => {
+    t = await getTestInstance();
+    const victim = await account('victim@example.com');
+    const attacker = await account('attacker@example.com');
+    await attacker.send('/auth/sign-out');
+    const res = await attacker.verifyLogin(
+      attacker.authenticator.authenticate(await attacker.loginOptions(), { credentialId: victim.authenticator.credentials[0]!.id }),
+    );
+    expect(res.status).toBe(401);
+    expect(attacker.sessionCookie).toBeUndefined();
+  });
+
+  it('WA-13: a userHandle that is not the credential owner\'s is refused', async () => {
+    t = await getTestInstance();
+    const victim = await account('victim@example.com');
+    const attacker = await account('attacker@example.com');
+    await attacker.send('/auth/sign-out');
+    const res = await attacker.verifyLogin(
+      attacker.authenticator.authenticate(await attacker.loginOptions(), { userHandle: victim.authenticator.credentials[0]!.userHandle }),
+    );
+    expect(res.status).toBe(401);
+    const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'passkey.verification_failed' });
+    expect(event?.data).toEqual({ reason: 'user_handle_mismatch' });
+  });
+
+  it('WA-14: an added passkey joins the signed-in user, whatever the body says', async () => {
+    t = await getTestInstance();
+    const victim = await account('victim@example.com');
+    const me = await account('me@example.com');
+    const victimId = String((await rows('gatehouse_users')).find((u) => u.email === 'victim@example.com')!.id);
+    // Unknown fields such as a user id are refused outright.
+    const sneaky = await me.send('/auth/passkeys/register/options', { json: { userId: victimId } });
+    expect(sneaky.status).toBe(400);
+    const options = await me.registrationOptions();
+    expect(options.user.name).toBe('me@example.com');
+    const res = await me.send('/auth/passkeys/register/verify', { json: { response: secondDevice().register(options), name: 'Laptop', userId: victimId } });
+    expect(res.status).toBe(400);
+    const ok = await me.verifyRegistration(secondDevice().register(await me.registrationOptions()), 'Laptop');
+    expect(ok.status).toBe(201);
+    const owners = (await rows('gatehouse_passkeys')).map((p) => p.user_id);
+    expect(owners.filter((o) => o === victimId)).toHaveLength(1);
+    void victim;
+  });
+
+  it('adding a passkey is bound to the session that asked: another account cannot finish it', async () => {
+    t = await getTestInstance();
+    const me = await account('me@example.com');
+    const options = await me.registrationOptions();
+    // Same browser, but the session changed to another account before verifying.
+    const other = await t.signIn('other@example.com');
+    me.jar.set('__Host-gatehouse-session', other.cookie.split('=')[1]!);
+    const res = await me.verifyRegistration(secondDevice().register(options));
+    expect(res.status).toBe(400);
+    expect((await rows('gatehouse_passkeys')).filter((p) => p.user_id === other.userId)).toHaveLength(0);
+  });
+});
+
+describe('ENUM-02/03 no account enumeration through passkey endpoints', () => {
+  it('sign-up options look the same for a known and an unknown email', async () => {
+    t = await getTestInstance();
+    await account('known@example.com');
+    const known = await new Browser(t).send('/auth/passkeys/register/options', { json: { email: 'known@example.com', name: 'K' } });
+    const unknown = await new Browser(t).send('/auth/passkeys/register/options', { json: { email: 'unknown@example.com', name: 'K' } });
+    expect(known.status).toBe(unknown.status);
+    const shape = (o: Record<string, unknown>) => Object.keys(o).sort();
+    expect(shape((await known.json()) as Record<string, unknown>)).toEqual(shape((await unknown.json()) as Record<string, unknown>));
+  });
+
+  it('sign-up with an existing email fails like any failed sign-up and never touches that account', async () => {
+    t = await getTestInstance();
+    await account('known@example.com');
+    const b = new Browser(t, {}, '198.51.100.9');
+    const res = await b.signUp('KNOWN@example.com');
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe('PASSKEY_VERIFICATION_FAILED');
+    expect(await rows('gatehouse_passkeys')).toHaveLength(1);
+    expect(b.sessionCookie).toBeUndefined();
+  });
+
+  it('sign-in options are identical in shape for a known email, an unknown email and none', async () => {
+    t = await getTestInstance();
+    await account('known@example.com');
+    const bodies = [];
+    for (const json of [{ email: 'known@example.com' }, { email: 'nobody@example.com' }, {}]) {
+      const res = await new Browser(t).send('/auth/passkeys/login/options', { json });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as Record<string, unknown>;
+      bodies.push({ ...body, challenge: 'x' });
+    }
+    expect(bodies[0]).toEqual(bodies[1]);
+    expect(bodies[1]).toEqual(bodies[2]);
+  });
+});
+
+describe('managing passkeys', () => {
+  it('lists, renames and deletes; another user\'s passkey is "not found"', async () => {
+    t = await getTestInstance();
+    const me = await account('me@example.com');
+    const other = await account('other@example.com');
+    expect((await me.verifyRegistration(secondDevice().register(await me.registrationOptions()), 'Phone')).status).toBe(201);
+    const list = (await (await me.send('/auth/passkeys', { method: 'GET' })).json()) as { passkeys: { id: string; name: string }[] };
+    expect(list.passkeys.map((p) => p.name)).toEqual(['Passkey on this device', 'Phone']);
+    const theirs = other.authenticator.credentials[0]!.id;
+    expect((await me.send(`/auth/passkeys/${theirs}`, { method: 'PATCH', json: { name: 'mine now' } })).status).toBe(404);
+    expect((await me.send(`/auth/passkeys/${theirs}`, { method: 'DELETE' })).status).toBe(404);
+    const renamed = await me.send(`/auth/passkeys/${list.passkeys[0]!.id}`, { method: 'PATCH', json: { name: 'Laptop' } });
+    expect(((await renamed.json()) as { passkey: { name: string } }).passkey.name).toBe('Laptop');
+    expect((await me.send(`/auth/passkeys/${list.passkeys[1]!.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await rows('gatehouse_passkeys')).map((p) => p.name).sort()).toEqual(['Laptop', 'Passkey on this device']);
+  });
+
+  it('refuses to delete the last passkey unless recovery codes exist', async () => {
+    t = await getTestInstance();
+    const me = await account();
+    const id = me.authenticator.credentials[0]!.id;
+    const res = await me.send(`/auth/passkeys/${id}`, { method: 'DELETE' });
+    expect(res.status).toBe(409);
+    expect(await errorCode(res)).toBe('LAST_SIGN_IN_METHOD');
+    expect((await me.send('/auth/recovery-codes')).status).toBe(201);
+    expect((await me.send(`/auth/passkeys/${id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
+  it('SESS-10: adding or deleting a passkey and generating codes need a fresh sign-in', async () => {
+    t = await getTestInstance();
+    const me = await account();
+    t.clock.advance(11 * MINUTE);
+    for (const [path, method] of [
+      ['/auth/passkeys/register/options', 'POST'],
+      [`/auth/passkeys/${me.authenticator.credentials[0]!.id}`, 'DELETE'],
+      ['/auth/recovery-codes', 'POST'],
+    ] as const) {
+      const res = await me.send(path, { method, json: method === 'POST' && path.includes('options') ? {} : undefined });
+      expect(res.status, path).toBe(403);
+      expect(await errorCode(res)).toBe('REAUTHENTICATION_REQUIRED');
+    }
+  });
+});
+
+describe('recovery codes', () => {
+  it('10 one-time codes, stored hashed; one signs in, ends other sessions, and is burnt', async () => {
+    t = await getTestInstance();
+    const me = await account();
+    const res = await me.send('/auth/recovery-codes');
+    const { codes } = (await res.json()) as { codes: string[] };
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    const stored = JSON.stringify(await rows('gatehouse_recovery_codes'));
+    for (const code of codes) expect(stored).not.toContain(code.replace('-', ''));
+
+    const lost = new Browser(t, {}, '198.51.100.20');
+    const recovered = await lost.send('/auth/recovery/sign-in', { json: { email: 'ADA@example.com', code: codes[3]!.toLowerCase() } });
+    expect(recovered.status).toBe(200);
+    expect(await recovered.json()).toMatchObject({ user: { email: 'ada@example.com' }, next: 'register-passkey' });
+    expect((await me.send('/auth/session', { method: 'GET' })).status).toBe(401);
+    const again = await new Browser(t, {}, '198.51.100.21').send('/auth/recovery/sign-in', { json: { email: 'ada@example.com', code: codes[3] } });
+    expect(again.status).toBe(401);
+    const types = (await (await t.auth.storage()).listEvents({ limit: 5 })).map((e) => e.type);
+    expect(types).toContain('recovery.code_used');
+  });
+
+  it('regenerating invalidates the old set', async () => {
+    t = await getTestInstance();
+    const me = await account();
+    const first = ((await (await me.send('/auth/recovery-codes')).json()) as { codes: string[] }).codes;
+    await me.send('/auth/recovery-codes');
+    const res = await new Browser(t, {}, '198.51.100.30').send('/auth/recovery/sign-in', { json: { email: 'ada@example.com', code: first[0] } });
+    expect(res.status).toBe(401);
+  });
+
+  it('ENUM-01/RATE-01: unknown email and wrong code answer alike; attempts are limited per account', async () => {
+    t = await getTestInstance({ rateLimit: { limits: { credentialAccount: { points: 3, durationSeconds: 60 } } } });
+    await account();
+    const unknown = await new Browser(t).send('/auth/recovery/sign-in', { json: { email: 'nobody@example.com', code: 'AAAAA-AAAAA' } });
+    const wrong = await new Browser(t).send('/auth/recovery/sign-in', { json: { email: 'ada@example.com', code: 'AAAAA-AAAAA' } });
+    expect([unknown.status, wrong.status]).toEqual([401, 401]);
+    expect(await unknown.json()).toEqual(await wrong.json());
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ip = `198.51.100.${100 + i}`;
+      statuses.push((await new Browser(t, {}, ip).send('/auth/recovery/sign-in', { json: { email: 'ada@example.com', code: 'BBBBB-BBBBB' } })).status);
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+});
+
+describe('ERR-01 garbage in passkey bodies', () => {
+  it('malformed, truncated and non-CBOR responses get 4xx, never 500', async () => {
+    t = await getTestInstance();
+    const b = new Browser(t);
+    const options = await b.registrationOptions({ email: 'ada@example.com' });
+    const good = b.authenticator.register(options);
+    const bad = [
+      { response: { ...good, response: { ...good.response, attestationObject: 'AAAA' } } },
+      { response: { ...good, response: { ...good.response, clientDataJSON: Buffer.from('not json').toString('base64url') } } },
+      { response: { ...good, type: 'password' } },
+      { response: 'x' },
+      {},
+    ];
+    for (const json of bad) {
+      await b.registrationOptions({ email: 'ada@example.com' });
+      const res = await b.send('/auth/passkeys/register/verify', { json });
+      expect(res.status, JSON.stringify(json).slice(0, 80)).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    }
   });
 });

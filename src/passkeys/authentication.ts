@@ -35,7 +35,7 @@ export async function createAuthenticationOptions(core: Core, ip: string | null)
  */
 export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, response: AuthenticationResponseJSON): Promise<PasskeyRecord> {
   const { passkeys, now } = core.config;
-  refuseCrossOrigin(response, passkeys.allowCrossOrigin);
+  refuseCrossOrigin(response, passkeys.allowCrossOrigin, 401);
   const store = await core.storage();
   const found = await store.findPasskey(response.id);
   if (found === null || response.rawId !== response.id) throw new PasskeyVerificationError('unknown_credential', 401);

@@ -58,15 +58,15 @@ export const authenticationResponse = z
  * (and a `topOrigin`). SimpleWebAuthn only checks `topOrigin` when it is present, so
  * Gatehouse refuses cross-origin ceremonies itself unless the app allowed them.
  */
-export function refuseCrossOrigin(response: RegistrationResponseJSON | AuthenticationResponseJSON, allowCrossOrigin: boolean): void {
+export function refuseCrossOrigin(response: RegistrationResponseJSON | AuthenticationResponseJSON, allowCrossOrigin: boolean, status = 400): void {
   let clientData: ReturnType<typeof decodeClientDataJSON>;
   try {
     clientData = decodeClientDataJSON(response.response.clientDataJSON);
   } catch {
-    throw new PasskeyVerificationError('malformed_client_data');
+    throw new PasskeyVerificationError('malformed_client_data', status);
   }
   if (!allowCrossOrigin && (clientData.crossOrigin === true || clientData.topOrigin !== undefined)) {
-    throw new PasskeyVerificationError('cross_origin');
+    throw new PasskeyVerificationError('cross_origin', status);
   }
 }
 
