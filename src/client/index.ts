@@ -1,0 +1,2 @@
+/** Browser helpers for Gatehouse's passkey ceremonies (in progress). */
+export {};
