@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { NotFoundError, parseInput, readJsonBody, jsonResponse, type Gatehouse } from 'gatehouse';
 import type { PostsStore } from './posts.js';
 import { demoScript, homePage, postsPage, sessionsPage } from './pages.js';
+import { accountPage } from './account-page.js';
+import { recoverPage, signInPage, signUpPage } from './auth-pages.js';
+import { ASSET_ROUTES, importMapHash, readAsset } from './assets.js';
 
 const newPost = z.object({ title: z.string().trim().min(1).max(120), body: z.string().trim().min(1).max(2000) }).strict();
 
@@ -29,7 +32,12 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
     c.header('x-frame-options', 'DENY');
     // Pages show who is signed in: no shared or back-button cache may keep them.
     if (!c.res.headers.has('cache-control')) c.header('cache-control', 'no-store');
-    c.header('content-security-policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    // Scripts: files from this origin, plus the import map by its hash (the only inline script).
+    // img-src allows data: for the empty favicon (<link rel="icon" href="data:,">).
+    c.header(
+      'content-security-policy',
+      `default-src 'self'; script-src 'self' ${importMapHash}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+    );
   });
 
   // The whole auth API: one line.
@@ -64,6 +72,15 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
 
   app.get('/assets/demo.js', (c) => c.body(demoScript, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
 
+  // gatehouse/client, @simplewebauthn/browser and the page scripts, straight from their folders.
+  for (const [prefix, folder] of Object.entries(ASSET_ROUTES)) {
+    app.get(`${prefix}*`, async (c) => {
+      const file = await readAsset(folder, new URL(c.req.url).pathname.slice(prefix.length));
+      if (file === null) throw new NotFoundError();
+      return file;
+    });
+  }
+
   app.get('/', async (c) => c.html(homePage(await auth.getSession(c.req.raw))));
 
   app.get('/posts', async (c) => {
@@ -77,6 +94,20 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
       }),
       session === null ? 401 : 200,
     );
+  });
+
+  app.get('/sign-in', async (c) => c.html(signInPage(await auth.getSession(c.req.raw))));
+  app.get('/sign-up', async (c) => c.html(signUpPage(await auth.getSession(c.req.raw))));
+  app.get('/recover', async (c) => c.html(recoverPage(await auth.getSession(c.req.raw))));
+
+  app.get('/account', async (c) => {
+    const session = await auth.getSession(c.req.raw);
+    if (session === null) return c.html(accountPage(null, null), 401);
+    const store = await auth.storage();
+    const userId = session.user.id;
+    const [passkeys, sessions, recoveryCodes] = await Promise.all([store.listPasskeys(userId), store.listUserSessions(userId), store.countRecoveryCodes(userId)]);
+    const view = { passkeys, sessions, recoveryCodes, recovered: c.req.query('recovered') === '1', welcome: c.req.query('welcome') === '1' };
+    return c.html(accountPage(session, view));
   });
 
   app.get('/account/sessions', async (c) => {

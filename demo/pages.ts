@@ -2,31 +2,49 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { SessionResult, SessionRecord } from 'gatehouse';
 import type { Post } from './posts.js';
+import { importMap } from './assets.js';
 
-type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 const styles = raw(`
-:root { --fg:#1d2433; --muted:#5b6475; --bg:#f6f7fb; --card:#fff; --accent:#2f5bd3; --danger:#b42318; --line:#dde1ea; }
+:root { --fg:#1d2433; --muted:#5b6475; --bg:#f6f7fb; --card:#fff; --accent:#2f5bd3; --danger:#b42318; --ok:#067647; --line:#dde1ea; }
 * { box-sizing: border-box; }
 body { margin:0; font: 16px/1.5 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
 header { background:var(--card); border-bottom:1px solid var(--line); }
 nav { max-width:760px; margin:0 auto; padding:12px 16px; display:flex; gap:16px; align-items:center; flex-wrap:wrap; }
 nav a { color:var(--accent); text-decoration:none; font-weight:600; }
-nav .who { margin-left:auto; color:var(--muted); font-size:14px; }
+nav .who { margin-left:auto; color:var(--muted); font-size:14px; } nav .who a { font-size:16px; margin-left:12px; }
 main { max-width:760px; margin:24px auto; padding:0 16px; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:16px 20px; margin-bottom:16px; }
 h1 { font-size:28px; margin:0 0 12px; } h2 { font-size:20px; margin:0 0 8px; }
 .muted { color:var(--muted); } code { background:#eef0f5; padding:1px 5px; border-radius:4px; }
 button { font:inherit; padding:6px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
 button.secondary { background:#fff; color:var(--accent); } button.danger { border-color:var(--danger); background:#fff; color:var(--danger); }
-input, textarea { font:inherit; width:100%; padding:8px; border:1px solid var(--line); border-radius:6px; margin:4px 0 12px; }
-label { font-weight:600; }
+button:disabled { opacity:.6; cursor:progress; }
+a:focus-visible, button:focus-visible, input:focus-visible { outline:3px solid #9db4f0; outline-offset:2px; }
+input, textarea { font:inherit; width:100%; padding:8px; border:1px solid #b8bfcc; border-radius:6px; margin:4px 0 12px; }
+label { font-weight:600; display:block; }
+main a { color:var(--accent); }
+.hint { font-size:14px; margin:-6px 0 14px; }
+.notice { border-left:4px solid var(--accent); }
+.row { display:flex; gap:8px; flex-wrap:wrap; align-items:center; }
+.sr-only { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
+dl.profile { display:grid; grid-template-columns:max-content 1fr; gap:4px 16px; margin:0; } dl.profile dt { color:var(--muted); } dl.profile dd { margin:0; overflow-wrap:anywhere; }
+ol.codes { columns:2; column-gap:24px; padding-left:28px; font:600 16px/1.9 ui-monospace, SFMono-Regular, Menlo, monospace; }
+td.name { overflow-wrap:anywhere; min-width:10em; } td.actions { white-space:nowrap; text-align:right; }
+form.rename input { margin:4px 0 8px; } .cell-label { display:none; color:var(--muted); }
+[role=status][data-kind=ok] { color:var(--ok); } [role=status][data-kind=info] { color:var(--fg); }
 .table-wrap { overflow-x:auto; } table { width:100%; border-collapse:collapse; } td.when { white-space:nowrap; } td.device { overflow-wrap:anywhere; min-width:12em; } td, th { text-align:left; padding:8px 6px; border-bottom:1px solid var(--line); vertical-align:top; font-size:14px; }
 .badge { display:inline-block; font-size:12px; padding:1px 8px; border-radius:999px; background:#e7edfb; color:var(--accent); }
 [role=status] { min-height:1.5em; color:var(--danger); }
+p[role=status] { margin:8px 0 0; } p[role=status]:empty { min-height:0; margin:0; }
+.card > :first-child { margin-top:0; } .card > :last-child { margin-bottom:0; }
+th { white-space:nowrap; } td button { white-space:nowrap; }
 @media (max-width: 600px) {
   table, tbody, tr, td { display:block; } thead { display:none; }
   tr { border-bottom:1px solid var(--line); padding:10px 0; } td { border:0; padding:2px 0; }
+  td.actions { text-align:left; padding-top:6px; } .cell-label { display:inline; }
+  ol.codes { columns:1; }
 }
 `);
 
@@ -36,7 +54,16 @@ function duration(ms: number): string {
   return `${Math.round(hours / 24)} days`;
 }
 
-export function layout(title: string, auth: SessionResult | null, body: Html): Html {
+/** A UTC timestamp as the pages show it: 2025-06-01 14:05 UTC. */
+export function utc(ms: number | Date): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * Every page: the import map first (it must precede any module script), the shared
+ * script, and the page's own module from /assets/demo/ when it has one.
+ */
+export function layout(title: string, auth: SessionResult | null, body: Html, pageScript?: string): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -45,13 +72,17 @@ export function layout(title: string, auth: SessionResult | null, body: Html): H
 <link rel="icon" href="data:,">
 <title>${title} · Gatehouse demo</title>
 <style>${styles}</style>
+<script type="importmap">${raw(importMap)}</script>
 <script type="module" src="/assets/demo.js"></script>
+${pageScript ? html`<script type="module" src="/assets/demo/${pageScript}.js"></script>` : ''}
 </head>
 <body>
 <header><nav aria-label="Main">
-<a href="/">Home</a><a href="/posts">Posts</a><a href="/account/sessions">Account</a>
-<span class="who">${auth ? html`Signed in as <strong>${auth.user.email}</strong> <span class="badge">${auth.user.role}</span>
-  <button class="secondary" data-action="sign-out" type="button">Sign out</button>` : 'Not signed in'}</span>
+<a href="/">Home</a><a href="/posts">Posts</a><a href="/account">Account</a>
+${auth
+  ? html`<span class="who">Signed in as <strong>${auth.user.email}</strong> <span class="badge">${auth.user.role}</span>
+  <button class="secondary" data-action="sign-out" type="button">Sign out</button></span>`
+  : html`<span class="who">Not signed in <a href="/sign-in">Sign in</a> <a href="/sign-up">Sign up</a></span>`}
 </nav></header>
 <main>${body}</main>
 </body>
@@ -68,12 +99,14 @@ ${auth
   ? html`<p>You are signed in as <strong>${auth.user.email}</strong> with the role <span class="badge">${auth.user.role}</span>.
      Your session ends after ${duration(auth.session.expiresAt.getTime() - Date.now())} without activity, and in any case
      ${duration(auth.session.absoluteExpiresAt.getTime() - Date.now())} after you signed in.</p>`
-  : html`<p>You are not signed in. Passkey and OpenID Connect sign-in are not enabled in this build yet, so protected
-     pages and <code>/api/*</code> answer 401.</p>
-     <p class="muted">An operator can create an account with <code>npm run cli -- users create --email you@example.com --role admin</code>.</p>`}
+  : html`<p>You are not signed in. <a href="/sign-in">Sign in with a passkey</a> or <a href="/sign-up">create an account</a>;
+     until then, protected pages and <code>/api/*</code> answer 401.</p>
+     <p class="muted">New accounts are members. An operator can raise a role with
+     <code>npm run cli -- users set-role --email you@example.com --role admin</code>.</p>`}
 </div>
 <div class="card"><h2>What this app shows</h2>
 <ul>
+<li>Passkeys instead of passwords: the challenge is kept on the server and works once; recovery codes get you back in.</li>
 <li>Database sessions in an <code>__Host-</code>, HttpOnly, Secure, SameSite=Lax cookie; page scripts cannot read it.</li>
 <li>Every session can be ended at once: this device, all others, or all of a user's (by an admin).</li>
 <li>Authorization is a separate table of roles and permissions: members read posts, editors write, admins delete.</li>
@@ -114,17 +147,20 @@ export function sessionsPage(auth: SessionResult | null, sessions: SessionRecord
     html`<h1>Your devices</h1>
 ${auth === null
   ? html`<div class="card"><p>Sign in to see the devices signed in to your account.</p></div>`
-  : html`<div class="card">
-      <div class="table-wrap"><table><thead><tr><th scope="col">Device</th><th scope="col">IP</th><th scope="col">Last seen</th><th scope="col"></th></tr></thead>
+  : html`<div class="card">${sessionsTable(auth, sessions)}</div>`}`,
+  );
+}
+
+/** The signed-in user's devices, with a sign-out button for each (also on the account page). */
+export function sessionsTable(auth: SessionResult, sessions: SessionRecord[]): Html {
+  return html`<div class="table-wrap"><table><thead><tr><th scope="col">Device</th><th scope="col">IP</th><th scope="col">Last seen</th><th scope="col"></th></tr></thead>
       <tbody>${sessions.map(
         (s) => html`<tr><td class="device">${s.userAgent ?? 'Unknown browser'} ${s.id === auth.session.id ? html`<span class="badge">this device</span>` : ''}</td>
-          <td>${s.ip ?? ''}</td><td class="when">${new Date(s.lastSeenAt).toISOString().slice(0, 16).replace('T', ' ')} UTC</td>
+          <td>${s.ip ?? ''}</td><td class="when"><span class="cell-label">Last seen </span>${utc(s.lastSeenAt)}</td>
           <td><button class="danger" type="button" data-action="end-session" data-id="${s.id}">Sign out</button></td></tr>`,
       )}</tbody></table></div>
       <p><button class="secondary" type="button" data-action="revoke-others">Sign out all other devices</button>
-      <span role="status" aria-live="polite"></span></p>
-    </div>`}`,
-  );
+      <span role="status" aria-live="polite"></span></p>`;
 }
 
 /** The one script the pages need: it calls the JSON API with fetch (cookies go along automatically). */
@@ -140,6 +176,8 @@ document.addEventListener('click', async (event) => {
   const el = event.target instanceof Element ? event.target.closest('[data-action]') : null;
   if (!el) return;
   const action = el.getAttribute('data-action'); const id = el.getAttribute('data-id');
+  // Other actions belong to the page's own module (/assets/demo/*.js).
+  if (!['sign-out', 'end-session', 'revoke-others', 'delete-post'].includes(action)) return;
   let error = null;
   if (action === 'sign-out') error = await call('POST', '/auth/sign-out');
   if (action === 'end-session' && confirm('Sign this device out?')) error = await call('DELETE', '/auth/sessions/' + encodeURIComponent(id));

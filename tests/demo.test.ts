@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDemoApp } from '../demo/app.js';
 import { createPostsStore } from '../demo/posts.js';
@@ -68,6 +69,38 @@ describe('demo posts board: authorization by permission', () => {
     expect(html).not.toContain(admin.cookie.split('.')[1]!);
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('serves the passkey pages; the import map is the only inline script, allowed by its CSP hash', async () => {
+    const { call } = await demo();
+    for (const path of ['/sign-in', '/sign-up', '/recover']) expect((await call(path)).status, path).toBe(200);
+    const res = await call('/sign-in');
+    const html = await res.text();
+    expect(html).toContain('autocomplete="username webauthn"');
+    expect(html).toContain('href="/recover"');
+    const inline = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)].filter(([, , body]) => body !== '');
+    expect(inline.map(([, attrs]) => attrs?.trim())).toEqual(['type="importmap"']);
+    const hash = createHash('sha256').update(inline[0]![2]!).digest('base64');
+    expect(res.headers.get('content-security-policy')).toContain(`script-src 'self' 'sha256-${hash}';`);
+    expect(JSON.parse(inline[0]![2]!)).toEqual({
+      imports: { 'gatehouse/client': '/assets/gatehouse-client/index.js', '@simplewebauthn/browser': '/assets/vendor/simplewebauthn/index.js' },
+    });
+  });
+
+  it('the account page needs a session and shows passkeys, recovery codes and devices', async () => {
+    const { call } = await demo();
+    const anonymous = await call('/account');
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).toContain('href="/sign-in?next=/account"');
+    const member = await t.signIn('member@example.com', { role: 'member' });
+    const page = await call('/account', { cookie: member.cookie });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('member@example.com');
+    expect(html).toContain('You have no passkeys.');
+    expect(html).toContain('You have no recovery codes yet.');
+    expect(html).toContain('this device'); // the devices table
+    expect(await (await call('/account?recovered=1', { cookie: member.cookie })).text()).toContain('Add a passkey now');
   });
 
   it('escapes user content in pages', async () => {

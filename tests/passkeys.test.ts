@@ -111,6 +111,15 @@ describe('WA-02/03 challenges are server-side, single-use, bound and expiring', 
     expect(await rows('gatehouse_users')).toHaveLength(0);
   });
 
+  it('one browser holds one pending ceremony: asking again replaces it', async () => {
+    t = await getTestInstance({ passkeys: { maxPendingPerIp: 3 } });
+    const b = await account();
+    await b.send('/auth/sign-out');
+    for (let i = 0; i < 10; i++) await b.loginOptions();
+    expect(await rows('gatehouse_challenges')).toHaveLength(1);
+    expect((await b.signIn()).status).toBe(200);
+  });
+
   it('pending ceremonies per client stay bounded', async () => {
     t = await getTestInstance({ passkeys: { maxPendingPerIp: 3 } });
     const statuses: number[] = [];

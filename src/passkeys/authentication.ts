@@ -16,7 +16,7 @@ export interface AuthenticationOptionsResult {
  * is discoverable, so the browser offers the right one, and the answer is the same whether
  * or not an email hint names an account (ENUM-03).
  */
-export async function createAuthenticationOptions(core: Core, ip: string | null): Promise<AuthenticationOptionsResult> {
+export async function createAuthenticationOptions(core: Core, request: Request, ip: string | null): Promise<AuthenticationOptionsResult> {
   const { passkeys } = core.config;
   const options = await generateAuthenticationOptions({
     rpID: passkeys.rpId,
@@ -24,7 +24,7 @@ export async function createAuthenticationOptions(core: Core, ip: string | null)
     allowCredentials: [],
     userVerification: passkeys.userVerification,
   });
-  const setCookie = await startCeremony(core, { ceremony: 'login', challenge: options.challenge, ip });
+  const setCookie = await startCeremony(core, { request, ceremony: 'login', challenge: options.challenge, ip });
   return { options, setCookie };
 }
 

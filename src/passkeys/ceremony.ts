@@ -17,6 +17,8 @@ export const CEREMONY_COOKIE = '__Host-gatehouse-ceremony';
 export const CHALLENGE_BYTES = 32;
 
 export interface StartCeremonyInput {
+  /** The request: a ceremony this browser still had pending is replaced, not kept. */
+  request: Request;
   ceremony: Ceremony;
   challenge: string;
   ip: string | null;
@@ -59,8 +61,10 @@ export async function startCeremony(core: Core, input: StartCeremonyInput): Prom
     expiresAt: created + passkeys.challengeTtlMs,
   };
   const store = await core.storage();
-  // Pending rows stay bounded per client (RATE-04): a flood of option requests cannot fill the table.
-  if (!(await store.insertChallenge(record, passkeys.maxPendingPerIp))) throw new RateLimitedError(passkeys.challengeTtlMs / 1000);
+  const previous = readCookie(input.request.headers.get('cookie'), CEREMONY_COOKIE);
+  const replaces = previous !== null && /^[A-Za-z0-9_-]{43}$/.test(previous) ? sha256(previous) : undefined;
+  // Pending rows stay bounded: one per browser, and at most maxPendingPerIp per client (RATE-04).
+  if (!(await store.insertChallenge(record, passkeys.maxPendingPerIp, replaces))) throw new RateLimitedError(passkeys.challengeTtlMs / 1000);
   return ceremonyCookie(secret, passkeys.challengeTtlMs / 1000);
 }
 

@@ -17,6 +17,7 @@ export interface RegistrationSubject {
   /** Signing up: the new account's details. */
   signUp?: { email: string; name: string };
   ip: string | null;
+  request: Request;
 }
 
 export interface RegistrationOptionsResult {
@@ -48,6 +49,7 @@ export async function createRegistrationOptions(core: Core, subject: Registratio
     supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
   });
   const setCookie = await startCeremony(core, {
+    request: subject.request,
     ceremony: subject.user ? 'add' : 'signup',
     challenge: options.challenge,
     ip: subject.ip,

@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
-import type { ActiveSessionRecord, SessionRecord, SessionUserRecord, SessionWithUser, Storage } from '../storage/contract.js';
+import type { ActiveSessionRecord, SessionRecord, SessionUserRecord, SessionWithUser, Storage, UserRecord } from '../storage/contract.js';
 import { mintSessionToken, parseSessionToken, secretMatches } from './session-token.js';
 import type { Session, SessionResult, User } from './types.js';
 
@@ -16,6 +16,8 @@ export interface CreateSessionInput {
 
 export interface CreatedSession {
   session: SessionRecord;
+  /** The account as read when the session was created (not disabled). */
+  user: UserRecord;
   token: string;
 }
 
@@ -108,7 +110,7 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
         data: { method: input.method, ...(previous ? { replaced: previous.session.id } : {}) },
       });
       sweepExpired(store, now);
-      return { session: record, token: minted.token };
+      return { session: record, user, token: minted.token };
     },
 
     async validate(token) {

@@ -177,10 +177,11 @@ export interface ChallengeRecord {
  */
 export interface PasskeyStorage {
   /**
-   * Stores a pending ceremony, replacing any other pending one from the same browser.
-   * Refuses (returns false) when `ip` already has `maxPendingPerIp` unexpired ceremonies.
+   * Stores a pending ceremony. `replaces` is the binding hash of the ceremony this browser
+   * had pending, if any: it is deleted, so one browser holds at most one. Refuses (returns
+   * false) when `ip` already has `maxPendingPerIp` unexpired ceremonies.
    */
-  insertChallenge(challenge: ChallengeRecord, maxPendingPerIp: number): Promise<boolean>;
+  insertChallenge(challenge: ChallengeRecord, maxPendingPerIp: number, replaces?: string): Promise<boolean>;
   /** Atomically takes the browser's pending ceremony of that type: at most one caller ever gets it. */
   consumeChallenge(bindingHash: string, ceremony: Ceremony, now: number): Promise<ChallengeRecord | null>;
   deleteExpiredChallenges(now: number): Promise<number>;

@@ -63,10 +63,11 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
   const db = database.kysely;
 
   return {
-    insertChallenge: (c, maxPendingPerIp) =>
+    insertChallenge: (c, maxPendingPerIp, replaces) =>
       guard(() =>
         db.transaction().execute(async (trx) => {
           await trx.deleteFrom('gatehouse_challenges').where('expires_at', '<=', c.createdAt).execute();
+          if (replaces !== undefined) await trx.deleteFrom('gatehouse_challenges').where('binding_hash', '=', replaces).execute();
           if (c.ip !== null) {
             const { pending } = await trx
               .selectFrom('gatehouse_challenges')

@@ -61,12 +61,12 @@ export const passkeyRoutes: Route[] = [
         parseInput(emptyBody, input);
         // SESS-10: adding a credential needs a recent sign-in.
         ctx.requireFresh(signedIn);
-        const { options, setCookie } = await createRegistrationOptions(ctx.core, { user: signedIn.user, ip: ctx.ip });
+        const { options, setCookie } = await createRegistrationOptions(ctx.core, { user: signedIn.user, ip: ctx.ip, request: ctx.request });
         return json(options, 200, { 'set-cookie': setCookie });
       }
       const signUp = parseInput(signUpBody, input);
       // ENUM-02: no lookup here; known and unknown emails get the same answer.
-      const { options, setCookie } = await createRegistrationOptions(ctx.core, { signUp, ip: ctx.ip });
+      const { options, setCookie } = await createRegistrationOptions(ctx.core, { signUp, ip: ctx.ip, request: ctx.request });
       return json(options, 200, { 'set-cookie': setCookie });
     },
   },
@@ -106,7 +106,7 @@ export const passkeyRoutes: Route[] = [
     limit: 'ceremony',
     async run(ctx) {
       parseInput(loginOptionsBody, await body(ctx));
-      const { options, setCookie } = await createAuthenticationOptions(ctx.core, ctx.ip);
+      const { options, setCookie } = await createAuthenticationOptions(ctx.core, ctx.request, ctx.ip);
       return json(options, 200, { 'set-cookie': setCookie });
     },
   },

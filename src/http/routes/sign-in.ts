@@ -12,14 +12,13 @@ import { iso } from './types.js';
 export async function signInResponse(ctx: RouteContext, userId: string, method: string, status = 200, extra: Record<string, unknown> = {}): Promise<Response> {
   const { core } = ctx;
   const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token });
-  const store = await core.storage();
-  const user = await store.findUserById(userId);
+  const { user } = created;
   const headers = new Headers();
   headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - core.config.now()) / 1000));
   headers.append('set-cookie', clearedCeremonyCookie());
   return json(
     {
-      user: user && { id: user.id, email: user.email, name: user.name, role: user.role },
+      user: { id: user.id, email: user.email, name: user.name, role: user.role },
       session: { id: created.session.id, createdAt: iso(created.session.createdAt), expiresAt: iso(created.session.expiresAt) },
       ...extra,
     },

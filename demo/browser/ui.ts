@@ -1,0 +1,102 @@
+import { GatehouseClientError } from 'gatehouse/client';
+
+/**
+ * Small DOM helpers shared by the demo's page scripts. Runs in the browser: served as is
+ * from dist/demo/browser/ (compiled by tsc, no bundler), importing gatehouse/client through
+ * the page's import map.
+ */
+
+/** The one element matching `selector`, of the expected class; throws when the page lacks it. */
+export function find<T extends Element>(selector: string, type: abstract new () => T, root: ParentNode = document): T {
+  const el = root.querySelector(selector);
+  if (!(el instanceof type)) throw new Error(`demo: ${selector} is missing`);
+  return el;
+}
+
+/** The live region (role=status) of the card or form around `el`. */
+export function statusNear(el: Element): HTMLElement {
+  const region = el.closest('.card, form')?.querySelector('[role=status]');
+  if (!(region instanceof HTMLElement)) throw new Error('demo: no status region');
+  return region;
+}
+
+type Kind = 'error' | 'ok' | 'info';
+
+export function say(region: HTMLElement, kind: Kind, ...parts: (string | Node)[]): void {
+  region.dataset.kind = kind;
+  region.replaceChildren(...parts);
+}
+
+/** The wait in words, from Retry-After: "45 seconds", "15 minutes". */
+function waitText(seconds: number): string {
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `about ${minutes} minutes`;
+}
+
+function signInAgainLink(): HTMLAnchorElement {
+  const link = document.createElement('a');
+  link.href = `/sign-in?next=${encodeURIComponent(location.pathname)}`;
+  link.textContent = 'Sign in again';
+  return link;
+}
+
+/** Shows an error in the live region: the server's message, plus what the user can do about it. */
+export function showError(region: HTMLElement, error: unknown): void {
+  if (!(error instanceof GatehouseClientError)) {
+    console.error(error);
+    say(region, 'error', 'Something went wrong on this page. Reload it and try again.');
+    return;
+  }
+  const parts: (string | Node)[] = [error.message];
+  if (error.status === 429 && error.retryAfterSeconds !== undefined) parts.push(` Wait time: ${waitText(error.retryAfterSeconds)}.`);
+  // SESS-10: adding or deleting a passkey and new recovery codes need a recent sign-in.
+  if (error.code === 'REAUTHENTICATION_REQUIRED' || error.code === 'UNAUTHENTICATED') parts.push(' ', signInAgainLink(), '.');
+  say(region, 'error', ...parts);
+}
+
+export function isCode(error: unknown, ...codes: string[]): boolean {
+  return error instanceof GatehouseClientError && codes.includes(error.code);
+}
+
+/** Disables the button while `run` works, so a double click cannot start two ceremonies. */
+export async function busy(button: HTMLButtonElement, run: () => Promise<void>): Promise<void> {
+  if (button.disabled) return;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    await run();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+/** Where to go after signing in: `?next=` when it is a path on this site (no open redirect), else the account. */
+export function nextPath(fallback = '/account'): string {
+  const next = new URLSearchParams(location.search).get('next');
+  return next !== null && /^\/(?![/\\])/.test(next) ? next : fallback;
+}
+
+const FLASH = 'gatehouse-demo-flash';
+
+/** A message to show after the reload that follows a change ("Passkey added."). */
+export function setFlash(section: string, text: string): void {
+  sessionStorage.setItem(FLASH, JSON.stringify({ section, text }));
+}
+
+export function showFlash(): void {
+  const raw = sessionStorage.getItem(FLASH);
+  if (raw === null) return;
+  sessionStorage.removeItem(FLASH);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return;
+  }
+  if (typeof value !== 'object' || value === null || !('section' in value) || !('text' in value)) return;
+  const { section, text } = value;
+  const region = typeof section === 'string' ? document.querySelector(`#${CSS.escape(section)} [role=status]`) : null;
+  if (region instanceof HTMLElement && typeof text === 'string') say(region, 'ok', text);
+}

@@ -1,0 +1,73 @@
+import { badResponse, callApi, isRecord, type ClientOptions } from './http.js';
+import { isCreationOptions, isRequestOptions, parsePasskey, parseSignIn, type PasskeyInfo, type SignInResult } from './parse.js';
+import { cancelled, createCredential, getAssertion, requireAutofill, requireWebAuthn } from './webauthn.js';
+
+/**
+ * The three passkey ceremonies: each asks the server for options, runs the browser's
+ * WebAuthn dialog through @simplewebauthn/browser, and sends the answer back. The
+ * challenge stays on the server, bound to this browser by an HttpOnly cookie; on success
+ * the server sets the session cookie. No token is ever visible to this code.
+ */
+
+export interface SignUpWithPasskeyOptions extends ClientOptions {
+  email: string;
+  /** The person's name, shown in the account and by the authenticator. */
+  name: string;
+}
+
+export interface SignInWithPasskeyOptions extends ClientOptions {
+  /**
+   * Conditional mediation: the browser offers passkeys in the autofill of an
+   * `<input autocomplete="username webauthn">` on the page, and this call resolves when the
+   * user picks one. Start it on page load; a later button call ends it (CANCELLED).
+   */
+  autofill?: boolean;
+  /** An optional hint; the server answers the same whether or not it names an account. */
+  email?: string;
+}
+
+export interface AddPasskeyOptions extends ClientOptions {
+  /** A label for the new passkey; the server picks one from its type when absent. */
+  name?: string;
+}
+
+/** Creates an account and its first passkey; the browser is signed in afterwards. */
+export async function signUpWithPasskey(options: SignUpWithPasskeyOptions): Promise<SignInResult> {
+  requireWebAuthn();
+  const { basePath, signal } = options;
+  const optionsJSON = await callApi('POST', '/passkeys/register/options', { basePath, signal, body: { email: options.email, name: options.name } });
+  if (!isCreationOptions(optionsJSON)) throw badResponse('registration options');
+  const response = await createCredential(optionsJSON, signal);
+  return parseSignIn(await callApi('POST', '/passkeys/register/verify', { basePath, body: { response } }));
+}
+
+/** Signs in with any passkey of this site: a dialog (button), or the autofill of the email field. */
+export async function signInWithPasskey(options: SignInWithPasskeyOptions = {}): Promise<SignInResult> {
+  const { basePath, signal } = options;
+  const autofill = options.autofill === true;
+  if (autofill) await requireAutofill();
+  else requireWebAuthn();
+  const email = options.email?.trim();
+  const optionsJSON = await callApi('POST', '/passkeys/login/options', { basePath, signal, body: email ? { email } : {} });
+  if (!isRequestOptions(optionsJSON)) throw badResponse('sign-in options');
+  if (signal?.aborted) throw cancelled(signal.reason);
+  const response = await getAssertion(optionsJSON, autofill, signal);
+  // Once the user has picked a passkey the sign-in completes, even if `signal` fires now.
+  return parseSignIn(await callApi('POST', '/passkeys/login/verify', { basePath, body: { response } }));
+}
+
+/**
+ * Adds a passkey to the signed-in account. The server wants a recent sign-in for this
+ * (REAUTHENTICATION_REQUIRED otherwise): sign in again, then retry.
+ */
+export async function addPasskey(options: AddPasskeyOptions = {}): Promise<PasskeyInfo> {
+  requireWebAuthn();
+  const { basePath, signal } = options;
+  const optionsJSON = await callApi('POST', '/passkeys/register/options', { basePath, signal, body: {} });
+  if (!isCreationOptions(optionsJSON)) throw badResponse('registration options');
+  const response = await createCredential(optionsJSON, signal);
+  const name = options.name?.trim();
+  const body = await callApi('POST', '/passkeys/register/verify', { basePath, body: name ? { response, name } : { response } });
+  if (!isRecord(body)) throw badResponse('passkey');
+  return parsePasskey(body.passkey);
+}

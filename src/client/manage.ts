@@ -1,0 +1,58 @@
+import { badResponse, callApi, isRecord, type ClientOptions } from './http.js';
+import { parseCodes, parsePasskey, parsePasskeyList, parseSignIn, type PasskeyInfo, type SignInResult } from './parse.js';
+
+export interface PasskeyIdOptions extends ClientOptions {
+  id: string;
+}
+
+export interface RenamePasskeyOptions extends PasskeyIdOptions {
+  name: string;
+}
+
+export interface SignInWithRecoveryCodeOptions extends ClientOptions {
+  email: string;
+  code: string;
+}
+
+const passkeyPath = (id: string) => `/passkeys/${encodeURIComponent(id)}`;
+
+/** The signed-in user's passkeys. */
+export async function listPasskeys(options: ClientOptions = {}): Promise<PasskeyInfo[]> {
+  return parsePasskeyList(await callApi('GET', '/passkeys', options));
+}
+
+export async function renamePasskey(options: RenamePasskeyOptions): Promise<PasskeyInfo> {
+  const body = await callApi('PATCH', passkeyPath(options.id), { basePath: options.basePath, signal: options.signal, body: { name: options.name } });
+  if (!isRecord(body)) throw badResponse('passkey');
+  return parsePasskey(body.passkey);
+}
+
+/**
+ * Deletes a passkey. Needs a recent sign-in; the server refuses to delete the last one
+ * while no recovery codes exist (LAST_SIGN_IN_METHOD).
+ */
+export async function deletePasskey(options: PasskeyIdOptions): Promise<void> {
+  await callApi('DELETE', passkeyPath(options.id), { basePath: options.basePath, signal: options.signal });
+}
+
+/**
+ * Replaces the account's recovery codes with a new set and returns it. Show the codes
+ * once: the server keeps only their hashes and can never show them again.
+ */
+export async function generateRecoveryCodes(options: ClientOptions = {}): Promise<string[]> {
+  return parseCodes(await callApi('POST', '/recovery-codes', options));
+}
+
+/**
+ * Signs in with a recovery code (each works once) after losing every passkey. Every other
+ * session of the account ends; `next` is `register-passkey`: offer to add one now.
+ */
+export async function signInWithRecoveryCode(options: SignInWithRecoveryCodeOptions): Promise<SignInResult> {
+  const body = { email: options.email, code: options.code };
+  return parseSignIn(await callApi('POST', '/recovery/sign-in', { basePath: options.basePath, signal: options.signal, body }));
+}
+
+/** Ends this browser's session on the server; the server clears the cookie. Safe to call twice. */
+export async function signOut(options: ClientOptions = {}): Promise<void> {
+  await callApi('POST', '/sign-out', options);
+}
