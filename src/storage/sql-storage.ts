@@ -1,4 +1,4 @@
-import type { InferResult, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { guard, isUniqueViolation } from './sql-errors.js';
 import { emailTaken, normalizeEmail, splitAmr, toUser, userRow } from './sql-rows.js';
 import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
@@ -60,7 +60,6 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
     .selectFrom('gatehouse_sessions as s')
     .innerJoin('gatehouse_users as u', 'u.id', 's.user_id')
     .select([
-      's.id',
       's.user_id',
       's.secret_hash',
       's.created_at',
@@ -75,8 +74,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
       'u.disabled as u_disabled',
     ])
     .where('s.id', '=', '');
-  type SessionRow = InferResult<typeof findSessionQuery>[number];
-  const findSession = database.prepare<SessionRow>(findSessionQuery.compile());
+  const findSession = database.prepare(findSessionQuery.compile());
 
   return {
     createUser: (user) =>
@@ -155,19 +153,21 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
       guard(async () => {
         const row = (await findSession([id]))[0];
         if (row === undefined) return null;
+        // Positions follow the select list above; the conformance suite pins every field.
+        const [userId, secretHash, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt, authTime, amr, email, name, role, disabled] = row;
         const result: SessionWithUser = {
           session: {
-            id: row.id,
-            userId: row.user_id,
-            secretHash: row.secret_hash,
-            createdAt: row.created_at,
-            lastSeenAt: row.last_seen_at,
-            expiresAt: row.expires_at,
-            absoluteExpiresAt: row.absolute_expires_at,
-            authTime: row.auth_time,
-            amr: splitAmr(row.amr),
+            id,
+            userId: String(userId),
+            secretHash: String(secretHash),
+            createdAt: Number(createdAt),
+            lastSeenAt: Number(lastSeenAt),
+            expiresAt: Number(expiresAt),
+            absoluteExpiresAt: Number(absoluteExpiresAt),
+            authTime: Number(authTime),
+            amr: splitAmr(String(amr)),
           },
-          user: { id: row.user_id, email: row.u_email, name: row.u_name, role: row.u_role, disabled: row.u_disabled === 1 },
+          user: { id: String(userId), email: String(email), name: String(name), role: String(role), disabled: Number(disabled) === 1 },
         };
         return result;
       }),
