@@ -77,7 +77,7 @@ ${view.welcome && !view.recovered
 <dl class="profile"><dt>Email</dt><dd>${user.email}</dd><dt>Name</dt><dd>${user.name || html`<span class="muted">not set</span>`}</dd>
 <dt>Role</dt><dd><span class="badge">${user.role}</span></dd></dl>
 </section>
-<section class="card" id="passkeys" aria-labelledby="passkeys-h">
+<section class="card" id="passkeys" aria-labelledby="passkeys-h" data-other-sessions="${view.sessions.filter((s) => s.id !== auth.session.id).length}">
 <h2 id="passkeys-h">Passkeys</h2>
 ${passkeys.length === 0
   ? html`<p>You have no passkeys. Add one to sign in without a recovery code.</p>`

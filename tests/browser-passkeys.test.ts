@@ -283,6 +283,23 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     expect(await (await store()).listPasskeys(userId)).toHaveLength(1);
   });
 
+  it('offers to sign out the other devices after a passkey change (SESS-08)', async () => {
+    // Another device of the same user is signed in.
+    const other = await auth.createSession(userId, new Request(url('/')), { method: 'passkey' });
+    await page.goto(url('/account'));
+    expect(await page.locator('#passkeys').getAttribute('data-other-sessions')).toBe('1');
+    // The laptop's passkey was deleted above, so the laptop can add one again; the key is excluded.
+    await presence(securityKey, false);
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#passkeys [data-action="add-passkey"]');
+    await expect.poll(() => status('#passkeys').innerText()).toContain('1 other device signed out');
+    await presence(securityKey, true);
+    const sessions = await (await store()).listUserSessions(userId);
+    expect(sessions.map((s) => s.id)).not.toContain(other.session.id);
+    expect(sessions).toHaveLength(1);
+    expect(await sessionStatus()).toBe(200);
+  });
+
   it('generates recovery codes, shows them once with a copy button, and confirms before replacing them', async () => {
     await page.click('[data-action="generate-codes"]');
     const list = page.locator('#recovery ol.codes li');

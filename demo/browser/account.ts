@@ -1,4 +1,4 @@
-import { addPasskey, deletePasskey, generateRecoveryCodes, renamePasskey } from 'gatehouse/client';
+import { addPasskey, deletePasskey, generateRecoveryCodes, renamePasskey, signOutOtherDevices } from 'gatehouse/client';
 import { busy, find, isCode, say, setFlash, showError, showFlash, statusNear } from './ui.js';
 
 /**
@@ -22,12 +22,23 @@ function toggleRename(row: HTMLTableRowElement, open: boolean): void {
   else button.focus();
 }
 
+/**
+ * SESS-08: after a passkey is added or removed, offer to end the other sessions (the usual
+ * reason for the change is a lost or shared device). Asked only when there are others.
+ */
+async function offerToEndOtherSessions(): Promise<string> {
+  const others = Number(document.getElementById('passkeys')?.dataset.otherSessions ?? '0');
+  if (others === 0 || !confirm(`Also sign out your ${others} other device${others === 1 ? '' : 's'}? Do this if a device was lost or shared.`)) return '';
+  const ended = await signOutOtherDevices().catch(() => -1);
+  return ended < 0 ? ' Signing out the other devices failed; use “Sign out all other devices” below.' : ` ${ended} other device${ended === 1 ? '' : 's'} signed out.`;
+}
+
 async function add(button: HTMLButtonElement): Promise<void> {
   const status = statusNear(button);
   say(status, 'info', 'Follow your browser’s prompt to create the passkey…');
   try {
     const passkey = await addPasskey();
-    setFlash('passkeys', `Passkey “${passkey.name}” added.`);
+    setFlash('passkeys', `Passkey “${passkey.name}” added.${await offerToEndOtherSessions()}`);
     location.assign('/account');
   } catch (error) {
     if (isCode(error, 'CANCELLED')) say(status, 'info', 'No passkey was added.');
@@ -40,7 +51,7 @@ async function remove(button: HTMLButtonElement): Promise<void> {
   if (!confirm(`Delete the passkey “${button.dataset.name ?? ''}”? You will no longer be able to sign in with it.`)) return;
   try {
     await deletePasskey({ id });
-    setFlash('passkeys', 'Passkey deleted.');
+    setFlash('passkeys', `Passkey deleted.${await offerToEndOtherSessions()}`);
     location.reload();
   } catch (error) {
     showError(statusNear(button), error);

@@ -14,7 +14,7 @@
  */
 export { signUpWithPasskey, signInWithPasskey, addPasskey } from './ceremonies.js';
 export type { SignUpWithPasskeyOptions, SignInWithPasskeyOptions, AddPasskeyOptions } from './ceremonies.js';
-export { listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, signInWithRecoveryCode, signOut } from './manage.js';
+export { listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, signInWithRecoveryCode, signOut, signOutOtherDevices } from './manage.js';
 export type { PasskeyIdOptions, RenamePasskeyOptions, SignInWithRecoveryCodeOptions } from './manage.js';
 export { GatehouseClientError } from './errors.js';
 export type { ClientErrorCode, GatehouseClientErrorOptions } from './errors.js';

@@ -53,6 +53,13 @@ export async function signInWithRecoveryCode(options: SignInWithRecoveryCodeOpti
 }
 
 /** Ends this browser's session on the server; the server clears the cookie. Safe to call twice. */
+/** Ends every other session of the signed-in user (fresh session needed); returns how many ended. */
+export async function signOutOtherDevices(options: ClientOptions = {}): Promise<number> {
+  const body = await callApi('POST', '/sessions/revoke-others', options);
+  const revoked = typeof body === 'object' && body !== null && 'revoked' in body ? Number(body.revoked) : 0;
+  return Number.isFinite(revoked) ? revoked : 0;
+}
+
 export async function signOut(options: ClientOptions = {}): Promise<void> {
   await callApi('POST', '/sign-out', options);
 }
