@@ -14,12 +14,19 @@ export class PasskeyVerificationError extends AuthError {
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]*$/).max(16_384);
 
+/** Fields every PublicKeyCredential JSON has; 1366 base64url chars = the 1023-byte id limit. */
+const credentialFields = {
+  id: b64url.min(1).max(1366),
+  rawId: b64url.min(1).max(1366),
+  type: z.literal('public-key'),
+  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+};
+
 /** The standard WebAuthn JSON serialisations (what @simplewebauthn/browser sends), size-limited. */
 export const registrationResponse = z
   .object({
-    id: b64url.min(1).max(1366),
-    rawId: b64url.min(1).max(1366),
-    type: z.literal('public-key'),
+    ...credentialFields,
     response: z
       .object({
         clientDataJSON: b64url,
@@ -30,16 +37,12 @@ export const registrationResponse = z
         publicKey: b64url.optional(),
       })
       .strip(),
-    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   })
   .strip();
 
 export const authenticationResponse = z
   .object({
-    id: b64url.min(1).max(1366),
-    rawId: b64url.min(1).max(1366),
-    type: z.literal('public-key'),
+    ...credentialFields,
     response: z
       .object({
         clientDataJSON: b64url,
@@ -48,8 +51,6 @@ export const authenticationResponse = z
         userHandle: b64url.max(128).optional(),
       })
       .strip(),
-    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   })
   .strip();
 
