@@ -10,10 +10,12 @@ export function sha256(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('base64url');
 }
 
-/** Constant-time comparison of two strings, so timing does not leak how many bytes matched (TIME-01). */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  if (left.length !== right.length) return false;
-  return timingSafeEqual(left, right);
+/**
+ * Whether SHA-256(value) equals a stored base64url hash, compared as bytes in constant time
+ * (TIME-01). No string encoding of the fresh digest: this runs on every request.
+ */
+export function sha256Matches(value: string, storedHash: string): boolean {
+  const presented = createHash('sha256').update(value, 'utf8').digest();
+  const stored = Buffer.from(storedHash, 'base64url');
+  return stored.length === presented.length && timingSafeEqual(presented, stored);
 }

@@ -1,4 +1,4 @@
-import { constantTimeEqual, randomToken, sha256 } from '../lib/crypto.js';
+import { randomToken, sha256, sha256Matches } from '../lib/crypto.js';
 
 /**
  * A session token is `<id>.<secret>`: a 128-bit random id (the row's primary key) and a
@@ -30,5 +30,5 @@ export function parseSessionToken(token: string): { id: string; secret: string }
 
 /** Compares the presented secret with the stored hash in constant time (TIME-01). */
 export function secretMatches(secret: string, storedHash: string): boolean {
-  return constantTimeEqual(sha256(secret), storedHash);
+  return sha256Matches(secret, storedHash);
 }

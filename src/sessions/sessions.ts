@@ -52,6 +52,7 @@ export function toSessionResult(found: SessionWithUser): SessionResult {
 
 export function createSessions(storage: () => Promise<Storage>, config: ResolvedConfig, audit: AuditLog): Sessions {
   let lastCleanup = 0;
+  let openedStore: Storage | undefined;
   /** Expired rows are deleted when presented, and swept in the background at most every 10 minutes. */
   function sweepExpired(store: Storage, now: number): void {
     if (now - lastCleanup < CLEANUP_EVERY_MS) return;
@@ -114,7 +115,8 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
     },
 
     async validate(token) {
-      const store = await storage();
+      // Once opened, the store is used directly: no extra await on the per-request path.
+      const store = openedStore ?? (openedStore = await storage());
       const now = config.now();
       sweepExpired(store, now);
       const found = await lookup(store, token, now);
