@@ -23,6 +23,8 @@ export interface Database {
    * cost more than the lookup itself.
    */
   prepare(query: CompiledQuery): (parameters: readonly unknown[]) => Promise<unknown[][]>;
+  /** Like `prepare`, for a lookup by key: the first row, or undefined. */
+  prepareFirst(query: CompiledQuery): (parameters: readonly unknown[]) => Promise<unknown[] | undefined>;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,17 @@ async function openSqlite(path: string): Promise<Database> {
         }
       };
     },
+    prepareFirst(query: CompiledQuery) {
+      let statement: Statement<unknown[], unknown[]> | undefined;
+      return (parameters: readonly unknown[]) => {
+        try {
+          statement ??= sqlite.prepare<unknown[], unknown[]>(query.sql).raw(true);
+          return Promise.resolve(statement.get(...parameters));
+        } catch (error) {
+          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      };
+    },
     close: () => kysely.destroy(),
   };
 }
@@ -127,17 +140,22 @@ async function openPostgres(url: string): Promise<Database> {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   const kysely = new Kysely<GatehouseTables>({ dialect: new PostgresDialect({ pool }) });
+  const prepare = (query: CompiledQuery) => {
+    // A named statement is parsed and planned once per connection, then reused.
+    const name = `gatehouse_${createHash('sha256').update(query.sql).digest('hex').slice(0, 16)}`;
+    return async (parameters: readonly unknown[]) => {
+      const result = await pool.query<unknown[]>({ name, text: query.sql, values: [...parameters], rowMode: 'array' });
+      return result.rows;
+    };
+  };
   return {
     dialect: 'postgres',
     kysely,
     description: `postgres ${redactUrl(url)}`,
-    prepare(query: CompiledQuery) {
-      // A named statement is parsed and planned once per connection, then reused.
-      const name = `gatehouse_${createHash('sha256').update(query.sql).digest('hex').slice(0, 16)}`;
-      return async (parameters: readonly unknown[]) => {
-        const result = await pool.query<unknown[]>({ name, text: query.sql, values: [...parameters], rowMode: 'array' });
-        return result.rows;
-      };
+    prepare,
+    prepareFirst(query: CompiledQuery) {
+      const all = prepare(query);
+      return async (parameters: readonly unknown[]) => (await all(parameters))[0];
     },
     close: () => kysely.destroy(),
   };

@@ -6,6 +6,12 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/** Rejection handler form of `guard`, for promise chains on the hot path. */
+export function unavailable(error: unknown): never {
+  if (error instanceof AuthError) throw error;
+  throw new ServiceUnavailableError(undefined, { cause: error });
+}
+
 /** Database failures become 503s: a broken database never authenticates anyone (ERR-02). */
 export async function guard<T>(operation: () => Promise<T>): Promise<T> {
   try {

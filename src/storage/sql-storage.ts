@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { guard, isUniqueViolation } from './sql-errors.js';
+import { guard, isUniqueViolation, unavailable } from './sql-errors.js';
 import { emailTaken, normalizeEmail, splitAmr, toUser, userRow } from './sql-rows.js';
 import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import type { Database } from './database.js';
@@ -74,7 +74,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
       'u.disabled as u_disabled',
     ])
     .where('s.id', '=', '');
-  const findSession = database.prepare(findSessionQuery.compile());
+  const findSession = database.prepareFirst(findSessionQuery.compile());
 
   return {
     createUser: (user) =>
@@ -149,9 +149,9 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
           .execute();
       }),
 
+    // Not wrapped in guard(): on the hot path one promise chain, errors mapped the same way.
     findSessionWithUser: (id) =>
-      guard(async () => {
-        const row = (await findSession([id]))[0];
+      findSession([id]).then((row) => {
         if (row === undefined) return null;
         // Positions follow the select list above; the conformance suite pins every field.
         const [userId, secretHash, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt, authTime, amr, email, name, role, disabled] = row;
@@ -170,7 +170,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
           user: { id: String(userId), email: String(email), name: String(name), role: String(role), disabled: Number(disabled) === 1 },
         };
         return result;
-      }),
+      }, unavailable),
 
     touchSession: (id, previousLastSeenAt, update) =>
       guard(async () => {
