@@ -16,14 +16,12 @@ export interface Database {
   /** A human-readable location without credentials, for logs and CLI output. */
   readonly description: string;
   /**
-   * Turns a query Kysely compiled once into a prepared statement on the driver itself, for
+   * Turns a lookup Kysely compiled once into a prepared statement on the driver itself, for
    * the per-request session lookup: building and compiling the query on every request cost
-   * ten times more than running it. The SQL text still comes from Kysely. Rows come back as
-   * arrays in select-list order: building one object per row (a property per column)
-   * cost more than the lookup itself.
+   * ten times more than running it. The SQL text still comes from Kysely. The first row
+   * comes back as an array in select-list order (or undefined): building an object with a
+   * property per column cost more than the lookup itself.
    */
-  prepare(query: CompiledQuery): (parameters: readonly unknown[]) => Promise<unknown[][]>;
-  /** Like `prepare`, for a lookup by key: the first row, or undefined. */
   prepareFirst(query: CompiledQuery): (parameters: readonly unknown[]) => Promise<unknown[] | undefined>;
   close(): Promise<void>;
 }
@@ -99,17 +97,6 @@ async function openSqlite(path: string): Promise<Database> {
     dialect: 'sqlite',
     kysely,
     description: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
-    prepare(query: CompiledQuery) {
-      let statement: Statement<unknown[], unknown[]> | undefined;
-      return (parameters: readonly unknown[]) => {
-        try {
-          statement ??= sqlite.prepare<unknown[], unknown[]>(query.sql).raw(true);
-          return Promise.resolve(statement.all(...parameters));
-        } catch (error) {
-          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      };
-    },
     prepareFirst(query: CompiledQuery) {
       let statement: Statement<unknown[], unknown[]> | undefined;
       return (parameters: readonly unknown[]) => {
@@ -152,7 +139,6 @@ async function openPostgres(url: string): Promise<Database> {
     dialect: 'postgres',
     kysely,
     description: `postgres ${redactUrl(url)}`,
-    prepare,
     prepareFirst(query: CompiledQuery) {
       const all = prepare(query);
       return async (parameters: readonly unknown[]) => (await all(parameters))[0];
