@@ -1,25 +1,17 @@
 import { signUpWithPasskey } from 'gatehouse/client';
-import { busy, find, isCode, say, showError } from './ui.js';
+import { find, isCode, onFormSubmit, say, showError } from './ui.js';
 
 /** /sign-up: email and name, then the browser creates the passkey; the server signs the browser in. */
-const form = find('form[data-form="sign-up"]', HTMLFormElement);
-const button = find('button[type="submit"]', HTMLButtonElement, form);
-const status = find('[role=status]', HTMLElement, form);
-
-form.addEventListener('submit', (event) => {
-  event.preventDefault();
-  if (!form.reportValidity()) return;
+onFormSubmit('sign-up', async (form, status) => {
   const email = find('#email', HTMLInputElement, form).value.trim();
   const name = find('#name', HTMLInputElement, form).value.trim();
-  void busy(button, async () => {
-    say(status, 'info', 'Follow your browser’s prompt to create the passkey…');
-    try {
-      await signUpWithPasskey({ email, name });
-      say(status, 'ok', 'Account created. Opening your account…');
-      location.assign('/account?welcome=1');
-    } catch (error) {
-      if (isCode(error, 'CANCELLED')) say(status, 'info', 'No passkey was created, so no account either. Try again when you are ready.');
-      else showError(status, error);
-    }
-  });
+  say(status, 'info', 'Follow your browser’s prompt to create the passkey…');
+  try {
+    await signUpWithPasskey({ email, name });
+    say(status, 'ok', 'Account created. Opening your account…');
+    location.assign('/account?welcome=1');
+  } catch (error) {
+    if (isCode(error, 'CANCELLED')) say(status, 'info', 'No passkey was created, so no account either. Try again when you are ready.');
+    else showError(status, error);
+  }
 });

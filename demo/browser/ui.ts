@@ -60,6 +60,21 @@ export function isCode(error: unknown, ...codes: string[]): boolean {
 }
 
 /** Disables the button while `run` works, so a double click cannot start two ceremonies. */
+/**
+ * Wires a page form (`data-form="name"`): browser validation first, then `run` with the form
+ * and its status region while the submit button shows busy.
+ */
+export function onFormSubmit(name: string, run: (form: HTMLFormElement, status: HTMLElement) => Promise<void>): void {
+  const form = find(`form[data-form="${name}"]`, HTMLFormElement);
+  const button = find('button[type="submit"]', HTMLButtonElement, form);
+  const status = find('[role=status]', HTMLElement, form);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    void busy(button, () => run(form, status));
+  });
+}
+
 export async function busy(button: HTMLButtonElement, run: () => Promise<void>): Promise<void> {
   if (button.disabled) return;
   button.disabled = true;

@@ -144,6 +144,11 @@ function refuse(message: string, name: 'InvalidStateError' | 'NotAllowedError' |
   throw new DOMException(message, name);
 }
 
+/** The PublicKeyCredential fields around every response, as a platform authenticator sends them. */
+function envelope(id: string) {
+  return { id, rawId: id, type: 'public-key' as const, authenticatorAttachment: 'platform' as const, clientExtensionResults: {} };
+}
+
 export function createSoftwareAuthenticator(options: SoftwareAuthenticatorOptions): SoftwareAuthenticator {
   const host = new URL(options.origin).hostname;
   const aaguid = options.aaguid ?? new Uint8Array(16);
@@ -213,11 +218,7 @@ export function createSoftwareAuthenticator(options: SoftwareAuthenticatorOption
     );
     hold(credential);
     return {
-      id,
-      rawId: id,
-      type: 'public-key',
-      authenticatorAttachment: 'platform',
-      clientExtensionResults: {},
+      ...envelope(id),
       response: {
         clientDataJSON: isoBase64URL.fromBuffer(clientData('webauthn.create', creation.challenge, options.origin, t)),
         attestationObject: isoBase64URL.fromBuffer(attestationObject),
@@ -248,11 +249,7 @@ export function createSoftwareAuthenticator(options: SoftwareAuthenticatorOption
     const id = t.credentialId ?? credential.id;
     const userHandle = t.userHandle === undefined ? credential.userHandle : t.userHandle;
     return {
-      id,
-      rawId: id,
-      type: 'public-key',
-      authenticatorAttachment: 'platform',
-      clientExtensionResults: {},
+      ...envelope(id),
       response: {
         clientDataJSON: isoBase64URL.fromBuffer(client),
         authenticatorData: isoBase64URL.fromBuffer(data),

@@ -40,6 +40,11 @@ export function publicPasskey(p: PasskeyRecord) {
   };
 }
 
+/** Ceremony options as JSON, with the cookie that binds their challenge to this browser. */
+function optionsResponse(result: { options: unknown; setCookie: string }): Response {
+  return json(result.options, 200, { 'set-cookie': result.setCookie });
+}
+
 /** Records a failed ceremony (WA-* reason codes) and spends one failed attempt; rethrows. */
 async function failed(ctx: RouteContext, error: unknown, userId: string | null): Promise<never> {
   if (error instanceof PasskeyVerificationError) {
@@ -61,13 +66,11 @@ export const passkeyRoutes: Route[] = [
         parseInput(emptyBody, input);
         // SESS-10: adding a credential needs a recent sign-in.
         ctx.requireFresh(signedIn);
-        const { options, setCookie } = await createRegistrationOptions(ctx.core, { user: signedIn.user, ip: ctx.ip, request: ctx.request });
-        return json(options, 200, { 'set-cookie': setCookie });
+        return optionsResponse(await createRegistrationOptions(ctx.core, { user: signedIn.user, ip: ctx.ip, request: ctx.request }));
       }
       const signUp = parseInput(signUpBody, input);
       // ENUM-02: no lookup here; known and unknown emails get the same answer.
-      const { options, setCookie } = await createRegistrationOptions(ctx.core, { signUp, ip: ctx.ip, request: ctx.request });
-      return json(options, 200, { 'set-cookie': setCookie });
+      return optionsResponse(await createRegistrationOptions(ctx.core, { signUp, ip: ctx.ip, request: ctx.request }));
     },
   },
   {
@@ -106,8 +109,7 @@ export const passkeyRoutes: Route[] = [
     limit: 'ceremony',
     async run(ctx) {
       parseInput(loginOptionsBody, await body(ctx));
-      const { options, setCookie } = await createAuthenticationOptions(ctx.core, ctx.request, ctx.ip);
-      return json(options, 200, { 'set-cookie': setCookie });
+      return optionsResponse(await createAuthenticationOptions(ctx.core, ctx.request, ctx.ip));
     },
   },
   {
