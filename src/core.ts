@@ -1,5 +1,6 @@
 import type { AuditLog } from './audit/audit-log.js';
 import type { ResolvedConfig } from './config/resolve.js';
+import type { OAuthFlow } from './oauth/flow.js';
 import type { ClientIpResolver } from './protect/client-ip.js';
 import type { RateLimiter } from './protect/rate-limit.js';
 import type { Sessions } from './sessions/sessions.js';
@@ -15,4 +16,6 @@ export interface Core {
   users: Users;
   audit: AuditLog;
   clientIp: ClientIpResolver;
+  /** Null when no OAuth/OIDC provider is configured. */
+  oauth: OAuthFlow | null;
 }

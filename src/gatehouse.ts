@@ -8,6 +8,7 @@ import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from 
 import { assertFresh } from './http/context.js';
 import { NO_STORE, toErrorResponse } from './http/errors.js';
 import { createHandler, type Handler, type RequestContext } from './http/handler.js';
+import { createOAuthFlow } from './oauth/flow.js';
 import { checkCsrf } from './protect/csrf.js';
 import { createClientIpResolver, ipKey } from './protect/client-ip.js';
 import { createRateLimiter, type RateLimiter } from './protect/rate-limit.js';
@@ -94,7 +95,8 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
   const sessions = createSessions(storage, config, audit);
   const users = createUsers(storage, config, audit);
   const clientIp = createClientIpResolver(config.trustedProxies);
-  const core: Core = { config, storage, limiter, sessions, users, audit, clientIp };
+  const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, oauth: null };
+  if (config.oauth !== null) core.oauth = createOAuthFlow(core, config.oauth);
 
   const getSession = async (request: Request): Promise<SessionResult | null> => {
     const found = await sessions.validate(readCookie(request.headers.get('cookie'), SESSION_COOKIE));

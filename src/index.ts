@@ -22,7 +22,13 @@ export type {
   NewAuthEvent,
   ListEventsQuery,
   ListUsersQuery,
+  IdentityRecord,
 } from './storage/contract.js';
+export { oidcProvider, googleProvider, entraIdProvider, githubProvider } from './oauth/providers.js';
+export type { OAuthProvider, OidcProvider, GitHubProvider } from './oauth/providers.js';
+export type { OAuthOptions } from './oauth/config.js';
+export { OAUTH_DEFAULTS } from './oauth/config.js';
+export { safeReturnPath } from './oauth/return-path.js';
 export type { AuthEventType } from './audit/audit-log.js';
 export { AUTH_EVENT_TYPES } from './audit/audit-log.js';
 export type { Actor, NewUserInput, Users } from './users/users.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqlStorage, migrate, openDatabase, type Database, type SessionRecord, type Storage } from '../src/index.js';
+import { createSqlStorage, migrate, openDatabase, type Database, type IdentityRecord, type SessionRecord, type Storage } from '../src/index.js';
+import type { OAuthTransactionRecord } from '../src/storage/contract.js';
 import { randomToken } from '../src/lib/crypto.js';
 import { freshPostgres, hasPostgres, PG_URL } from './services.js';
 
@@ -241,6 +242,94 @@ for (const driver of drivers) {
       await expect(sql`update gatehouse_auth_events set type = 'x'`.execute(db)).rejects.toThrow(/append-only/);
       await expect(sql`delete from gatehouse_auth_events`.execute(db)).rejects.toThrow(/append-only/);
       expect((await s.listEvents({ limit: 1000 })).some((e) => e.type === 'x')).toBe(false);
+    });
+
+    describe('OAuth identities and transactions', () => {
+      const identity = (userId: string, overrides: Partial<IdentityRecord> = {}): IdentityRecord => ({
+        id: randomToken(16),
+        userId,
+        provider: 'idp',
+        issuer: 'https://idp.example.com',
+        subject: randomToken(8),
+        email: null,
+        emailVerified: false,
+        tokens: null,
+        createdAt: Date.now(),
+        lastUsedAt: null,
+        ...overrides,
+      });
+      const transaction = (overrides: Partial<OAuthTransactionRecord> = {}): OAuthTransactionRecord => ({
+        id: randomToken(16),
+        bindingHash: randomToken(32),
+        provider: 'idp',
+        intent: 'signin',
+        state: randomToken(32),
+        nonce: randomToken(32),
+        codeVerifier: randomToken(32),
+        returnTo: '/',
+        userId: null,
+        ip: `198.51.100.${++n % 250}`,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+        ...overrides,
+      });
+
+      it('hands a transaction out once, to one of two racing callbacks, and never after it expired', async () => {
+        const t = transaction();
+        expect(await s.insertOAuthTransaction(t, 20)).toBe(true);
+        const taken = await Promise.all([s.consumeOAuthTransaction(t.bindingHash, Date.now()), s2.consumeOAuthTransaction(t.bindingHash, Date.now())]);
+        expect(taken.filter((x) => x !== null)).toEqual([t]);
+        const old = transaction({ expiresAt: Date.now() - 1 });
+        await s.insertOAuthTransaction(old, 20);
+        expect(await s.consumeOAuthTransaction(old.bindingHash, Date.now())).toBeNull();
+      });
+
+      it('bounds pending transactions per IP and replaces the browser\'s previous one', async () => {
+        const ip = '192.0.2.200';
+        const first = transaction({ ip });
+        expect(await s.insertOAuthTransaction(first, 2)).toBe(true);
+        expect(await s.insertOAuthTransaction(transaction({ ip }), 2)).toBe(true);
+        expect(await s.insertOAuthTransaction(transaction({ ip }), 2)).toBe(false);
+        expect(await s.insertOAuthTransaction(transaction({ ip }), 2, first.bindingHash)).toBe(true);
+        expect(await s.consumeOAuthTransaction(first.bindingHash, Date.now())).toBeNull();
+      });
+
+      it('keeps (issuer, subject) unique across users and creates an account with its identity atomically', async () => {
+        const u = await newUser();
+        const i = identity(u.id);
+        await s.insertIdentity(i);
+        await expect(s2.insertIdentity(identity((await newUser()).id, { issuer: i.issuer, subject: i.subject }))).rejects.toMatchObject({ code: 'IDENTITY_TAKEN' });
+        expect(await s.findIdentity(i.issuer, i.subject)).toEqual(i);
+        // An existing email: neither the user nor the identity is written.
+        const clash = identity(randomToken(16));
+        await expect(s.createUserWithIdentity({ id: clash.userId, email: u.email.toUpperCase(), name: '', role: 'member', now: Date.now() }, clash)).rejects.toMatchObject({ code: 'EMAIL_TAKEN' });
+        expect(await s.findIdentity(clash.issuer, clash.subject)).toBeNull();
+        expect(await s.findUserById(clash.userId)).toBeNull();
+      });
+
+      it('records use and lists a user\'s identities oldest first', async () => {
+        const u = await newUser();
+        const older = identity(u.id, { createdAt: 1000 });
+        const newer = identity(u.id, { createdAt: 2000 });
+        await s.insertIdentity(newer);
+        await s.insertIdentity(older);
+        await s.recordIdentityUse(older.id, { email: 'a@example.com', emailVerified: true, lastUsedAt: 5000, tokens: 'sealed' });
+        expect(await s.listIdentities(u.id)).toEqual([{ ...older, email: 'a@example.com', emailVerified: true, lastUsedAt: 5000, tokens: 'sealed' }, newer]);
+      });
+
+      it('never unlinks the last way to sign in, even when two unlinks race', async () => {
+        const u = await newUser();
+        const ids = [identity(u.id), identity(u.id)];
+        for (const i of ids) await s.insertIdentity(i);
+        // better-sqlite3 is synchronous: a second connection in the SAME process would block the
+        // event loop waiting for the first one's transaction. One SQLite process uses one
+        // connection (transactions queue on it); PostgreSQL races on two.
+        const other = driver.name === 'sqlite' ? s : s2;
+        const results = await Promise.all([s.deleteIdentity(ids[0]!.id, u.id), other.deleteIdentity(ids[1]!.id, u.id)]);
+        expect([...results].sort()).toEqual(['deleted', 'last_method']);
+        expect(await s.listIdentities(u.id)).toHaveLength(1);
+        expect(await s.deleteIdentity(ids[0]!.id, (await newUser()).id)).toBe('not_found');
+      });
     });
 
     describe('two writers racing', () => {

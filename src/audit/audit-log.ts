@@ -18,7 +18,11 @@ export type AuthEventType =
   | 'passkey.verification_failed'
   | 'recovery.codes_generated'
   | 'recovery.code_used'
-  | 'recovery.failed';
+  | 'recovery.failed'
+  | 'oauth.signed_in'
+  | 'oauth.linked'
+  | 'oauth.unlinked'
+  | 'oauth.failed';
 
 export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'user.created',
@@ -37,6 +41,10 @@ export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'recovery.codes_generated',
   'recovery.code_used',
   'recovery.failed',
+  'oauth.signed_in',
+  'oauth.linked',
+  'oauth.unlinked',
+  'oauth.failed',
 ];
 
 export interface AuthEventInput {

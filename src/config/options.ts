@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Authz } from '../authz/index.js';
+import type { OAuthOptions } from '../oauth/config.js';
 import type { Database } from '../storage/database.js';
 
 /** A limit: at most `points` requests per `durationSeconds` window, per key. */
@@ -55,6 +56,8 @@ export interface GatehouseOptions {
     freshAgeSeconds?: number;
   };
   passkeys?: PasskeyOptions;
+  /** Sign-in with OpenID Connect providers and GitHub (docs/oauth.md). */
+  oauth?: OAuthOptions;
   csrf?: {
     /** Accept `Sec-Fetch-Site: same-site` (sibling subdomains). Default false. */
     allowSameSite?: boolean;

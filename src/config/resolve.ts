@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultAuthz, type Authz } from '../authz/index.js';
 import { ConfigurationError } from '../errors.js';
+import { oauthSchema, resolveOAuth, type ResolvedOAuth } from '../oauth/config.js';
 import type { GatehouseLogger, GatehouseOptions, LimitName, LimitOptions } from './options.js';
 
 const MINUTE = 60;
@@ -48,6 +49,8 @@ export interface ResolvedConfig {
     allowCrossOrigin: boolean;
   };
   limits: Record<LimitName, LimitOptions>;
+  /** Null when no OAuth/OIDC provider is configured. */
+  oauth: ResolvedOAuth | null;
   trustedProxies: readonly string[];
   maxBodyBytes: number;
   logger: GatehouseLogger;
@@ -85,6 +88,7 @@ const schema = z
       })
       .strict()
       .optional(),
+    oauth: oauthSchema.optional(),
     rateLimit: z
       .object({
         redis: z.unknown().optional(),
@@ -188,10 +192,12 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
       throw new ConfigurationError(`trustedProxies entry "${proxy}" is not an IP address or CIDR such as 10.0.0.0/8`);
     }
   }
+  const basePath = options.basePath ?? DEFAULTS.basePath;
   return {
     origins,
     passkeys: resolvePasskeys(options, origins),
-    basePath: options.basePath ?? DEFAULTS.basePath,
+    oauth: resolveOAuth(options.oauth, origins, basePath),
+    basePath,
     authz: options.authz ?? defaultAuthz,
     idleTimeoutMs: idle * 1000,
     absoluteLifetimeMs: absolute * 1000,

@@ -8,6 +8,7 @@ import { adminRoutes } from './routes/admin.js';
 import { sessionRoutes } from './routes/session.js';
 import { sessionsRoutes } from './routes/sessions.js';
 import type { Route } from './routes/types.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { recoveryRoutes } from './routes/recovery.js';
 
@@ -38,7 +39,7 @@ function compile(route: Route): CompiledRoute {
   return { route, pattern: new RegExp(`^${source}$`), names };
 }
 
-const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...passkeyRoutes, ...recoveryRoutes, ...adminRoutes];
+const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...passkeyRoutes, ...recoveryRoutes, ...oauthRoutes, ...adminRoutes];
 
 /** One CSRF event per client IP per minute at most: a flood of refusals must not flood the log. */
 function createCsrfEventThrottle(): (ip: string, now: number) => boolean {

@@ -96,7 +96,7 @@ export interface ListEventsQuery {
   type?: string;
 }
 
-export interface Storage extends PasskeyStorage {
+export interface Storage extends PasskeyStorage, OAuthStorage {
   /** Throws `ConflictError` (EMAIL_TAKEN) when the email exists, compared case-insensitively. */
   createUser(user: NewUser): Promise<UserRecord>;
   findUserById(id: string): Promise<UserRecord | null>;
@@ -204,4 +204,66 @@ export interface PasskeyStorage {
   /** Burns one unused code; true for exactly one caller. */
   consumeRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
   countRecoveryCodes(userId: string): Promise<number>;
+}
+
+/** A provider identity linked to an account. Identity is (issuer, subject), never the email (OIDC-13). */
+export interface IdentityRecord {
+  id: string;
+  userId: string;
+  /** The configured provider id, e.g. "google". */
+  provider: string;
+  issuer: string;
+  subject: string;
+  /** The email the provider asserted at the last sign-in, for display. */
+  email: string | null;
+  emailVerified: boolean;
+  /** Provider tokens, sealed (encrypted) by the caller; null unless the app opted in. */
+  tokens: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export type OAuthIntent = 'signin' | 'link';
+
+export interface OAuthTransactionRecord {
+  id: string;
+  /** SHA-256 of the transaction cookie's secret: the browser that started it (OIDC-01). */
+  bindingHash: string;
+  provider: string;
+  intent: OAuthIntent;
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Same-origin relative path to land on afterwards (REDIR-01). */
+  returnTo: string;
+  /** The signed-in user who asked to link (intent "link"). */
+  userId: string | null;
+  ip: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type DeleteIdentityResult = 'deleted' | 'not_found' | 'last_method';
+
+/** The OAuth/OIDC part of the storage contract. */
+export interface OAuthStorage {
+  /** Like insertChallenge: one pending transaction per browser, at most `maxPendingPerIp` per IP. */
+  insertOAuthTransaction(transaction: OAuthTransactionRecord, maxPendingPerIp: number, replaces?: string): Promise<boolean>;
+  /** Atomically takes the browser's pending transaction: at most one caller ever gets it (OIDC-03). */
+  consumeOAuthTransaction(bindingHash: string, now: number): Promise<OAuthTransactionRecord | null>;
+  deleteExpiredOAuthTransactions(now: number): Promise<number>;
+
+  findIdentity(issuer: string, subject: string): Promise<IdentityRecord | null>;
+  /** Throws ConflictError IDENTITY_TAKEN when (issuer, subject) is linked already (to anyone). */
+  insertIdentity(identity: IdentityRecord): Promise<void>;
+  /** Creates the account and its first identity together, or neither (EMAIL_TAKEN / IDENTITY_TAKEN). */
+  createUserWithIdentity(user: NewUser, identity: IdentityRecord): Promise<UserRecord>;
+  recordIdentityUse(id: string, update: { email: string | null; emailVerified: boolean; tokens?: string | null; lastUsedAt: number }): Promise<void>;
+  listIdentities(userId: string): Promise<IdentityRecord[]>;
+  /**
+   * Unlinks one identity of the user, unless it is their last way to sign in (no passkey and
+   * no other identity would remain). Checked and deleted in one transaction with the user row
+   * locked, so two racing unlinks cannot both pass the check.
+   */
+  deleteIdentity(id: string, userId: string): Promise<DeleteIdentityResult>;
 }

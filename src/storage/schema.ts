@@ -75,6 +75,34 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+export interface IdentitiesTable {
+  id: string;
+  user_id: string;
+  provider: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  email_verified: number;
+  tokens: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface OAuthTransactionsTable {
+  id: string;
+  binding_hash: string;
+  provider: string;
+  intent: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  user_id: string | null;
+  ip: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface GatehouseTables {
   gatehouse_users: UsersTable;
   gatehouse_sessions: SessionsTable;
@@ -82,4 +110,6 @@ export interface GatehouseTables {
   gatehouse_passkeys: PasskeysTable;
   gatehouse_challenges: ChallengesTable;
   gatehouse_recovery_codes: RecoveryCodesTable;
+  gatehouse_identities: IdentitiesTable;
+  gatehouse_oauth_transactions: OAuthTransactionsTable;
 }

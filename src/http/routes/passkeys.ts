@@ -163,9 +163,9 @@ export const passkeyRoutes: Route[] = [
       const store = await ctx.core.storage();
       const mine = await store.listPasskeys(found.user.id);
       if (!mine.some((p) => p.id === passkeyId.data)) throw new NotFoundError('No such passkey.');
-      // The last way to sign in goes only when recovery codes can still get the user back in.
-      if (mine.length === 1 && (await store.countRecoveryCodes(found.user.id)) === 0) {
-        throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only passkey. Add another passkey or generate recovery codes first.');
+      // The last way to sign in goes only when a linked provider or recovery codes can still get the user back in.
+      if (mine.length === 1 && (await store.listIdentities(found.user.id)).length === 0 && (await store.countRecoveryCodes(found.user.id)) === 0) {
+        throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only passkey. Add another passkey, link a provider or generate recovery codes first.');
       }
       if (!(await store.deletePasskey(passkeyId.data, found.user.id))) throw new NotFoundError('No such passkey.');
       await ctx.core.audit.record('passkey.deleted', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkeyId.data } });

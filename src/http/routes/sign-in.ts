@@ -3,6 +3,7 @@ import type { RouteContext } from '../context.js';
 import { sessionCookie } from '../cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
+import type { CreatedSession } from '../../sessions/sessions.js';
 import { iso } from './types.js';
 
 /**
@@ -10,11 +11,8 @@ import { iso } from './types.js';
  * cookie, the ceremony cookie cleared, and `{ user, session }` without any token (SESS-11).
  */
 export async function signInResponse(ctx: RouteContext, userId: string, method: string, status = 200, extra: Record<string, unknown> = {}): Promise<Response> {
-  const { core } = ctx;
-  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token });
+  const { created, headers } = await startSession(ctx, userId, method);
   const { user } = created;
-  const headers = new Headers();
-  headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - core.config.now()) / 1000));
   headers.append('set-cookie', clearedCeremonyCookie());
   return json(
     {
@@ -25,6 +23,15 @@ export async function signInResponse(ctx: RouteContext, userId: string, method: 
     status,
     headers,
   );
+}
+
+/** Creates the new session (ending this browser's previous one, SESS-03) and the Set-Cookie that carries it. */
+export async function startSession(ctx: RouteContext, userId: string, method: string): Promise<{ created: CreatedSession; headers: Headers }> {
+  const { core } = ctx;
+  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token });
+  const headers = new Headers();
+  headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - core.config.now()) / 1000));
+  return { created, headers };
 }
 
 /** Refuses early while this client has used up its failed-credential budget (RATE-01/02). */

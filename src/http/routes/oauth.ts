@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { NotFoundError, ConflictError, AuthError } from '../../errors.js';
+import type { ResolvedProvider } from '../../oauth/config.js';
+import { resolveIdentity } from '../../oauth/accounts.js';
+import { clearedOAuthCookie, OAuthError, type OAuthFlow } from '../../oauth/flow.js';
+import { safeReturnPath } from '../../oauth/return-path.js';
+import type { IdentityRecord } from '../../storage/contract.js';
+import { parseInput, readJson } from '../body.js';
+import type { RouteContext } from '../context.js';
+import { json, NO_STORE, noContent } from '../errors.js';
+import { startSession } from './sign-in.js';
+import { iso, type Route } from './types.js';
+
+const linkBody = z.object({ returnTo: z.string().max(512).optional() }).strict();
+const identityId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+function flowOf(ctx: RouteContext): OAuthFlow {
+  if (ctx.core.oauth === null) throw new NotFoundError('No sign-in providers are configured.');
+  return ctx.core.oauth;
+}
+
+function providerOf(ctx: RouteContext): ResolvedProvider {
+  const found = flowOf(ctx).settings.providers.get(ctx.params.provider ?? '');
+  if (found === undefined) throw new NotFoundError('No such sign-in provider.');
+  return found;
+}
+
+/** A browser navigation gets redirects and pages; an API client gets JSON. */
+function wantsHtml(request: Request): boolean {
+  return (request.headers.get('accept') ?? '').includes('text/html');
+}
+
+/**
+ * Responses of the start and callback navigations: never cached, and never sending the
+ * callback URL (which carries the code) onward in Referer.
+ */
+function redirect(location: string, cookies: string[] = []): Response {
+  const headers = new Headers({ location, 'cache-control': NO_STORE, 'referrer-policy': 'no-referrer' });
+  for (const cookie of cookies) headers.append('set-cookie', cookie);
+  return new Response(null, { status: 302, headers });
+}
+
+/** Failed navigations land on the app's error page (`errorPath?error=CODE`), with the transaction cookie cleared. */
+async function fail(ctx: RouteContext, error: unknown, providerId: string, intent: string): Promise<Response> {
+  if (error instanceof OAuthError) {
+    await ctx.core.audit
+      .record('oauth.failed', { ip: ctx.ip, userAgent: ctx.userAgent, data: { provider: providerId, intent: error.intent ?? intent, reason: error.reason } })
+      .catch(() => {});
+  }
+  if (!(error instanceof AuthError) || !wantsHtml(ctx.request)) throw error;
+  const target = `${flowOf(ctx).settings.errorPath}?error=${encodeURIComponent(error.code)}`;
+  return redirect(target, [clearedOAuthCookie()]);
+}
+
+export function publicIdentity(identity: IdentityRecord, providerName: string | undefined) {
+  return {
+    id: identity.id,
+    provider: identity.provider,
+    providerName: providerName ?? identity.provider,
+    email: identity.email,
+    emailVerified: identity.emailVerified,
+    createdAt: iso(identity.createdAt),
+    lastUsedAt: identity.lastUsedAt === null ? null : iso(identity.lastUsedAt),
+  };
+}
+
+export const oauthRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/oauth/providers',
+    limit: 'session',
+    async run(ctx) {
+      const providers = ctx.core.oauth === null ? [] : [...ctx.core.oauth.settings.providers.values()];
+      return json({
+        providers: providers.map((rp) => ({ id: rp.provider.id, name: rp.provider.name, kind: rp.provider.kind, signInUrl: `${ctx.core.config.basePath}/oauth/${rp.provider.id}` })),
+      });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/oauth/:provider',
+    // Starting is throttled per client, and pending transactions are bounded per IP (RATE-04).
+    limit: 'ceremony',
+    async run(ctx) {
+      const rp = providerOf(ctx);
+      try {
+        const { url, setCookie } = await flowOf(ctx).start({
+          request: ctx.request,
+          provider: rp,
+          intent: 'signin',
+          returnTo: safeReturnPath(ctx.url.searchParams.get('returnTo')),
+          userId: null,
+          ip: ctx.ip,
+        });
+        return redirect(url, [setCookie]);
+      } catch (error) {
+        return fail(ctx, error, rp.provider.id, 'signin');
+      }
+    },
+  },
+  {
+    method: 'GET',
+    path: '/oauth/:provider/callback',
+    limit: 'ceremony',
+    async run(ctx) {
+      const rp = providerOf(ctx);
+      let intent = 'unknown';
+      try {
+        const { transaction, identity } = await flowOf(ctx).callback(ctx.request, rp);
+        intent = transaction.intent;
+        const signedIn = await ctx.current();
+        const outcome = await resolveIdentity(ctx.core, flowOf(ctx), rp, transaction, identity, signedIn?.user.id ?? null);
+        const base = { userId: outcome.user.id, ip: ctx.ip, userAgent: ctx.userAgent };
+        const data = { provider: rp.provider.id, identityId: outcome.identity.id };
+        if (outcome.kind === 'signed_up') await ctx.core.audit.record('user.created', { ...base, data: { role: outcome.user.role, via: `oauth:${rp.provider.id}` } });
+        if (outcome.kind === 'linked') await ctx.core.audit.record('oauth.linked', { ...base, sessionId: signedIn?.session.id ?? null, data: { ...data, automatic: outcome.automatic } });
+        if (transaction.intent === 'link') return redirect(transaction.returnTo, [clearedOAuthCookie()]);
+        // No session exists until every check above passed (OIDC-14).
+        const { headers } = await startSession(ctx, outcome.user.id, 'oauth');
+        await ctx.core.audit.record('oauth.signed_in', { ...base, data });
+        return redirect(transaction.returnTo, [...headers.getSetCookie(), clearedOAuthCookie()]);
+      } catch (error) {
+        return fail(ctx, error, rp.provider.id, intent);
+      }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/oauth/:provider/link',
+    limit: 'ceremony',
+    async run(ctx) {
+      const rp = providerOf(ctx);
+      const found = await ctx.requireSession();
+      // SESS-10: linking a way to sign in needs a recent sign-in.
+      ctx.requireFresh(found);
+      const isJson = (ctx.request.headers.get('content-type') ?? '').startsWith('application/json');
+      const input = isJson ? parseInput(linkBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes)) : {};
+      const { url, setCookie } = await flowOf(ctx).start({
+        request: ctx.request,
+        provider: rp,
+        intent: 'link',
+        returnTo: safeReturnPath(input.returnTo ?? ctx.url.searchParams.get('returnTo')),
+        userId: found.user.id,
+        ip: ctx.ip,
+      });
+      if (wantsHtml(ctx.request) && !isJson) return redirect(url, [setCookie]);
+      return json({ url }, 200, { 'set-cookie': setCookie });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/accounts',
+    limit: 'session',
+    async run(ctx) {
+      const found = await ctx.requireSession();
+      const store = await ctx.core.storage();
+      const names = ctx.core.oauth?.settings.providers;
+      const identities = await store.listIdentities(found.user.id);
+      return json({ accounts: identities.map((i) => publicIdentity(i, names?.get(i.provider)?.provider.name)) });
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/accounts/:id',
+    limit: 'ceremony',
+    async run(ctx) {
+      const found = await ctx.requireSession();
+      ctx.requireFresh(found);
+      const id = identityId.safeParse(ctx.params.id);
+      if (!id.success) throw new NotFoundError('No such linked account.');
+      const store = await ctx.core.storage();
+      // Only the caller's own identities (AUTHZ-02); never the last way to sign in.
+      const result = await store.deleteIdentity(id.data, found.user.id);
+      if (result === 'not_found') throw new NotFoundError('No such linked account.');
+      if (result === 'last_method') {
+        throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only way to sign in. Add a passkey or link another provider first.');
+      }
+      await ctx.core.audit.record('oauth.unlinked', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { identityId: id.data } });
+      return noContent();
+    },
+  },
+];
