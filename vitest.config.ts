@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^gatehouse\/authz$/, replacement: src('authz/index.ts') },
       { find: /^gatehouse\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^gatehouse\/dev-idp$/, replacement: src('dev-idp/dev-idp.ts') },
       { find: /^gatehouse$/, replacement: src('index.ts') },
     ],
   },

@@ -1,5 +1,6 @@
 import { html } from 'hono/html';
-import type { SessionRecord, SessionResult, Storage } from 'gatehouse';
+import type { IdentityRecord, SessionRecord, SessionResult, Storage } from 'gatehouse';
+import { errorBanner, type ProviderButton } from './auth-pages.js';
 import { layout, sessionsTable, utc, type Html } from './pages.js';
 
 type Passkey = Awaited<ReturnType<Storage['listPasskeys']>>[number];
@@ -8,6 +9,11 @@ export interface AccountView {
   passkeys: Passkey[];
   sessions: SessionRecord[];
   recoveryCodes: number;
+  identities: IdentityRecord[];
+  /** Every configured provider, for the "Link" buttons. */
+  providers: readonly ProviderButton[];
+  /** A failed link came back with `?error=CODE`. */
+  error?: string;
   /** Just signed in with a recovery code: prompt for a new passkey. */
   recovered: boolean;
   /** Just signed up. */
@@ -29,6 +35,28 @@ function passkeyRow(p: Passkey, i: number): Html {
   <td class="actions"><button type="button" class="secondary" data-action="rename-passkey" aria-label="Rename ${p.name}">Rename</button>
     <button type="button" class="danger" data-action="delete-passkey" data-id="${p.id}" data-name="${p.name}" aria-label="Delete ${p.name}">Delete</button></td>
 </tr>`;
+}
+
+function linkedAccountsCard(view: AccountView): Html | string {
+  if (view.providers.length === 0 && view.identities.length === 0) return '';
+  const names = new Map(view.providers.map((p) => [p.id, p.name]));
+  const linked = new Set(view.identities.map((i) => i.provider));
+  const available = view.providers.filter((p) => !linked.has(p.id));
+  return html`<section class="card" id="linked" aria-labelledby="linked-h">
+<h2 id="linked-h">Linked accounts</h2>
+<p>Sign in with these providers as well as with your passkeys.</p>
+${view.identities.length === 0
+  ? html`<p class="muted">No provider is linked yet.</p>`
+  : html`<div class="table-wrap"><table><thead><tr><th scope="col">Provider</th><th scope="col">Email at the provider</th><th scope="col">Last used</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+    <tbody>${view.identities.map(
+      (i) => html`<tr data-identity="${i.id}"><td class="name"><strong>${names.get(i.provider) ?? i.provider}</strong></td>
+      <td class="device"><span class="cell-label">Email </span>${i.email ?? html`<span class="muted">none shared</span>`}${i.email !== null && !i.emailVerified ? html` <span class="badge">unverified</span>` : ''}</td>
+      <td class="when"><span class="cell-label">Last used </span>${i.lastUsedAt === null ? 'never' : utc(i.lastUsedAt)}</td>
+      <td class="actions"><button type="button" class="danger" data-action="unlink" data-id="${i.id}" data-name="${names.get(i.provider) ?? i.provider}" aria-label="Unlink ${names.get(i.provider) ?? i.provider}">Unlink</button></td></tr>`,
+    )}</tbody></table></div>`}
+${available.length === 0 ? '' : html`<p class="row">${available.map((p) => html`<button type="button" class="secondary" data-action="link" data-provider="${p.id}">Link ${p.name}</button>`)}</p>`}
+<p role="status" aria-live="polite"></p>
+</section>`;
 }
 
 function recoveryCard(count: number): Html {
@@ -62,6 +90,7 @@ export function accountPage(auth: SessionResult | null, view: AccountView | null
     'Your account',
     auth,
     html`<h1>Your account</h1>
+${errorBanner(view.error)}
 ${view.recovered
   ? html`<div class="card notice" role="note"><h2>Add a passkey now</h2>
       <p>You signed in with a recovery code, and your other devices were signed out. Add a passkey so you can sign in
@@ -86,6 +115,7 @@ ${passkeys.length === 0
 <p><button type="button" class="${passkeys.length === 0 ? '' : 'secondary'}" data-action="add-passkey">Add a passkey</button></p>
 <p role="status" aria-live="polite"></p>
 </section>
+${linkedAccountsCard(view)}
 ${recoveryCard(view.recoveryCodes)}
 <section class="card" id="devices" aria-labelledby="devices-h">
 <h2 id="devices-h">Devices</h2>

@@ -96,7 +96,8 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
     );
   });
 
-  app.get('/sign-in', async (c) => c.html(signInPage(await auth.getSession(c.req.raw))));
+  const providers = [...(auth.config.oauth?.providers.values() ?? [])].map(({ provider }) => ({ id: provider.id, name: provider.name }));
+  app.get('/sign-in', async (c) => c.html(signInPage(await auth.getSession(c.req.raw), providers, { error: c.req.query('error'), next: c.req.query('next') })));
   app.get('/sign-up', async (c) => c.html(signUpPage(await auth.getSession(c.req.raw))));
   app.get('/recover', async (c) => c.html(recoverPage(await auth.getSession(c.req.raw))));
 
@@ -105,8 +106,22 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
     if (session === null) return c.html(accountPage(null, null), 401);
     const store = await auth.storage();
     const userId = session.user.id;
-    const [passkeys, sessions, recoveryCodes] = await Promise.all([store.listPasskeys(userId), store.listUserSessions(userId), store.countRecoveryCodes(userId)]);
-    const view = { passkeys, sessions, recoveryCodes, recovered: c.req.query('recovered') === '1', welcome: c.req.query('welcome') === '1' };
+    const [passkeys, sessions, recoveryCodes, identities] = await Promise.all([
+      store.listPasskeys(userId),
+      store.listUserSessions(userId),
+      store.countRecoveryCodes(userId),
+      store.listIdentities(userId),
+    ]);
+    const view = {
+      passkeys,
+      sessions,
+      recoveryCodes,
+      identities,
+      providers,
+      error: c.req.query('error'),
+      recovered: c.req.query('recovered') === '1',
+      welcome: c.req.query('welcome') === '1',
+    };
     return c.html(accountPage(session, view));
   });
 

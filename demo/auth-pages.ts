@@ -1,5 +1,5 @@
 import { html } from 'hono/html';
-import type { SessionResult } from 'gatehouse';
+import { oauthErrorMessage, safeReturnPath, type SessionResult } from 'gatehouse';
 import { layout, type Html } from './pages.js';
 
 /**
@@ -17,12 +17,35 @@ function signedInNote(auth: SessionResult | null): Html | string {
     : '';
 }
 
-export function signInPage(auth: SessionResult | null): Html {
+/** A sign-in provider as the pages show it. */
+export interface ProviderButton {
+  id: string;
+  name: string;
+}
+
+/** "Sign in with X" links: plain navigations to GET /auth/oauth/:id (no JavaScript needed). */
+function providerButtons(providers: readonly ProviderButton[], next: string): Html | string {
+  if (providers.length === 0) return '';
+  return html`<div class="card providers" aria-label="Sign in with a provider">
+${providers.map((p) => html`<a class="button" href="/auth/oauth/${p.id}?returnTo=${encodeURIComponent(next)}" data-provider="${p.id}">Sign in with ${p.name}</a>`)}
+</div>
+<p class="divider">or</p>`;
+}
+
+/** The error a provider sign-in came back with (`?error=CODE`), in words. */
+export function errorBanner(code: string | undefined): Html | string {
+  const message = oauthErrorMessage(code);
+  return message === null ? '' : html`<div class="card error-banner" role="alert"><p>${message}</p></div>`;
+}
+
+export function signInPage(auth: SessionResult | null, providers: readonly ProviderButton[] = [], query: { error?: string; next?: string } = {}): Html {
+  const next = safeReturnPath(query.next, '/account');
   return layout(
     'Sign in',
     auth,
     html`<h1>Sign in</h1>
-${noScript}${signedInNote(auth)}
+${errorBanner(query.error)}${noScript}${signedInNote(auth)}
+${providerButtons(providers, next)}
 <form class="card" data-form="sign-in" novalidate>
   <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="username webauthn" autocapitalize="off" spellcheck="false" maxlength="320" aria-describedby="email-hint">

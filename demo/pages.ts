@@ -21,6 +21,9 @@ h1 { font-size:28px; margin:0 0 12px; } h2 { font-size:20px; margin:0 0 8px; }
 button { font:inherit; padding:6px 14px; border-radius:6px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
 button.secondary { background:#fff; color:var(--accent); } button.danger { border-color:var(--danger); background:#fff; color:var(--danger); }
 button:disabled { opacity:.6; cursor:progress; }
+a.button { display:inline-block; font-weight:600; padding:6px 14px; border-radius:6px; border:1px solid var(--accent); background:#fff; color:var(--accent); text-decoration:none; }
+.providers { display:flex; flex-direction:column; gap:8px; } .divider { text-align:center; color:var(--muted); margin:12px 0; }
+.error-banner { border-left:4px solid var(--danger); } .error-banner p { margin:0; color:var(--danger); }
 a:focus-visible, button:focus-visible, input:focus-visible { outline:3px solid #9db4f0; outline-offset:2px; }
 input, textarea { font:inherit; width:100%; padding:8px; border:1px solid #b8bfcc; border-radius:6px; margin:4px 0 12px; }
 label { font-weight:600; display:block; }

@@ -3,6 +3,7 @@ import { createGatehouse, openDatabase, redactUrl, ConfigurationError, DEFAULT_D
 import { demoAuthz } from './authz.js';
 import { createDemoApp } from './app.js';
 import { createPostsStore } from './posts.js';
+import { demoProviders } from './providers.js';
 
 /** `npm start`: the demo on http://localhost:3000, SQLite by default, PostgreSQL/Redis through env. */
 async function main(): Promise<void> {
@@ -11,10 +12,12 @@ async function main(): Promise<void> {
   const origin = process.env.GATEHOUSE_ORIGIN ?? `http://localhost:${port}`;
   const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const database = await openDatabase(databaseUrl);
+  const signInProviders = await demoProviders(origin);
   const auth = createGatehouse({
     database,
     origin,
     authz: demoAuthz,
+    oauth: { providers: signInProviders.providers },
     rateLimit: { redis: process.env.REDIS_URL || undefined },
     trustedProxies: process.env.TRUSTED_PROXIES ? process.env.TRUSTED_PROXIES.split(',').map((s) => s.trim()) : [],
   });
@@ -26,11 +29,16 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? 'localhost' }, () => {
     console.log(`Gatehouse demo on ${origin}`);
     console.log(`  database: ${database.description}${applied.length ? ` (applied ${applied.join(', ')})` : ''}`);
+    console.log(`  sign-in providers: ${signInProviders.description}`);
     console.log(`  rate limits: ${process.env.REDIS_URL ? `redis ${redactUrl(process.env.REDIS_URL)}` : 'in memory'}`);
   });
   const stop = () => {
     server.close(() => {
-      void auth.close().then(() => database.close()).finally(() => process.exit(0));
+      void auth
+        .close()
+        .then(() => database.close())
+        .then(() => signInProviders.devIdp?.close())
+        .finally(() => process.exit(0));
     });
     setTimeout(() => process.exit(0), 5000).unref();
   };

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { sql } from 'kysely';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { chromiumAvailable, launchChromium, listen } from './support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, SESSION_COOKIE, type Database, type Gatehouse } from '../src/index.js';
 import { createDemoApp } from '../demo/app.js';
@@ -27,13 +28,7 @@ import { createPostsStore } from '../demo/posts.js';
  * The page scripts and the client are served from dist/, so this file builds first (if needed).
  * Chromium missing: skipped with a printed reason, or a failure with GATEHOUSE_REQUIRE_SERVICES=1.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  const reason = `Chromium not found at ${CHROMIUM}`;
-  if (process.env.GATEHOUSE_REQUIRE_SERVICES === '1') throw new Error(`${reason} (required: GATEHOUSE_REQUIRE_SERVICES=1)`);
-  console.warn(`[skip] ${reason}; the browser passkey tests are skipped. Set GATEHOUSE_REQUIRE_SERVICES=1 to fail instead.`);
-}
+const hasChromium = chromiumAvailable('the browser passkey tests');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SHOTS = new URL('../test-results/screenshots/', import.meta.url);
@@ -41,12 +36,6 @@ const EMAIL = 'grace@example.com';
 const NAME = 'Grace Hopper';
 const MINUTE = 60_000;
 
-/** Serves `fetch` on a free port; the fetch is late-bound because the origin must name the port. */
-function listen(fetch: (request: Request) => Response | Promise<Response>) {
-  return new Promise<{ server: ServerType; port: number }>((resolve) => {
-    const server = serve({ fetch, hostname: 'localhost', port: 0 }, (info) => resolve({ server, port: info.port }));
-  });
-}
 
 /** CDP's credential ids are base64; the server's are base64url. */
 const base64url = (b64: string) => Buffer.from(b64, 'base64').toString('base64url');
@@ -97,7 +86,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     // The demo serves dist/src/client and dist/demo/browser: make sure they match the sources.
     execFileSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { cwd: ROOT, stdio: 'inherit' });
     mkdirSync(SHOTS, { recursive: true });
-    site = await listen(async (request) => {
+    site = await listen('localhost', async (request) => {
       const res = app ? await app.fetch(request) : new Response(null, { status: 503 });
       seen.push(`${request.method} ${new URL(request.url).pathname} ${res.status}`);
       return res;
@@ -110,10 +99,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     await posts.migrate();
     app = createDemoApp(auth, posts);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     // A spy (not a stub): records the mediation of every WebAuthn get() the pages make.

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { serve, type ServerType } from '@hono/node-server';
+import { mkdirSync } from 'node:fs';
+import type { ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromiumAvailable, launchChromium, listen } from './support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, SESSION_COOKIE, type Database, type Gatehouse } from '../src/index.js';
 import { createDemoApp } from '../demo/app.js';
@@ -15,13 +16,7 @@ import { createPostsStore } from '../demo/posts.js';
  * Chromium missing: skipped with a printed reason, or a failure with GATEHOUSE_REQUIRE_SERVICES=1.
  * The demo's `gatehouse` imports resolve to src/ through the alias in vitest.config.ts.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  const reason = `Chromium not found at ${CHROMIUM}`;
-  if (process.env.GATEHOUSE_REQUIRE_SERVICES === '1') throw new Error(`${reason} (required: GATEHOUSE_REQUIRE_SERVICES=1)`);
-  console.warn(`[skip] ${reason}; the browser tests are skipped. Set GATEHOUSE_REQUIRE_SERVICES=1 to fail instead.`);
-}
+const hasChromium = chromiumAvailable('the browser tests');
 
 const EMAIL = 'ada@example.com';
 const DAY_S = 24 * 60 * 60;
@@ -35,12 +30,6 @@ interface Seen {
   cookie: boolean;
 }
 
-/** Serves `fetch` on a free port; the fetch is late-bound because the origin must name the port. */
-function listen(hostname: string, fetch: (request: Request, env: unknown) => Response | Promise<Response>) {
-  return new Promise<{ server: ServerType; port: number }>((resolve) => {
-    const server = serve({ fetch, hostname, port: 0 }, (info) => resolve({ server, port: info.port }));
-  });
-}
 
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
@@ -107,10 +96,7 @@ fetch('${origin}/auth/sign-out', { method: 'POST', mode: 'no-cors', credentials:
       return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } });
     });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
   });

@@ -1,4 +1,4 @@
-import { addPasskey, deletePasskey, generateRecoveryCodes, renamePasskey, signOutOtherDevices } from 'gatehouse/client';
+import { addPasskey, deletePasskey, generateRecoveryCodes, linkProvider, renamePasskey, signOutOtherDevices, unlinkAccount } from 'gatehouse/client';
 import { busy, find, isCode, say, setFlash, showError, showFlash, statusNear } from './ui.js';
 
 /**
@@ -91,6 +91,26 @@ async function copyCodes(button: HTMLButtonElement): Promise<void> {
   }
 }
 
+/** Linking leaves for the provider and comes back here (or with ?error=CODE, shown by the page). */
+async function link(button: HTMLButtonElement): Promise<void> {
+  try {
+    location.assign(await linkProvider({ provider: button.dataset.provider ?? '', returnTo: '/account#linked' }));
+  } catch (error) {
+    showError(statusNear(button), error);
+  }
+}
+
+async function unlink(button: HTMLButtonElement): Promise<void> {
+  if (!confirm(`Unlink ${button.dataset.name ?? 'this provider'}? You will no longer be able to sign in with it.`)) return;
+  try {
+    await unlinkAccount({ id: button.dataset.id ?? '' });
+    setFlash('linked', `${button.dataset.name ?? 'Provider'} unlinked.`);
+    location.reload();
+  } catch (error) {
+    showError(statusNear(button), error);
+  }
+}
+
 document.addEventListener('click', (event) => {
   const el = event.target instanceof Element ? event.target.closest('[data-action]') : null;
   if (!(el instanceof HTMLButtonElement)) return;
@@ -112,6 +132,12 @@ document.addEventListener('click', (event) => {
       break;
     case 'copy-codes':
       void copyCodes(el);
+      break;
+    case 'link':
+      void busy(el, () => link(el));
+      break;
+    case 'unlink':
+      void busy(el, () => unlink(el));
       break;
   }
 });

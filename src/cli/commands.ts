@@ -166,6 +166,21 @@ export const COMMANDS: Command[] = [
       });
     },
   },
+  {
+    name: 'dev-idp',
+    summary: 'Run a local OpenID Provider with test users, for offline OAuth/OIDC development (needs oidc-provider)',
+    usage: 'gatehouse dev-idp [--port 9000] [--host 127.0.0.1] [--client-id ID] [--client-secret S] [--redirect-uri URI ...]',
+    options: {
+      port: { type: 'string', description: 'Port to listen on (default 9000; 0 picks a free one)' },
+      host: { type: 'string', description: 'Address to listen on (default 127.0.0.1)' },
+      'client-id': { type: 'string', description: 'The client id to register (default gatehouse-demo)' },
+      'client-secret': { type: 'string', description: 'Make the client confidential with this secret (default: public client, PKCE only)' },
+      'redirect-uri': { type: 'string', description: 'Allowed redirect URI; repeat or comma-separate for several (default http://localhost:3000/auth/oauth/dev/callback)' },
+    },
+    async run(values) {
+      await (await import('../dev-idp/cli.js')).runDevIdpCommand(values, process.argv.slice(2));
+    },
+  },
 ];
 
 export function parseCommand(command: Command, argv: string[]): Record<string, string | boolean | undefined> {

@@ -32,8 +32,8 @@ export type OAuthErrorCode =
 export class OAuthError extends AuthError {
   /** A short machine reason for the audit log (never shown to users). */
   readonly reason: string;
-  /** What the failed attempt was for, once its transaction was found. */
-  intent: OAuthIntent | null = null;
+  /** The failed attempt, once its transaction was found: a failed link goes back to where it started. */
+  attempt: Pick<OAuthTransactionRecord, 'intent' | 'returnTo'> | null = null;
   constructor(code: OAuthErrorCode, message: string, reason: string, status = 400, options?: { cause?: unknown }) {
     super(code, status, message, options);
     this.reason = reason;
@@ -318,7 +318,7 @@ export function createOAuthFlow(core: Core, settings: ResolvedOAuth): OAuthFlow 
         };
       } catch (error) {
         const failure = toOAuthError(error, 'callback');
-        failure.intent = transaction.intent;
+        failure.attempt = transaction;
         throw failure;
       }
     },

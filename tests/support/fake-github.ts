@@ -5,8 +5,9 @@
 //   REST API       ${baseUrl}/api  (/user, /user/emails)
 // GitHub's quirks are kept on purpose: token errors come back as HTTP 200 with an `error` member,
 // the response is form-encoded unless `Accept: application/json`, and token_type is "bearer".
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { clientCredentials, readBody, safeEqual, sendJson } from './http.js';
 
 export interface FakeGitHubUser {
   id: number;
@@ -50,7 +51,6 @@ interface IssuedCode {
 }
 
 const CODE_LIFETIME_MS = 10 * 60_000; // GitHub: codes expire after 10 minutes
-const MAX_BODY_BYTES = 64 * 1024;
 const ERROR_DOCS = 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors';
 
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
@@ -192,43 +192,6 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   return github;
 }
 
-/** client_id/client_secret in the body (what GitHub documents) or HTTP Basic. */
-function clientCredentials(authorization: string | undefined, form: URLSearchParams): { id: string; secret: string } | null {
-  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
-  if (basic?.[1] !== undefined) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return null;
-    try {
-      const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
-      return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-    } catch {
-      return null; // malformed percent-encoding
-    }
-  }
-  const id = form.get('client_id');
-  const secret = form.get('client_secret');
-  return id === null || secret === null ? null : { id, secret };
-}
 
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new Error('fake-github: request body too large');
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
-}

@@ -3,8 +3,9 @@
 // serve exactly one violation of OpenID Connect Core 1.0 section 3.1.3.7 (or of discovery /
 // RFC 9207), so a test can prove the relying party refuses it. Test support only: no persistence,
 // no consent screen, every user is the one configured user.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { clientCredentials, readBody, safeEqual, sendJson } from './http.js';
 import {
   SignJWT,
   UnsecuredJWT,
@@ -78,7 +79,6 @@ export interface HostileIdp {
 /** Issuer value used wherever a defect needs "some other issuer" (mix-up, wrong iss, discovery). */
 const OTHER_ISSUER = 'https://attacker.example';
 const CODE_LIFETIME_MS = 60_000;
-const MAX_BODY_BYTES = 64 * 1024;
 
 interface SigningKey {
   kid: string;
@@ -231,7 +231,7 @@ export async function startHostileIdp(options: HostileIdpOptions = {}): Promise<
 
   async function token(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const form = new URLSearchParams(await readBody(request));
-    const client = clientCredentials(request.headers.authorization, form);
+    const client = clientCredentials(request.headers.authorization, form, true);
     if (client === null || client.id !== idp.clientId || !safeEqual(client.secret, idp.clientSecret)) {
       response.setHeader('www-authenticate', 'Basic realm="hostile-idp"');
       return sendJson(response, 401, { error: 'invalid_client' });
@@ -394,31 +394,7 @@ function checkPkce(challenge: string | null, verifier: string | null): string | 
   return safeEqual(computed, challenge) ? null : 'PKCE verification failed';
 }
 
-/** client_secret_basic (RFC 6749 2.3.1: form-encoded id and secret) or client_secret_post. */
-function clientCredentials(authorization: string | undefined, form: URLSearchParams): { id: string; secret: string } | null {
-  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
-  if (basic?.[1] !== undefined) {
-    if (form.has('client_secret')) return null; // RFC 6749 2.3: exactly one authentication method
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return null;
-    try {
-      const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, ' '));
-      return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
-    } catch {
-      return null; // malformed percent-encoding
-    }
-  }
-  const id = form.get('client_id');
-  const secret = form.get('client_secret');
-  return id === null || secret === null ? null : { id, secret };
-}
 
-function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
 
 function randomToken(): string {
   return randomBytes(32).toString('base64url');
@@ -428,18 +404,4 @@ function epochSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new Error('hostile-idp: request body too large');
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-}

@@ -4,7 +4,7 @@ import type { ResolvedProvider } from '../../oauth/config.js';
 import { resolveIdentity } from '../../oauth/accounts.js';
 import { clearedOAuthCookie, OAuthError, type OAuthFlow } from '../../oauth/flow.js';
 import { safeReturnPath } from '../../oauth/return-path.js';
-import type { IdentityRecord } from '../../storage/contract.js';
+import type { IdentityRecord, OAuthTransactionRecord } from '../../storage/contract.js';
 import { parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json, NO_STORE, noContent } from '../errors.js';
@@ -40,15 +40,28 @@ function redirect(location: string, cookies: string[] = []): Response {
   return new Response(null, { status: 302, headers });
 }
 
-/** Failed navigations land on the app's error page (`errorPath?error=CODE`), with the transaction cookie cleared. */
-async function fail(ctx: RouteContext, error: unknown, providerId: string, intent: string): Promise<Response> {
+type Attempt = Pick<OAuthTransactionRecord, 'intent' | 'returnTo'>;
+
+/** `path` with `error=CODE` added to its query. */
+function withError(path: string, code: string): string {
+  const url = new URL(path, 'https://placeholder.invalid');
+  url.searchParams.set('error', code);
+  return `${url.pathname}${url.search}${url.hash}`;
+}
+
+/**
+ * Failed navigations land on the app's error page (`errorPath?error=CODE`), or back where a
+ * link was started, with the transaction cookie cleared; API clients get the JSON error.
+ */
+async function fail(ctx: RouteContext, error: unknown, providerId: string, known: Attempt | null): Promise<Response> {
+  const attempt = known ?? (error instanceof OAuthError ? error.attempt : null);
   if (error instanceof OAuthError) {
     await ctx.core.audit
-      .record('oauth.failed', { ip: ctx.ip, userAgent: ctx.userAgent, data: { provider: providerId, intent: error.intent ?? intent, reason: error.reason } })
+      .record('oauth.failed', { ip: ctx.ip, userAgent: ctx.userAgent, data: { provider: providerId, intent: attempt?.intent ?? 'unknown', reason: error.reason } })
       .catch(() => {});
   }
   if (!(error instanceof AuthError) || !wantsHtml(ctx.request)) throw error;
-  const target = `${flowOf(ctx).settings.errorPath}?error=${encodeURIComponent(error.code)}`;
+  const target = attempt?.intent === 'link' ? withError(attempt.returnTo, error.code) : withError(flowOf(ctx).settings.errorPath, error.code);
   return redirect(target, [clearedOAuthCookie()]);
 }
 
@@ -94,7 +107,7 @@ export const oauthRoutes: Route[] = [
         });
         return redirect(url, [setCookie]);
       } catch (error) {
-        return fail(ctx, error, rp.provider.id, 'signin');
+        return fail(ctx, error, rp.provider.id, { intent: 'signin', returnTo: '/' });
       }
     },
   },
@@ -104,10 +117,10 @@ export const oauthRoutes: Route[] = [
     limit: 'ceremony',
     async run(ctx) {
       const rp = providerOf(ctx);
-      let intent = 'unknown';
+      let attempt: Attempt | null = null;
       try {
         const { transaction, identity } = await flowOf(ctx).callback(ctx.request, rp);
-        intent = transaction.intent;
+        attempt = transaction;
         const signedIn = await ctx.current();
         const outcome = await resolveIdentity(ctx.core, flowOf(ctx), rp, transaction, identity, signedIn?.user.id ?? null);
         const base = { userId: outcome.user.id, ip: ctx.ip, userAgent: ctx.userAgent };
@@ -120,7 +133,7 @@ export const oauthRoutes: Route[] = [
         await ctx.core.audit.record('oauth.signed_in', { ...base, data });
         return redirect(transaction.returnTo, [...headers.getSetCookie(), clearedOAuthCookie()]);
       } catch (error) {
-        return fail(ctx, error, rp.provider.id, intent);
+        return fail(ctx, error, rp.provider.id, attempt);
       }
     },
   },
