@@ -109,7 +109,7 @@ ${view.welcome && !view.recovered
 <section class="card" id="passkeys" aria-labelledby="passkeys-h" data-other-sessions="${view.sessions.filter((s) => s.id !== auth.session.id).length}">
 <h2 id="passkeys-h">Passkeys</h2>
 ${passkeys.length === 0
-  ? html`<p>You have no passkeys. Add one to sign in without a recovery code.</p>`
+  ? html`<p>You have no passkeys. Add one to sign in with this device’s fingerprint, face or screen lock.</p>`
   : html`<div class="table-wrap"><table><thead><tr><th scope="col">Name</th><th scope="col">Added</th><th scope="col">Last used</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
     <tbody>${passkeys.map(passkeyRow)}</tbody></table></div>`}
 <p><button type="button" class="${passkeys.length === 0 ? '' : 'secondary'}" data-action="add-passkey">Add a passkey</button></p>

@@ -310,6 +310,44 @@ describe('protocol attacks (state, iss, mix-up, PKCE, redirects)', () => {
   });
 });
 
+describe('provider failures and auth_time', () => {
+  it('ERR-02: an unreachable JWKS (503) ends with OAUTH_PROVIDER_UNAVAILABLE, no session, no identity', async () => {
+    const idp = await startHostileIdp();
+    const t = await setup([idp]);
+    try {
+      idp.defect = 'jwks-unavailable';
+      const browser = new OAuthBrowser(t);
+      const res = await browser.signIn('hostile');
+      expect(errorCode(res)).toBe('OAUTH_PROVIDER_UNAVAILABLE');
+      expect(idp.hits.jwks).toBe(1);
+      expect(await sessionsAndIdentities(t)).toEqual({ sessions: 0, identities: 0 });
+    } finally {
+      await t.close();
+      await idp.close();
+    }
+  });
+
+  it('OIDC-10: with maxAgeSeconds, max_age is sent and an old or missing auth_time is refused', async () => {
+    const idp = await startHostileIdp();
+    const t = await getTestInstance({
+      oauth: { providers: [oidcProvider({ id: 'hostile', name: 'H', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, maxAgeSeconds: 300 })] },
+    });
+    try {
+      idp.claims = { auth_time: Math.floor(Date.now() / 1000) - 3600 };
+      expect(errorCode(await new OAuthBrowser(t).signIn('hostile'))).toBe('OAUTH_INVALID_RESPONSE');
+      expect(idp.lastAuthorizeParams?.get('max_age')).toBe('300');
+      idp.claims = { auth_time: undefined };
+      expect(errorCode(await new OAuthBrowser(t).signIn('hostile'))).toBe('OAUTH_INVALID_RESPONSE');
+      expect(await failureReasons(t)).toEqual([expect.stringMatching(/auth_time/), expect.stringMatching(/auth_time/)]);
+      idp.claims = {};
+      expect((await new OAuthBrowser(t).signIn('hostile')).headers.get('location')).toBe('/');
+    } finally {
+      await t.close();
+      await idp.close();
+    }
+  });
+});
+
 describe('provider keys (OIDC-11)', () => {
   afterEach(() => {
     vi.useRealTimers();

@@ -37,7 +37,8 @@ export type Defect =
   | 'replayed-nonce' // nonce of the PREVIOUS authorization request (a fresh random one if there was none)
   | 'unknown-kid' // signed with a key whose kid is NOT in the JWKS
   | 'discovery-issuer-mismatch' // discovery document's "issuer" differs from the URL it is served under
-  | 'auth-response-iss-mismatch'; // authorization response carries iss=<some other issuer>
+  | 'auth-response-iss-mismatch' // authorization response carries iss=<some other issuer>
+  | 'jwks-unavailable'; // the JWKS endpoint answers 503 (the ID token itself is valid)
 
 /** Spellings of the unsecured-JWS algorithm for the 'alg-none' defect (RFC 8725 2.1: refuse them all). */
 export type NoneAlg = 'none' | 'None' | 'NONE' | 'nOnE';
@@ -165,6 +166,7 @@ export async function startHostileIdp(options: HostileIdpOptions = {}): Promise<
         return token(request, response);
       case 'GET /jwks':
         idp.hits.jwks++;
+        if (idp.defect === 'jwks-unavailable') return sendJson(response, 503, { error: 'temporarily_unavailable' });
         return sendJson(response, 200, { keys: keys.map((key) => key.publicJwk) });
       case 'GET /userinfo':
         idp.hits.userinfo++;
