@@ -23,7 +23,22 @@ export interface Database {
    * property per column cost more than the lookup itself.
    */
   prepareFirst(query: CompiledQuery): (parameters: readonly unknown[]) => Promise<unknown[] | undefined>;
+  /**
+   * The same for the other per-sign-in queries: prepared once on the driver, then `get` (first
+   * row as an object keyed by column name, or undefined; also for `... RETURNING`) or `run`
+   * (rows changed). See `src/storage/prepared.ts` for binding values by name.
+   */
+  prepareStatement(query: CompiledQuery): PreparedStatement;
   close(): Promise<void>;
+}
+
+export interface PreparedStatement {
+  get(parameters: readonly unknown[]): Promise<Record<string, unknown> | undefined>;
+  run(parameters: readonly unknown[]): Promise<number>;
+}
+
+function rejected(error: unknown): Promise<never> {
+  return Promise.reject(error instanceof Error ? error : new Error(String(error)));
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/gatehouse.db';
@@ -108,8 +123,34 @@ async function openSqlite(path: string): Promise<Database> {
         }
       };
     },
+    prepareStatement(query: CompiledQuery) {
+      // better-sqlite3 is synchronous: each call runs to completion before the promise settles.
+      let statement: Statement<unknown[], Record<string, unknown>> | undefined;
+      const prepared = () => (statement ??= sqlite.prepare<unknown[], Record<string, unknown>>(query.sql));
+      return {
+        get(parameters) {
+          try {
+            return Promise.resolve(prepared().get(...parameters));
+          } catch (error) {
+            return rejected(error);
+          }
+        },
+        run(parameters) {
+          try {
+            return Promise.resolve(prepared().run(...parameters).changes);
+          } catch (error) {
+            return rejected(error);
+          }
+        },
+      };
+    },
     close: () => kysely.destroy(),
   };
+}
+
+/** A named statement is parsed and planned once per connection, then reused. */
+function statementName(sql: string): string {
+  return `gatehouse_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
 }
 
 async function openPostgres(url: string): Promise<Database> {
@@ -128,8 +169,7 @@ async function openPostgres(url: string): Promise<Database> {
   pool.on('error', () => {});
   const kysely = new Kysely<GatehouseTables>({ dialect: new PostgresDialect({ pool }) });
   const prepare = (query: CompiledQuery) => {
-    // A named statement is parsed and planned once per connection, then reused.
-    const name = `gatehouse_${createHash('sha256').update(query.sql).digest('hex').slice(0, 16)}`;
+    const name = statementName(query.sql);
     return async (parameters: readonly unknown[]) => {
       const result = await pool.query<unknown[]>({ name, text: query.sql, values: [...parameters], rowMode: 'array' });
       return result.rows;
@@ -142,6 +182,19 @@ async function openPostgres(url: string): Promise<Database> {
     prepareFirst(query: CompiledQuery) {
       const all = prepare(query);
       return async (parameters: readonly unknown[]) => (await all(parameters))[0];
+    },
+    prepareStatement(query: CompiledQuery) {
+      const name = statementName(query.sql);
+      return {
+        async get(parameters) {
+          const result = await pool.query<Record<string, unknown>>({ name, text: query.sql, values: [...parameters] });
+          return result.rows[0];
+        },
+        async run(parameters) {
+          const result = await pool.query({ name, text: query.sql, values: [...parameters] });
+          return result.rowCount ?? 0;
+        },
+      };
     },
     close: () => kysely.destroy(),
   };

@@ -3,6 +3,7 @@ import { ConflictError } from '../errors.js';
 import type { Database } from './database.js';
 import type { ChallengesTable, PasskeysTable } from './schema.js';
 import type { Ceremony, ChallengeRecord, CredentialDeviceType, PasskeyRecord, PasskeyStorage } from './contract.js';
+import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
 import { emailTaken, toUser, userRow } from './sql-rows.js';
 
@@ -62,6 +63,34 @@ function toChallenge(row: Selectable<ChallengesTable>): ChallengeRecord {
 export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
   const db = database.kysely;
 
+  // The queries of every passkey sign-in, prepared once (see prepared.ts).
+  const consume = prepare<{ bindingHash: string; ceremony: Ceremony; now: number }>(
+    database,
+    db
+      .deleteFrom('gatehouse_challenges')
+      .where('binding_hash', '=', slot<string>('bindingHash'))
+      .where('ceremony', '=', slot<string>('ceremony'))
+      .where('expires_at', '>', slot<number>('now'))
+      .returningAll(),
+  );
+  const findWithOwner = prepare<{ id: string }>(
+    database,
+    db
+      .selectFrom('gatehouse_passkeys as p')
+      .innerJoin('gatehouse_users as u', 'u.id', 'p.user_id')
+      .selectAll('p')
+      .select('u.webauthn_user_id as owner_handle')
+      .where('p.id', '=', slot<string>('id')),
+  );
+  const recordUse = prepare<{ id: string; previousCounter: number; counter: number; backedUp: number; lastUsedAt: number }>(
+    database,
+    db
+      .updateTable('gatehouse_passkeys')
+      .set({ counter: slot<number>('counter'), backed_up: slot<number>('backedUp'), last_used_at: slot<number>('lastUsedAt') })
+      .where('id', '=', slot<string>('id'))
+      .where('counter', '=', slot<number>('previousCounter')),
+  );
+
   return {
     insertChallenge: (c, maxPendingPerIp, replaces) =>
       guard(() =>
@@ -99,14 +128,8 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
     consumeChallenge: (bindingHash, ceremony, now) =>
       guard(async () => {
         // One DELETE ... RETURNING: of two racing verifications, exactly one gets the row (WA-02).
-        const row = await db
-          .deleteFrom('gatehouse_challenges')
-          .where('binding_hash', '=', bindingHash)
-          .where('ceremony', '=', ceremony)
-          .where('expires_at', '>', now)
-          .returningAll()
-          .executeTakeFirst();
-        return row ? toChallenge(row) : null;
+        const row = await consume.get({ bindingHash, ceremony, now });
+        return row ? toChallenge(row as unknown as Selectable<ChallengesTable>) : null;
       }),
 
     deleteExpiredChallenges: (now) =>
@@ -154,14 +177,10 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
 
     findPasskey: (id) =>
       guard(async () => {
-        const row = await db
-          .selectFrom('gatehouse_passkeys as p')
-          .innerJoin('gatehouse_users as u', 'u.id', 'p.user_id')
-          .selectAll('p')
-          .select('u.webauthn_user_id as owner_handle')
-          .where('p.id', '=', id)
-          .executeTakeFirst();
-        return row ? { passkey: toPasskey(row), webauthnUserId: row.owner_handle } : null;
+        const row = await findWithOwner.get({ id });
+        if (row === undefined) return null;
+        const ownerHandle = row.owner_handle;
+        return { passkey: toPasskey(row as unknown as Selectable<PasskeysTable>), webauthnUserId: typeof ownerHandle === 'string' ? ownerHandle : null };
       }),
 
     listPasskeys: (userId) =>
@@ -172,13 +191,8 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
 
     recordPasskeyUse: (id, previousCounter, update) =>
       guard(async () => {
-        const result = await db
-          .updateTable('gatehouse_passkeys')
-          .set({ counter: update.counter, backed_up: update.backedUp ? 1 : 0, last_used_at: update.lastUsedAt })
-          .where('id', '=', id)
-          .where('counter', '=', previousCounter)
-          .executeTakeFirst();
-        return Number(result.numUpdatedRows) === 1;
+        const changed = await recordUse.run({ id, previousCounter, counter: update.counter, backedUp: update.backedUp ? 1 : 0, lastUsedAt: update.lastUsedAt });
+        return changed === 1;
       }),
 
     renamePasskey: (id, userId, name) =>

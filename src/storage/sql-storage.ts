@@ -1,4 +1,5 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
+import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation, unavailable } from './sql-errors.js';
 import { emailTaken, normalizeEmail, splitAmr, toUser, userRow } from './sql-rows.js';
 import { createSqlOAuthStorage } from './sql-oauth-storage.js';
@@ -77,6 +78,34 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
     .where('s.id', '=', '');
   const findSession = database.prepareFirst(findSessionQuery.compile());
 
+  // Every sign-in reads the user, writes the session and an audit event: prepared once too.
+  const findUser = prepare<{ id: string }>(database, db.selectFrom('gatehouse_users').selectAll().where('id', '=', slot<string>('id')));
+  const sessionColumns = {
+    id: slot<string>('id'),
+    user_id: slot<string>('user_id'),
+    secret_hash: slot<string>('secret_hash'),
+    created_at: slot<number>('created_at'),
+    last_seen_at: slot<number>('last_seen_at'),
+    expires_at: slot<number>('expires_at'),
+    absolute_expires_at: slot<number>('absolute_expires_at'),
+    auth_time: slot<number>('auth_time'),
+    amr: slot<string>('amr'),
+    ip: slot<string | null>('ip'),
+    user_agent: slot<string | null>('user_agent'),
+  };
+  const insertSessionRow = prepare<Insertable<SessionsTable> & Record<string, unknown>>(database, db.insertInto('gatehouse_sessions').values(sessionColumns));
+  const eventColumns = {
+    type: slot<string>('type'),
+    user_id: slot<string | null>('user_id'),
+    actor_id: slot<string | null>('actor_id'),
+    session_id: slot<string | null>('session_id'),
+    ip: slot<string | null>('ip'),
+    user_agent: slot<string | null>('user_agent'),
+    data: slot<string | null>('data'),
+    created_at: slot<number>('created_at'),
+  };
+  const insertEventRow = prepare<Omit<Insertable<AuthEventsTable>, 'id'> & Record<string, unknown>>(database, db.insertInto('gatehouse_auth_events').values(eventColumns));
+
   return {
     createUser: (user) =>
       guard(async () => {
@@ -91,8 +120,8 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
     findUserById: (id) =>
       guard(async () => {
-        const row = await db.selectFrom('gatehouse_users').selectAll().where('id', '=', id).executeTakeFirst();
-        return row ? toUser(row) : null;
+        const row = await findUser.get({ id });
+        return row ? toUser(row as unknown as Selectable<UsersTable>) : null;
       }),
 
     findUserByEmail: (email) =>
@@ -132,22 +161,19 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
     insertSession: (s) =>
       guard(async () => {
-        await db
-          .insertInto('gatehouse_sessions')
-          .values({
-            id: s.id,
-            user_id: s.userId,
-            secret_hash: s.secretHash,
-            created_at: s.createdAt,
-            last_seen_at: s.lastSeenAt,
-            expires_at: s.expiresAt,
-            absolute_expires_at: s.absoluteExpiresAt,
-            auth_time: s.authTime,
-            amr: s.amr.join(' '),
-            ip: s.ip,
-            user_agent: s.userAgent,
-          })
-          .execute();
+        await insertSessionRow.run({
+          id: s.id,
+          user_id: s.userId,
+          secret_hash: s.secretHash,
+          created_at: s.createdAt,
+          last_seen_at: s.lastSeenAt,
+          expires_at: s.expiresAt,
+          absolute_expires_at: s.absoluteExpiresAt,
+          auth_time: s.authTime,
+          amr: s.amr.join(' '),
+          ip: s.ip,
+          user_agent: s.userAgent,
+        });
       }),
 
     // Not wrapped in guard(): on the hot path one promise chain, errors mapped the same way.
@@ -222,19 +248,16 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
     appendEvent: (e) =>
       guard(async () => {
-        await db
-          .insertInto('gatehouse_auth_events')
-          .values({
-            type: e.type,
-            user_id: e.userId,
-            actor_id: e.actorId,
-            session_id: e.sessionId,
-            ip: e.ip,
-            user_agent: e.userAgent,
-            data: e.data === null ? null : JSON.stringify(e.data),
-            created_at: e.createdAt,
-          })
-          .execute();
+        await insertEventRow.run({
+          type: e.type,
+          user_id: e.userId,
+          actor_id: e.actorId,
+          session_id: e.sessionId,
+          ip: e.ip,
+          user_agent: e.userAgent,
+          data: e.data === null ? null : JSON.stringify(e.data),
+          created_at: e.createdAt,
+        });
       }),
 
     listEvents: (query) =>
