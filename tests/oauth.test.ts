@@ -106,6 +106,8 @@ describe('sign-up and sign-in with a provider', () => {
     const browser = new OAuthBrowser(t);
     expect(errorCode(await browser.signIn('alpha'))).toBe('ACCOUNT_DISABLED');
     expect(browser.has('__Host-gatehouse-session')).toBe(false);
+    const failed = await t.database.kysely.selectFrom('gatehouse_auth_events').select('data').where('type', '=', 'oauth.failed').execute();
+    expect(failed.map((e) => JSON.parse(e.data!) as unknown)).toEqual([{ provider: 'alpha', intent: 'signin', reason: 'ACCOUNT_DISABLED' }]);
   });
 
   it('SESS-03: signing in with a provider ends the session this browser had', async () => {

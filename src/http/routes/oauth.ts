@@ -55,11 +55,11 @@ function withError(path: string, code: string): string {
  */
 async function fail(ctx: RouteContext, error: unknown, providerId: string, known: Attempt | null): Promise<Response> {
   const attempt = known ?? (error instanceof OAuthError ? error.attempt : null);
-  if (error instanceof OAuthError) {
-    await ctx.core.audit
-      .record('oauth.failed', { ip: ctx.ip, userAgent: ctx.userAgent, data: { provider: providerId, intent: attempt?.intent ?? 'unknown', reason: error.reason } })
-      .catch(() => {});
-  }
+  // Every outcome is in the audit log, failures included (whatever threw).
+  const reason = error instanceof OAuthError ? error.reason : error instanceof AuthError ? error.code : 'internal_error';
+  await ctx.core.audit
+    .record('oauth.failed', { ip: ctx.ip, userAgent: ctx.userAgent, data: { provider: providerId, intent: attempt?.intent ?? 'unknown', reason } })
+    .catch(() => {});
   if (!(error instanceof AuthError) || !wantsHtml(ctx.request)) throw error;
   const target = attempt?.intent === 'link' ? withError(attempt.returnTo, error.code) : withError(flowOf(ctx).settings.errorPath, error.code);
   return redirect(target, [clearedOAuthCookie()]);
