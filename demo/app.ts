@@ -22,8 +22,39 @@ function clientIp(c: Context): string | undefined {
  * The demo app: Gatehouse mounted at /auth, plus a posts board whose routes are guarded
  * by permissions. It uses only the package's public API, the way your app would.
  */
-export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
+/** One line per request for the access log. Only these fields: never headers, bodies or query strings. */
+export interface AccessLogEntry {
+  requestId: string;
+  method: string;
+  /** The path WITHOUT its query: an OAuth callback's query carries the code and state. */
+  path: string;
+  status: number;
+  ms: number;
+  ip: string | undefined;
+}
+
+export interface DemoOptions {
+  /** Called once per request, after the response is ready. */
+  accessLog?: (entry: AccessLogEntry) => void;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoOptions = {}): Hono {
   const app = new Hono();
+
+  // Request ids: the caller's X-Request-Id when it looks like one (a proxy's), else a new one.
+  if (options.accessLog !== undefined) {
+    const log = options.accessLog;
+    app.use('*', async (c, next) => {
+      const started = performance.now();
+      const given = c.req.header('x-request-id');
+      const requestId = given !== undefined && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+      await next();
+      c.header('x-request-id', requestId);
+      log({ requestId, method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: clientIp(c) });
+    });
+  }
 
   app.use('*', async (c, next) => {
     await next();
@@ -129,6 +160,13 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore): Hono {
     const session = await auth.getSession(c.req.raw);
     const list = session ? await (await auth.storage()).listUserSessions(session.user.id) : [];
     return c.html(sessionsPage(session, list), session === null ? 401 : 200);
+  });
+
+  // Liveness: the process answers. Readiness: it can serve (database, migrations, Redis).
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const report = await auth.readiness();
+    return c.json(report, report.ready ? 200 : 503);
   });
 
   app.notFound(() => auth.errorResponse(new NotFoundError()));

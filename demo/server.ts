@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import { pino } from 'pino';
 import { createGatehouse, openDatabase, redactUrl, ConfigurationError, DEFAULT_DATABASE_URL } from 'gatehouse';
 import { demoAuthz } from './authz.js';
 import { createDemoApp } from './app.js';
@@ -11,6 +12,12 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigurationError(`PORT "${process.env.PORT}" must be a number from 1 to 65535.`);
   const origin = process.env.GATEHOUSE_ORIGIN ?? `http://localhost:${port}`;
   const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const metricsPort = process.env.METRICS_PORT === undefined || process.env.METRICS_PORT === '' ? null : Number(process.env.METRICS_PORT);
+  if (metricsPort !== null && (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535)) {
+    throw new ConfigurationError(`METRICS_PORT "${process.env.METRICS_PORT}" must be a number from 1 to 65535.`);
+  }
+  // Structured JSON logs on stdout when LOG_FORMAT=json (the access log only carries fixed fields).
+  const json = process.env.LOG_FORMAT === 'json' ? pino({ base: { service: 'gatehouse-demo' } }) : null;
   const database = await openDatabase(databaseUrl);
   const signInProviders = await demoProviders(origin);
   const auth = createGatehouse({
@@ -20,19 +27,31 @@ async function main(): Promise<void> {
     oauth: { providers: signInProviders.providers },
     rateLimit: { redis: process.env.REDIS_URL || undefined },
     trustedProxies: process.env.TRUSTED_PROXIES ? process.env.TRUSTED_PROXIES.split(',').map((s) => s.trim()) : [],
+    metrics: metricsPort !== null,
+    ...(json === null ? {} : { logger: { warn: (message: string, details?: Record<string, unknown>) => json.warn(details ?? {}, message), error: (message: string, details?: Record<string, unknown>) => json.error(details ?? {}, message) } }),
   });
   const { applied } = await auth.migrate();
   const posts = createPostsStore(database);
   await posts.migrate();
-  const app = createDemoApp(auth, posts);
+  const app = createDemoApp(auth, posts, json === null ? {} : { accessLog: (entry) => json.info(entry, 'request') });
+  // Metrics on their own port, bound to loopback: scrapers reach it, the public does not.
+  const metricsServer =
+    metricsPort === null ? null : serve({ fetch: (request) => (new URL(request.url).pathname === '/metrics' ? auth.metrics() : new Response('not found', { status: 404 })), port: metricsPort, hostname: '127.0.0.1' });
 
   const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? 'localhost' }, () => {
     console.log(`Gatehouse demo on ${origin}`);
     console.log(`  database: ${database.description}${applied.length ? ` (applied ${applied.join(', ')})` : ''}`);
     console.log(`  sign-in providers: ${signInProviders.description}`);
+    if (metricsPort !== null) console.log(`  metrics: http://127.0.0.1:${metricsPort}/metrics`);
     console.log(`  rate limits: ${process.env.REDIS_URL ? `redis ${redactUrl(process.env.REDIS_URL)}` : 'in memory'}`);
   });
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // Graceful: stop accepting, let in-flight requests finish (at most 10 s), then close pools.
+    metricsServer?.close();
+    if ('closeIdleConnections' in server && typeof server.closeIdleConnections === 'function') server.closeIdleConnections();
     server.close(() => {
       void auth
         .close()
@@ -40,7 +59,7 @@ async function main(): Promise<void> {
         .then(() => signInProviders.devIdp?.close())
         .finally(() => process.exit(0));
     });
-    setTimeout(() => process.exit(0), 5000).unref();
+    setTimeout(() => process.exit(1), 10_000).unref();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -1,6 +1,7 @@
 import type { AuditLog } from './audit/audit-log.js';
 import type { ResolvedConfig } from './config/resolve.js';
 import type { OAuthFlow } from './oauth/flow.js';
+import type { MetricsRecorder } from './ops/metrics.js';
 import type { ClientIpResolver } from './protect/client-ip.js';
 import type { RateLimiter } from './protect/rate-limit.js';
 import type { Sessions } from './sessions/sessions.js';
@@ -18,4 +19,6 @@ export interface Core {
   clientIp: ClientIpResolver;
   /** Null when no OAuth/OIDC provider is configured. */
   oauth: OAuthFlow | null;
+  /** Prometheus metrics; a no-op recorder unless `metrics: true`. */
+  metrics: MetricsRecorder;
 }

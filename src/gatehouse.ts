@@ -3,13 +3,15 @@ import { createAuditLog } from './audit/audit-log.js';
 import type { GatehouseOptions } from './config/options.js';
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js';
 import type { Core } from './core.js';
-import { ForbiddenError, UnauthenticatedError } from './errors.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from './http/cookies.js';
 import { assertFresh } from './http/context.js';
 import { NO_STORE, toErrorResponse } from './http/errors.js';
 import { createHandler, type Handler, type RequestContext } from './http/handler.js';
 import { createOAuthFlow } from './oauth/flow.js';
 import { checkCsrf } from './protect/csrf.js';
+import { checkReadiness, type ReadinessReport } from './ops/health.js';
+import { createMetrics, NO_METRICS, signInObserver, timedValidation, type MetricsRecorder } from './ops/metrics.js';
 import { createClientIpResolver, ipKey } from './protect/client-ip.js';
 import { createRateLimiter, type RateLimiter } from './protect/rate-limit.js';
 import { createSessions, toSession, toSessionResult } from './sessions/sessions.js';
@@ -63,6 +65,14 @@ export interface Gatehouse {
   limiter(): Promise<RateLimiter>;
   /** Applies pending migrations. */
   migrate(): Promise<MigrateResult>;
+  /**
+   * Whether this instance can serve: database reachable, migrations current, Redis reachable
+   * when configured. For a `/readyz` endpoint (200 when `ready`, else 503). Never includes
+   * connection strings or driver messages.
+   */
+  readiness(): Promise<ReadinessReport>;
+  /** Prometheus exposition (`metrics: true`), or a 404 JSON error when metrics are off. */
+  metrics(): Promise<Response>;
   /** Turns any thrown error into the JSON error response. */
   errorResponse(error: unknown): Response;
   close(): Promise<void>;
@@ -74,17 +84,33 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
   if (typeof options.database === 'string') databaseKind(options.database);
 
   let databasePromise: Promise<Database> | undefined;
+  let openedDatabase: Database | undefined;
   const database = (): Promise<Database> =>
-    (databasePromise ??= typeof options.database === 'string' ? openDatabase(options.database) : Promise.resolve(options.database));
+    (databasePromise ??= (typeof options.database === 'string' ? openDatabase(options.database) : Promise.resolve(options.database)).then((db) => {
+      openedDatabase = db;
+      return db;
+    }));
   let storagePromise: Promise<Storage> | undefined;
   const storage = (): Promise<Storage> => (storagePromise ??= database().then(createSqlStorage));
 
-  const audit = createAuditLog(storage, config.now, config.logger);
+  const metrics = config.metrics ? createMetrics() : null;
+  const recorder: MetricsRecorder = metrics ?? NO_METRICS;
+  if (metrics !== null) {
+    metrics.onCollect((set) => {
+      const stats = databasePromise === undefined ? undefined : openedDatabase?.poolStats?.();
+      if (stats === undefined) return;
+      set('db_pool_connections', { state: 'total' }, stats.total);
+      set('db_pool_connections', { state: 'idle' }, stats.idle);
+      set('db_pool_connections', { state: 'waiting' }, stats.waiting);
+    });
+  }
+  const audit = createAuditLog(storage, config.now, config.logger, metrics === null ? undefined : signInObserver(recorder));
   let limiterPromise: Promise<RateLimiter> | undefined;
   const limiter = (): Promise<RateLimiter> =>
     (limiterPromise ??= createRateLimiter({
       limits: config.limits,
       redis: options.rateLimit?.redis,
+      onRefused: (name) => recorder.rateLimited(name),
       onLimited: (name, key) => {
         // Only the kind of key is kept: an account key may hold an email, which does not belong in the log.
         const ip = key.startsWith('ip:') && key !== 'ip:unknown' ? key.slice(3) : null;
@@ -92,10 +118,10 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       },
     }));
 
-  const sessions = createSessions(storage, config, audit);
+  const sessions = timedValidation(createSessions(storage, config, audit), recorder);
   const users = createUsers(storage, config, audit);
   const clientIp = createClientIpResolver(config.trustedProxies);
-  const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, oauth: null };
+  const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, oauth: null, metrics: recorder };
   if (config.oauth !== null) core.oauth = createOAuthFlow(core, config.oauth);
 
   const getSession = async (request: Request): Promise<SessionResult | null> => {
@@ -146,6 +172,12 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     storage,
     limiter,
     migrate: async () => migrate(await database()),
+    readiness: () => checkReadiness({ database, limiter, redisConfigured: options.rateLimit?.redis !== undefined }),
+    async metrics() {
+      if (metrics === null) return toErrorResponse(new NotFoundError('Metrics are off: createGatehouse({ metrics: true }).'));
+      const body = await metrics.text();
+      return new Response(body, { status: 200, headers: { 'content-type': metrics.contentType, 'cache-control': NO_STORE } });
+    },
     errorResponse: (error) => toErrorResponse(error, config.logger),
     async close() {
       if (limiterPromise) await (await limiterPromise).close();

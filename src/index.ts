@@ -30,6 +30,7 @@ export type { OAuthOptions } from './oauth/config.js';
 export { OAUTH_DEFAULTS } from './oauth/config.js';
 export { safeReturnPath } from './oauth/return-path.js';
 export { OAUTH_ERROR_MESSAGES, oauthErrorMessage } from './oauth/messages.js';
+export type { ReadinessReport, ReadinessCheck } from './ops/health.js';
 export type { AuthEventType } from './audit/audit-log.js';
 export { AUTH_EVENT_TYPES } from './audit/audit-log.js';
 export type { Actor, NewUserInput, Users } from './users/users.js';

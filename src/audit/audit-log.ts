@@ -66,8 +66,12 @@ export interface AuditLog {
 
 const MAX_USER_AGENT = 512;
 
-export function createAuditLog(storage: () => Promise<Storage>, now: () => number, logger: GatehouseLogger): AuditLog {
+/** Sees every event as it is recorded (metrics count sign-ins from here). */
+export type AuditObserver = (type: AuthEventType, data: Record<string, unknown> | null) => void;
+
+export function createAuditLog(storage: () => Promise<Storage>, now: () => number, logger: GatehouseLogger, observe?: AuditObserver): AuditLog {
   async function record(type: AuthEventType, input: AuthEventInput): Promise<void> {
+    observe?.(type, input.data ?? null);
     const store = await storage();
     await store.appendEvent({
       type,

@@ -73,6 +73,11 @@ export interface GatehouseOptions {
    * default: the client IP is the socket address and forwarding headers are ignored (RATE-03).
    */
   trustedProxies?: readonly string[];
+  /**
+   * Prometheus metrics through `auth.metrics()` (prom-client). Default false: nothing is
+   * measured and prom-client is never loaded. See docs/operations.md.
+   */
+  metrics?: boolean;
   /** Largest JSON body accepted, in bytes. Default 16 KiB. */
   maxBodyBytes?: number;
   logger?: GatehouseLogger;

@@ -53,6 +53,7 @@ export interface ResolvedConfig {
   oauth: ResolvedOAuth | null;
   trustedProxies: readonly string[];
   maxBodyBytes: number;
+  metrics: boolean;
   logger: GatehouseLogger;
   now: () => number;
 }
@@ -98,6 +99,7 @@ const schema = z
       .optional(),
     trustedProxies: z.array(z.string()).optional(),
     maxBodyBytes: z.number().int().min(1024).max(1024 * 1024).optional(),
+    metrics: z.boolean().optional(),
     logger: z.unknown().optional(),
     now: z.unknown().optional(),
   })
@@ -207,6 +209,7 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
     limits: { ...DEFAULTS.limits, ...options.rateLimit?.limits },
     trustedProxies: options.trustedProxies ?? [],
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    metrics: options.metrics ?? false,
     logger: options.logger ?? consoleLogger,
     now: options.now ?? Date.now,
   };

@@ -1,4 +1,5 @@
 import type { Core } from '../core.js';
+import { NO_METRICS } from '../ops/metrics.js';
 import { CsrfError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { checkCsrf } from '../protect/csrf.js';
 import { ipKey } from '../protect/client-ip.js';
@@ -59,7 +60,10 @@ export function createHandler(core: Core): Handler {
   const { basePath } = core.config;
   const shouldLogCsrf = createCsrfEventThrottle();
 
-  return async (request, context = {}) => {
+  const { metrics } = core;
+  const measured = metrics !== NO_METRICS;
+
+  const handle = async (request: Request, context: RequestContext, matched: { route: string }): Promise<Response> => {
     let ctx: ReturnType<typeof createRouteContext> | undefined;
     try {
       const url = new URL(request.url);
@@ -81,6 +85,7 @@ export function createHandler(core: Core): Handler {
         if (allowed.length > 0) throw new MethodNotAllowedError(allowed);
         throw new NotFoundError();
       }
+      matched.route = match.compiled.route.path;
       const params: Record<string, string> = {};
       match.compiled.names.forEach((name, i) => {
         params[name] = match.values[i] ?? '';
@@ -91,6 +96,7 @@ export function createHandler(core: Core): Handler {
       await (await core.limiter()).consume(match.compiled.route.limit, ipKey(ctx.ip));
       return await match.compiled.route.run(ctx);
     } catch (error) {
+      if (error instanceof CsrfError) metrics.csrfRefused();
       if (error instanceof CsrfError && ctx !== undefined && shouldLogCsrf(ctx.ip ?? 'unknown', core.config.now())) {
         core.audit.recordInBackground('csrf.refused', {
           ip: ctx.ip,
@@ -100,5 +106,15 @@ export function createHandler(core: Core): Handler {
       }
       return toErrorResponse(error, core.config.logger);
     }
+  };
+
+  if (!measured) return (request, context = {}) => handle(request, context, { route: '' });
+  return async (request, context = {}) => {
+    const started = performance.now();
+    // Route TEMPLATES only (`/passkeys/:id`): a label per id would grow without bound.
+    const matched = { route: 'unmatched' };
+    const response = await handle(request, context, matched);
+    metrics.request(matched.route, request.method, response.status, (performance.now() - started) / 1000);
+    return response;
   };
 }

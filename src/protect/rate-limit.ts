@@ -19,6 +19,8 @@ export interface RateLimiter {
   check(name: LimitName, key: string): Promise<void>;
   /** Forgets `key` (e.g. after a successful sign-in clears failed attempts). */
   reset(name: LimitName, key: string): Promise<void>;
+  /** Resolves when the shared store answers (Redis PING); 'memory' when there is none. Throws when Redis is unreachable. */
+  ping(): Promise<'redis' | 'memory'>;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,8 @@ export interface RateLimiterSetup {
   redis?: string | Redis;
   /** Called once per key and window, when the key is first refused. */
   onLimited?: (name: LimitName, key: string) => void;
+  /** Called on every refusal (metrics). */
+  onRefused?: (name: LimitName) => void;
 }
 
 function isRes(value: unknown): value is RateLimiterRes {
@@ -82,6 +86,7 @@ export async function createRateLimiter(setup: RateLimiterSetup): Promise<RateLi
       } catch (rejection) {
         if (!isRes(rejection)) throw new ServiceUnavailableError(undefined, { cause: rejection });
         if (rejection.consumedPoints === setup.limits[name].points + 1) setup.onLimited?.(name, key);
+        setup.onRefused?.(name);
         throw new RateLimitedError(rejection.msBeforeNext / 1000);
       }
     },
@@ -92,10 +97,18 @@ export async function createRateLimiter(setup: RateLimiterSetup): Promise<RateLi
       } catch (error) {
         throw new ServiceUnavailableError(undefined, { cause: error });
       }
-      if (res !== null && res.consumedPoints >= setup.limits[name].points) throw new RateLimitedError(res.msBeforeNext / 1000);
+      if (res !== null && res.consumedPoints >= setup.limits[name].points) {
+        setup.onRefused?.(name);
+        throw new RateLimitedError(res.msBeforeNext / 1000);
+      }
     },
     async reset(name, key) {
       await get(name).delete(key);
+    },
+    async ping() {
+      if (redis === undefined) return 'memory';
+      await redis.ping();
+      return 'redis';
     },
     async close() {
       if (ownsRedis && redis) redis.disconnect();

@@ -29,6 +29,8 @@ export interface Database {
    * (rows changed). See `src/storage/prepared.ts` for binding values by name.
    */
   prepareStatement(query: CompiledQuery): PreparedStatement;
+  /** Connection pool counts (PostgreSQL), for metrics. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
@@ -178,6 +180,7 @@ async function openPostgres(url: string): Promise<Database> {
   return {
     dialect: 'postgres',
     kysely,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     description: `postgres ${redactUrl(url)}`,
     prepareFirst(query: CompiledQuery) {
       const all = prepare(query);

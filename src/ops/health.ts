@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import type { RateLimiter } from '../protect/rate-limit.js';
+import type { Database } from '../storage/database.js';
+import { pendingMigrations } from '../storage/migrate.js';
+
+export interface ReadinessCheck {
+  name: string;
+  ok: boolean;
+  /** A short, fixed description: never a connection string or a driver message. */
+  detail: string;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: ReadinessCheck[];
+}
+
+export interface ReadinessSetup {
+  database: () => Promise<Database>;
+  limiter: () => Promise<RateLimiter>;
+  redisConfigured: boolean;
+  /** More checks from other parts (e.g. signing keys in JWT mode). */
+  extra?: Array<() => Promise<ReadinessCheck>>;
+}
+
+/** Each check gets at most this long: a hung dependency makes the instance not ready, not the probe hang. */
+const CHECK_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(work: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
+    timer.unref();
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+async function check(name: string, run: () => Promise<string>, failure: string): Promise<ReadinessCheck> {
+  try {
+    return { name, ok: true, detail: await withTimeout(run()) };
+  } catch (error) {
+    const timedOut = error instanceof Error && error.message === 'timed out';
+    return { name, ok: false, detail: timedOut ? `${failure} (no answer within ${CHECK_TIMEOUT_MS / 1000} s)` : failure };
+  }
+}
+
+/** Runs every readiness check in parallel (docs/operations.md). */
+export async function checkReadiness(setup: ReadinessSetup): Promise<ReadinessReport> {
+  const checks = await Promise.all([
+    check(
+      'database',
+      async () => {
+        const db = await setup.database();
+        await sql`select 1`.execute(db.kysely);
+        return `${db.dialect} reachable`;
+      },
+      'database unreachable',
+    ),
+    (async (): Promise<ReadinessCheck> => {
+      try {
+        const pending = await withTimeout(setup.database().then(pendingMigrations));
+        return pending.length === 0
+          ? { name: 'migrations', ok: true, detail: 'all applied' }
+          : { name: 'migrations', ok: false, detail: `${pending.length} pending: ${pending.join(', ')} (run gatehouse migrate)` };
+      } catch {
+        return { name: 'migrations', ok: false, detail: 'could not read the migration table' };
+      }
+    })(),
+    ...(setup.redisConfigured ? [check('redis', async () => `${await (await setup.limiter()).ping()} reachable`, 'Redis unreachable')] : []),
+    ...(setup.extra ?? []).map((extra) => extra()),
+  ]);
+  return { ready: checks.every((c) => c.ok), checks };
+}
