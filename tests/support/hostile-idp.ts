@@ -38,7 +38,8 @@ export type Defect =
   | 'unknown-kid' // signed with a key whose kid is NOT in the JWKS
   | 'discovery-issuer-mismatch' // discovery document's "issuer" differs from the URL it is served under
   | 'auth-response-iss-mismatch' // authorization response carries iss=<some other issuer>
-  | 'jwks-unavailable'; // the JWKS endpoint answers 503 (the ID token itself is valid)
+  | 'jwks-unavailable' // the JWKS endpoint answers 503 (the ID token itself is valid)
+  | 'token-hangs'; // the token endpoint accepts the request and never answers
 
 /** Spellings of the unsecured-JWS algorithm for the 'alg-none' defect (RFC 8725 2.1: refuse them all). */
 export type NoneAlg = 'none' | 'None' | 'NONE' | 'nOnE';
@@ -163,6 +164,7 @@ export async function startHostileIdp(options: HostileIdpOptions = {}): Promise<
         return authorize(url.searchParams, response);
       case 'POST /token':
         idp.hits.token++;
+        if (idp.defect === 'token-hangs') return; // never answers (close() ends the connection)
         return token(request, response);
       case 'GET /jwks':
         idp.hits.jwks++;
