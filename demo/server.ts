@@ -1,10 +1,18 @@
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
-import { createGatehouse, openDatabase, redactUrl, ConfigurationError, DEFAULT_DATABASE_URL } from 'gatehouse';
+import { createGatehouse, openDatabase, redactUrl, ConfigurationError, DEFAULT_DATABASE_URL, DEFAULTS, type LimitName } from 'gatehouse';
 import { demoAuthz } from './authz.js';
 import { createDemoApp } from './app.js';
 import { createPostsStore } from './posts.js';
 import { demoProviders } from './providers.js';
+
+/** RATE_LIMIT_SCALE=N multiplies every limit's points (load tests from one machine); unset: the defaults. */
+function scaledLimits(scale: string | undefined): Partial<Record<LimitName, { points: number; durationSeconds: number }>> | undefined {
+  if (scale === undefined || scale === '') return undefined;
+  const factor = Number(scale);
+  if (!Number.isInteger(factor) || factor < 1 || factor > 10_000) throw new ConfigurationError(`RATE_LIMIT_SCALE "${scale}" must be a whole number from 1 to 10000.`);
+  return Object.fromEntries(Object.entries(DEFAULTS.limits).map(([name, limit]) => [name, { points: limit.points * factor, durationSeconds: limit.durationSeconds }]));
+}
 
 /** `npm start`: the demo on http://localhost:3000, SQLite by default, PostgreSQL/Redis through env. */
 async function main(): Promise<void> {
@@ -25,7 +33,7 @@ async function main(): Promise<void> {
     origin,
     authz: demoAuthz,
     oauth: { providers: signInProviders.providers },
-    rateLimit: { redis: process.env.REDIS_URL || undefined },
+    rateLimit: { redis: process.env.REDIS_URL || undefined, limits: scaledLimits(process.env.RATE_LIMIT_SCALE) },
     trustedProxies: process.env.TRUSTED_PROXIES ? process.env.TRUSTED_PROXIES.split(',').map((s) => s.trim()) : [],
     metrics: metricsPort !== null,
     ...(json === null ? {} : { logger: { warn: (message: string, details?: Record<string, unknown>) => json.warn(details ?? {}, message), error: (message: string, details?: Record<string, unknown>) => json.error(details ?? {}, message) } }),
