@@ -96,7 +96,7 @@ export interface ListEventsQuery {
   type?: string;
 }
 
-export interface Storage extends PasskeyStorage {
+export interface Storage extends PasskeyStorage, JwtStorage {
   /** Throws `ConflictError` (EMAIL_TAKEN) when the email exists, compared case-insensitively. */
   createUser(user: NewUser): Promise<UserRecord>;
   findUserById(id: string): Promise<UserRecord | null>;
@@ -204,4 +204,74 @@ export interface PasskeyStorage {
   /** Burns one unused code; true for exactly one caller. */
   consumeRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
   countRecoveryCodes(userId: string): Promise<number>;
+}
+
+/** A JWT signing key as stored: the private half only as a JWE under the configured secret. */
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  /** The public JWK, as JSON. */
+  publicJwk: string;
+  /** The private JWK, encrypted (compact JWE). */
+  privateJwe: string;
+  createdAt: number;
+  /** When a newer key took over signing; null while this key signs. */
+  supersededAt: number | null;
+  /** After this the key verifies nothing; null until superseded. */
+  retiresAt: number | null;
+}
+
+/** One refresh token of a family. Only the hash of its secret is stored (RT-01). */
+export interface RefreshTokenRecord {
+  id: string;
+  /** The family: the session it belongs to. */
+  familyId: string;
+  parentId: string | null;
+  userId: string;
+  secretHash: string;
+  createdAt: number;
+  /** The family's absolute end, copied to every token of the family (RT-05). */
+  expiresAt: number;
+  /** When it was exchanged for its successor; null while it is the live token. */
+  rotatedAt: number | null;
+}
+
+export type RevocationKind = 'session' | 'user';
+
+/**
+ * A revocation access tokens must honour: every token of a session ("session"), or every
+ * token of a user issued before `at` ("user"). `expiresAt`: when no token it could refuse is
+ * still unexpired.
+ */
+export interface RevocationRecord {
+  id: string;
+  kind: RevocationKind;
+  subject: string;
+  at: number;
+  expiresAt: number;
+}
+
+/** The JWT-mode part of the storage contract (signing keys, refresh tokens, revocations). */
+export interface JwtStorage {
+  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  /** Every key not retired at `now`, newest first. */
+  listSigningKeys(now: number): Promise<SigningKeyRecord[]>;
+  /** Marks every signing key other than `kid` that is not superseded yet; returns their kids. */
+  supersedeSigningKeys(kid: string, now: number, retiresAt: number): Promise<string[]>;
+
+  /** Stores the first token of a family. */
+  insertRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * Atomically marks `parentId` rotated (only if it is not yet) and inserts `child`, in one
+   * transaction. True for exactly one caller; false when the parent was rotated already (RT-04).
+   */
+  rotateRefreshToken(parentId: string, child: RefreshTokenRecord, now: number): Promise<boolean>;
+
+  insertRevocation(revocation: RevocationRecord): Promise<void>;
+  /** Revocations still in force at `now`. */
+  listRevocations(now: number): Promise<RevocationRecord[]>;
+  /** The latest `at` of a user revocation still in force, or null. */
+  findUserRevokedAt(userId: string, now: number): Promise<number | null>;
+  deleteExpiredRevocations(now: number): Promise<number>;
 }

@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import type { Database, Dialect } from './database.js';
 import * as m0001 from './migrations/0001_foundation.js';
 import * as m0002 from './migrations/0002_passkeys.js';
+import * as m0004 from './migrations/0004_jwt.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -11,6 +12,7 @@ interface DialectMigration {
 const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0001_foundation', m0001],
   ['0002_passkeys', m0002],
+  ['0004_jwt', m0004],
 ];
 
 class ShippedMigrations implements MigrationProvider {

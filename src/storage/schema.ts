@@ -75,6 +75,35 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwe: string;
+  created_at: number;
+  superseded_at: number | null;
+  retires_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  family_id: string;
+  parent_id: string | null;
+  user_id: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+}
+
+export interface RevocationsTable {
+  id: string;
+  kind: string;
+  subject: string;
+  at: number;
+  expires_at: number;
+}
+
 export interface GatehouseTables {
   gatehouse_users: UsersTable;
   gatehouse_sessions: SessionsTable;
@@ -82,4 +111,7 @@ export interface GatehouseTables {
   gatehouse_passkeys: PasskeysTable;
   gatehouse_challenges: ChallengesTable;
   gatehouse_recovery_codes: RecoveryCodesTable;
+  gatehouse_signing_keys: SigningKeysTable;
+  gatehouse_refresh_tokens: RefreshTokensTable;
+  gatehouse_revocations: RevocationsTable;
 }

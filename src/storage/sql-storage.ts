@@ -2,9 +2,10 @@ import type { Selectable } from 'kysely';
 import { guard, isUniqueViolation, unavailable } from './sql-errors.js';
 import { emailTaken, normalizeEmail, splitAmr, toUser, userRow } from './sql-rows.js';
 import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
+import { createSqlJwtStorage } from './sql-jwt-storage.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
+import type { AuthEventRecord, JwtStorage, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
 import { sql } from 'kysely';
 
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
@@ -48,10 +49,10 @@ function escapeLike(value: string): string {
 
 /** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
 export function createSqlStorage(database: Database): Storage {
-  return { ...createSqlCoreStorage(database), ...createSqlPasskeyStorage(database) };
+  return { ...createSqlCoreStorage(database), ...createSqlPasskeyStorage(database), ...createSqlJwtStorage(database) };
 }
 
-function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeyStorage> {
+function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeyStorage | keyof JwtStorage> {
   const db = database.kysely;
 
   // The one query every authenticated request runs: a session joined with its user's
