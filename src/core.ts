@@ -1,6 +1,7 @@
 import type { AuditLog } from './audit/audit-log.js';
 import type { ResolvedConfig } from './config/resolve.js';
 import type { ClientIpResolver } from './protect/client-ip.js';
+import type { JwtMode } from './jwt/jwt-mode.js';
 import type { RateLimiter } from './protect/rate-limit.js';
 import type { Sessions } from './sessions/sessions.js';
 import type { Storage } from './storage/contract.js';
@@ -15,4 +16,6 @@ export interface Core {
   users: Users;
   audit: AuditLog;
   clientIp: ClientIpResolver;
+  /** JWT mode (access JWTs + refresh tokens); undefined with database sessions. */
+  jwt?: JwtMode;
 }

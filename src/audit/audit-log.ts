@@ -18,7 +18,9 @@ export type AuthEventType =
   | 'passkey.verification_failed'
   | 'recovery.codes_generated'
   | 'recovery.code_used'
-  | 'recovery.failed';
+  | 'recovery.failed'
+  | 'refresh_token.reused'
+  | 'signing_key.rotated';
 
 export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'user.created',
@@ -37,6 +39,8 @@ export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'recovery.codes_generated',
   'recovery.code_used',
   'recovery.failed',
+  'refresh_token.reused',
+  'signing_key.rotated',
 ];
 
 export interface AuthEventInput {

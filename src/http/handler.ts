@@ -10,6 +10,7 @@ import { sessionsRoutes } from './routes/sessions.js';
 import type { Route } from './routes/types.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { recoveryRoutes } from './routes/recovery.js';
+import { tokenRoutes } from './routes/token.js';
 
 /** What the adapter knows about the connection that a web Request does not carry. */
 export interface RequestContext {
@@ -38,7 +39,7 @@ function compile(route: Route): CompiledRoute {
   return { route, pattern: new RegExp(`^${source}$`), names };
 }
 
-const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...passkeyRoutes, ...recoveryRoutes, ...adminRoutes];
+const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...passkeyRoutes, ...recoveryRoutes, ...adminRoutes, ...tokenRoutes];
 
 /** One CSRF event per client IP per minute at most: a flood of refusals must not flood the log. */
 function createCsrfEventThrottle(): (ip: string, now: number) => boolean {

@@ -23,6 +23,12 @@ export interface Database {
    * property per column cost more than the lookup itself.
    */
   prepareFirst(query: CompiledQuery): (parameters: readonly unknown[]) => Promise<unknown[] | undefined>;
+  /**
+   * PostgreSQL only: LISTEN on `channel` on a dedicated connection (JWT mode's revocation
+   * feed). `onPayload` gets each NOTIFY payload; `onError` is called once when the
+   * connection is lost. Resolves to a function that stops listening.
+   */
+  listen?(channel: string, onPayload: (payload: string) => void, onError: (error: unknown) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -142,6 +148,28 @@ async function openPostgres(url: string): Promise<Database> {
     prepareFirst(query: CompiledQuery) {
       const all = prepare(query);
       return async (parameters: readonly unknown[]) => (await all(parameters))[0];
+    },
+    async listen(channel, onPayload, onError) {
+      // Its own client, outside the pool: a LISTEN lives as long as its connection.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true });
+      let failed = false;
+      const fail = (error: unknown) => {
+        if (failed) return;
+        failed = true;
+        client.end().catch(() => {});
+        onError(error);
+      };
+      client.on('error', fail);
+      client.on('end', () => fail(new Error('LISTEN connection ended')));
+      client.on('notification', (message) => {
+        if (message.channel === channel && message.payload !== undefined) onPayload(message.payload);
+      });
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      return async () => {
+        failed = true;
+        await client.end();
+      };
     },
     close: () => kysely.destroy(),
   };

@@ -1,6 +1,6 @@
 import { ipKey } from '../../protect/client-ip.js';
 import type { RouteContext } from '../context.js';
-import { sessionCookie } from '../cookies.js';
+import { signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
 import { iso } from './types.js';
@@ -11,10 +11,13 @@ import { iso } from './types.js';
  */
 export async function signInResponse(ctx: RouteContext, userId: string, method: string, status = 200, extra: Record<string, unknown> = {}): Promise<Response> {
   const { core } = ctx;
+  // JWT mode: the browser's previous session (named by its access token) ends too (SESS-03).
+  const previous = core.jwt === undefined ? null : await ctx.current();
+  if (previous !== null) await (await core.storage()).deleteSession(previous.session.id);
   const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token });
   const { user } = created;
   const headers = new Headers();
-  headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - core.config.now()) / 1000));
+  for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
   headers.append('set-cookie', clearedCeremonyCookie());
   return json(
     {
