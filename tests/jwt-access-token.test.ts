@@ -1,0 +1,325 @@
+import { createServer, type Server } from 'node:http';
+import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, base64url, type CryptoKey, type JWK } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAccessToken } from '../src/index.js';
+import type { TestInstance } from './helpers.js';
+import { ORIGIN } from './helpers.js';
+import { ACCESS, claimsFor, codeOf, cookiesOf, forge, getJwtInstance, jwtSignIn, REFRESH, REFRESHABLE, signingKey, type JwtSignIn } from './jwt-helpers.js';
+
+/**
+ * JWT-01..13: every attack goes through the HTTP handler with the forged token in the
+ * access cookie, and must get 401 (never 200, never 500).
+ */
+let t: TestInstance;
+let s: JwtSignIn;
+
+const asAccess = (token: string) => t.request('/auth/session', { cookie: `${ACCESS}=${token}` });
+async function refused(token: string, code = 'UNAUTHENTICATED'): Promise<void> {
+  const res = await asAccess(token);
+  expect(res.status).toBe(401);
+  expect(await codeOf(res)).toBe(code);
+}
+const b64 = (value: unknown) => base64url.encode(JSON.stringify(value));
+
+beforeAll(async () => {
+  t = await getJwtInstance();
+  s = await jwtSignIn(t, 'ada@example.com');
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('the sign-in cookies (COOK-01/02/04/06)', () => {
+  it('sets the access JWT in a __Host- cookie and the refresh token in a __Secure- cookie scoped to the refresh endpoint', async () => {
+    const { lines, values } = cookiesOf(new Headers(s.setCookie.map((c) => ['set-cookie', c] as [string, string])));
+    expect(lines[ACCESS]).toMatch(/^__Host-gatehouse-access=[^;]+; Path=\/; Max-Age=(899|900); HttpOnly; Secure; SameSite=Lax$/);
+    expect(lines[REFRESH]).toMatch(/^__Secure-gatehouse-refresh=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/auth\/token\/refresh; Max-Age=604800; HttpOnly; Secure; SameSite=Strict$/);
+    expect(lines[REFRESHABLE]).toBe('__Host-gatehouse-refreshable=1; Path=/; Max-Age=604800; HttpOnly; Secure; SameSite=Lax');
+    expect(lines['__Host-gatehouse-session']).toContain('Max-Age=0');
+    for (const line of s.setCookie) expect(line.length).toBeLessThan(4096);
+    expect(values[ACCESS]!.split('.')).toHaveLength(3);
+  });
+
+  it('the access token has the RFC 9068 header and claims', async () => {
+    const [h, p] = s.access.split('.');
+    const header: unknown = JSON.parse(new TextDecoder().decode(base64url.decode(h!)));
+    const payload: unknown = JSON.parse(new TextDecoder().decode(base64url.decode(p!)));
+    const { kid } = await signingKey(t);
+    expect(header).toEqual({ alg: 'EdDSA', kid, typ: 'at+jwt' });
+    expect(payload).toMatchObject({ iss: ORIGIN, aud: ORIGIN, sub: s.userId, sid: s.sessionId, role: 'member', jti: expect.any(String) });
+    const { iat, exp } = payload as { iat: number; exp: number };
+    expect(exp - iat).toBe(900);
+  });
+
+  it('a valid access token signs the request in; no token is 401 UNAUTHENTICATED, a dropped one with a live family is ACCESS_TOKEN_EXPIRED', async () => {
+    const ok = await asAccess(s.access);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ user: { id: s.userId, role: 'member' }, session: { id: s.sessionId } });
+    const none = await t.request('/auth/session');
+    expect(none.status).toBe(401);
+    expect(await codeOf(none)).toBe('UNAUTHENTICATED');
+    const dropped = await t.request('/auth/session', { cookie: `${REFRESHABLE}=1` });
+    expect(dropped.status).toBe(401);
+    expect(await codeOf(dropped)).toBe('ACCESS_TOKEN_EXPIRED');
+  });
+});
+
+describe('JWT-01 alg none, in any capitalisation', () => {
+  it.each(['none', 'None', 'NONE', 'nOnE'])('alg %s is refused', async (alg) => {
+    const { kid } = await signingKey(t);
+    const body = b64(claimsFor(t, s));
+    await refused(`${b64({ alg, kid, typ: 'at+jwt' })}.${body}.`);
+    await refused(`${b64({ alg, kid, typ: 'at+jwt' })}.${body}.${s.access.split('.')[2]}`);
+  });
+});
+
+describe('JWT-02/03 key confusion: HS256 signed with the public key', () => {
+  it('is refused with the public key in every encoding (PEM, DER/SPKI base64, JWK JSON, raw x)', async () => {
+    const { kid, publicJwk } = await signingKey(t);
+    const publicKey = (await importJWK(publicJwk, 'EdDSA')) as CryptoKey;
+    const pem = await exportSPKI(publicKey);
+    const der = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+    const secrets = [pem, der, Buffer.from(der, 'base64').toString('latin1'), JSON.stringify(publicJwk), publicJwk.x!, Buffer.from(publicJwk.x!, 'base64url').toString('latin1')];
+    for (const secret of secrets) {
+      for (const alg of ['HS256', 'HS384', 'HS512']) {
+        const token = await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg, kid, typ: 'at+jwt' }).sign(new TextEncoder().encode(secret));
+        await refused(token);
+      }
+    }
+    const raw = await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).sign(base64url.decode(publicJwk.x!));
+    await refused(raw);
+  });
+
+  it('an algorithm the key is not for (ES256 header on the Ed25519 kid) is refused', async () => {
+    const { kid } = await signingKey(t);
+    const other = await generateKeyPair('ES256');
+    const token = await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' }).sign(other.privateKey);
+    await refused(token);
+  });
+
+  it('RS256 (not on the allow-list) is refused', async () => {
+    const { kid } = await signingKey(t);
+    const rsa = await generateKeyPair('RS256');
+    await refused(await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'RS256', kid, typ: 'at+jwt' }).sign(rsa.privateKey));
+  });
+});
+
+describe('JWT-04 any modified byte or malformed serialisation fails', () => {
+  it('a tampered payload (role raised) with the original signature is refused', async () => {
+    const [h, , sig] = s.access.split('.');
+    await refused(`${h}.${b64(claimsFor(t, s, { role: 'admin' }))}.${sig}`);
+  });
+
+  it('every single-character change is refused', async () => {
+    const token = s.access;
+    const positions = [0, 5, token.indexOf('.') - 1, token.indexOf('.') + 1, token.lastIndexOf('.') - 1, token.lastIndexOf('.') + 1, token.length - 2];
+    for (const i of positions) {
+      const c = token[i]!;
+      const changed = token.slice(0, i) + (c === 'A' ? 'B' : 'A') + token.slice(i + 1);
+      const res = await asAccess(changed);
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it.each([
+    ['empty', ''],
+    ['two parts', 'a.b'],
+    ['four parts', 'a.b.c.d'],
+    ['not base64url', '!!!.###.$$$'],
+    ['JSON header that is not an object', `${base64url.encode('"x"')}.${base64url.encode('{}')}.AAAA`],
+    ['a JWE-shaped token', 'a.b.c.d.e'],
+    ['a huge token', 'a'.repeat(5000) + '.' + 'b'.repeat(5000) + '.c'],
+  ])('%s is refused', async (_name, token) => {
+    const res = await asAccess(token);
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('JWT-05 key material named in the header is never trusted and never fetched', () => {
+  let server: Server;
+  let hits = 0;
+  let url = '';
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      hits++;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('jwk, jku, x5u and x5c headers are refused and cause no outbound request', async () => {
+    const attacker = await generateKeyPair('EdDSA', { extractable: true });
+    const jwk: JWK = await exportJWK(attacker.publicKey);
+    const { kid } = await signingKey(t);
+    const headers = [
+      { jwk, kid },
+      { jwk, kid: 'attacker' },
+      { jku: `${url}/jwks.json`, kid: 'attacker' },
+      { jku: `${url}/jwks.json`, kid },
+      { x5u: `${url}/cert.pem`, kid: 'attacker' },
+      { x5c: ['MIIB'], kid },
+    ];
+    for (const header of headers) {
+      const token = await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', ...header }).sign(attacker.privateKey);
+      await refused(token);
+    }
+    // Also signed with the REAL key: naming key material is enough to be refused.
+    await refused(await forge(t, claimsFor(t, s), { jku: `${url}/jwks.json` }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(hits).toBe(0);
+  });
+});
+
+describe('JWT-06 kid is only a lookup key', () => {
+  it.each([
+    ['unknown', 'AAAAAAAAAAAAAAAA'],
+    ['path traversal', '../../../../etc/passwd'],
+    ['SQL-ish', "' OR '1'='1' --"],
+    ['oversized', 'k'.repeat(3000)],
+    ['65 characters', 'k'.repeat(65)],
+    ['a number', 42],
+    ['null', null],
+    ['missing', undefined],
+  ])('%s kid is refused with 401, never 500', async (_name, kid) => {
+    const real = await signingKey(t);
+    const token = await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', ...(kid === undefined ? {} : { kid }) } as { alg: string }).sign(real.privateKey);
+    await refused(token);
+  });
+});
+
+describe('JWT-07..09 time claims', () => {
+  const now = () => Math.floor(t.clock.now / 1000);
+  it('a missing exp is refused', async () => {
+    const { exp: _exp, ...claims } = claimsFor(t, s);
+    await refused(await forge(t, claims));
+  });
+  it('an expired token is refused as ACCESS_TOKEN_EXPIRED', async () => {
+    await refused(await forge(t, claimsFor(t, s, { iat: now() - 900, exp: now() - 10 })), 'ACCESS_TOKEN_EXPIRED');
+  });
+  it('inside the 5 s leeway an expired token still passes; past it, it does not', async () => {
+    expect((await asAccess(await forge(t, claimsFor(t, s, { iat: now() - 600, exp: now() - 3 })))).status).toBe(200);
+    await refused(await forge(t, claimsFor(t, s, { iat: now() - 600, exp: now() - 6 })), 'ACCESS_TOKEN_EXPIRED');
+  });
+  it('a lifetime over 15 minutes is refused', async () => {
+    await refused(await forge(t, claimsFor(t, s, { iat: now(), exp: now() + 901 })));
+    await refused(await forge(t, claimsFor(t, s, { iat: now() - 1000, exp: now() + 60 })), 'ACCESS_TOKEN_EXPIRED');
+  });
+  it('iat in the future is refused', async () => {
+    await refused(await forge(t, claimsFor(t, s, { iat: now() + 60, exp: now() + 600 })));
+  });
+  it('nbf in the future is refused', async () => {
+    await refused(await forge(t, claimsFor(t, s, { nbf: now() + 60 })));
+  });
+  it('a missing iat is refused', async () => {
+    const { iat: _iat, ...claims } = claimsFor(t, s);
+    await refused(await forge(t, claims));
+  });
+  it('the real token expires on the clock: 15 minutes later it is ACCESS_TOKEN_EXPIRED', async () => {
+    const fresh = await jwtSignIn(t, 'clock@example.com');
+    expect((await asAccess(fresh.access)).status).toBe(200);
+    t.clock.advance(906_000);
+    try {
+      await refused(fresh.access, 'ACCESS_TOKEN_EXPIRED');
+    } finally {
+      t.clock.advance(-906_000);
+    }
+  });
+});
+
+describe('JWT-10/11 exact iss and aud', () => {
+  it.each([
+    ['iss', { iss: 'https://evil.example.com' }],
+    ['iss with a trailing slash', { iss: `${ORIGIN}/` }],
+    ['aud', { aud: 'https://other-api.example.com' }],
+    ['aud as an array with ours and another', { aud: [ORIGIN, 'https://other.example.com'] }],
+    ['no sub', { sub: undefined }],
+    ['no sid', { sid: undefined }],
+  ])('wrong %s is refused', async (_name, change) => {
+    await refused(await forge(t, claimsFor(t, s, change)));
+  });
+});
+
+describe('JWT-12 explicit typing', () => {
+  it('an ID token (typ JWT) signed by the same key is refused', async () => {
+    await refused(await forge(t, claimsFor(t, s), { typ: 'JWT' }));
+  });
+  it('no typ is refused', async () => {
+    const k = await signingKey(t);
+    await refused(await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'EdDSA', kid: k.kid }).sign(k.privateKey));
+  });
+  it('"application/at+jwt" is the same type and accepted', async () => {
+    expect((await asAccess(await forge(t, claimsFor(t, s), { typ: 'application/at+jwt' }))).status).toBe(200);
+  });
+  it('COOK-04 the refresh token presented as an access token is refused', async () => {
+    await refused(s.refresh);
+    const res = await t.request('/auth/session', { cookie: `${REFRESH}=${s.refresh}` });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('JWT-06/13 keys: JWKS, rotation, retirement', () => {
+  it('the JWKS publishes public parts only, and other services verify with jose through verifyAccessToken', async () => {
+    const res = await t.request('/auth/jwks.json');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/jwk-set+json');
+    const jwks = (await res.json()) as { keys: JWK[] };
+    expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
+    for (const key of jwks.keys) {
+      expect(Object.keys(key).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x']);
+      expect(key).not.toHaveProperty('d');
+    }
+    const claims = await verifyAccessToken(s.access, { jwks, issuer: ORIGIN, audience: ORIGIN, now: () => t.clock.now });
+    expect(claims).toMatchObject({ sub: s.userId, sid: s.sessionId, role: 'member' });
+    await expect(verifyAccessToken(s.access, { jwks, issuer: ORIGIN, audience: 'https://api.example.com', now: () => t.clock.now })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(verifyAccessToken(await forge(t, claimsFor(t, s), { typ: 'JWT' }), { jwks, issuer: ORIGIN, audience: ORIGIN, now: () => t.clock.now })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('rotation: the new key signs at once, the old one verifies until it retires, then tokens it signed fail', async () => {
+    const before = await signingKey(t);
+    const oldUser = await jwtSignIn(t, 'old-key@example.com');
+    const { kid } = await t.auth.jwt!.rotateKeys();
+    expect(kid).not.toBe(before.kid);
+    const newUser = await jwtSignIn(t, 'new-key@example.com');
+    expect(JSON.parse(new TextDecoder().decode(base64url.decode(newUser.access.split('.')[0]!)))).toMatchObject({ kid });
+    expect((await asAccess(oldUser.access)).status).toBe(200);
+    const jwks = (await (await t.request('/auth/jwks.json')).json()) as { keys: JWK[] };
+    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([before.kid, kid].sort());
+
+    // Past the retirement (reload interval + TTL + leeway = 60 + 900 + 5 s), the old key verifies nothing,
+    // even a token with fresh times signed by it.
+    t.clock.advance(966_000);
+    try {
+      await t.auth.jwt!.rotateKeys(); // also reloads
+      const forged = await forge(t, claimsFor(t, oldUser), {}, before);
+      await refused(forged);
+      const after = (await (await t.request('/auth/jwks.json')).json()) as { keys: JWK[] };
+      expect(after.keys.map((k) => k.kid)).not.toContain(before.kid);
+    } finally {
+      t.clock.advance(-966_000);
+    }
+  });
+});
+
+describe('startup configuration', () => {
+  let other: TestInstance | undefined;
+  afterEach(async () => {
+    await other?.close();
+    other = undefined;
+  });
+  it('refuses a missing or short secret, a TTL over 15 minutes without the loud opt-out', async () => {
+    await expect(getJwtInstance({ jwt: { secret: 'short' } })).rejects.toThrow(/jwt.secret is required in JWT mode and must be at least 32 characters/);
+    await expect(getJwtInstance({ jwt: { secret: 'x'.repeat(32), accessTokenTtlSeconds: 3600 } })).rejects.toThrow(/above the 15-minute cap/);
+    await expect(getJwtInstance({ session: { strategy: 'jwt' as const }, jwt: { secret: 'x'.repeat(32), algorithm: 'HS256' as 'EdDSA' } })).rejects.toThrow(/jwt.algorithm/);
+    other = await getJwtInstance({ jwt: { secret: 'x'.repeat(32), accessTokenTtlSeconds: 3600, dangerouslyAllowAccessTokensOver15Minutes: true } });
+    expect(other.auth.config.jwt?.accessTokenTtlSeconds).toBe(3600);
+  });
+  it('ES256 keys work as well', async () => {
+    other = await getJwtInstance({ jwt: { secret: 'y'.repeat(32), algorithm: 'ES256' } });
+    const user = await jwtSignIn(other, 'es@example.com');
+    expect(JSON.parse(new TextDecoder().decode(base64url.decode(user.access.split('.')[0]!)))).toMatchObject({ alg: 'ES256' });
+    expect((await other.request('/auth/session', { cookie: user.cookie })).status).toBe(200);
+  });
+});
