@@ -82,7 +82,7 @@ export async function forge(
 /** Claims as Gatehouse mints them, for a signed-in user. */
 export function claimsFor(t: TestInstance, s: JwtSignIn, overrides: JWTPayload = {}): JWTPayload {
   const iat = Math.floor(t.clock.now / 1000);
-  return {
+  const claims: JWTPayload = {
     iss: ORIGIN,
     aud: ORIGIN,
     sub: s.userId,
@@ -97,6 +97,9 @@ export function claimsFor(t: TestInstance, s: JwtSignIn, overrides: JWTPayload =
     name: 'x',
     ...overrides,
   };
+  // Gatehouse's private iat_ms refines iat; keep them in step unless the test sets it.
+  if (!('iat_ms' in overrides) && typeof claims.iat === 'number') claims.iat_ms = claims.iat * 1000;
+  return claims;
 }
 
 export async function codeOf(res: Response): Promise<string | null> {

@@ -18,6 +18,11 @@ export interface AccessTokenClaims {
   /** The session (refresh family) id. */
   sid: string;
   iat: number;
+  /**
+   * The issue time in milliseconds (private claim). `iat` has whole seconds; revocations
+   * ("not before" a role change) need the order of events inside one second.
+   */
+  iat_ms: number;
   exp: number;
   jti: string;
   role: string;
@@ -41,18 +46,27 @@ export interface MintAccessTokenInput {
   name: string;
   authTime: number;
   amr: string[];
+  /** Milliseconds. */
+  issuedAtMs: number;
   /** Seconds. */
-  issuedAt: number;
   expiresAt: number;
 }
 
 export async function mintAccessToken(input: MintAccessTokenInput): Promise<string> {
-  return new SignJWT({ sid: input.sessionId, role: input.role, auth_time: Math.floor(input.authTime / 1000), amr: input.amr, email: input.email, name: input.name })
+  return new SignJWT({
+    sid: input.sessionId,
+    role: input.role,
+    auth_time: Math.floor(input.authTime / 1000),
+    amr: input.amr,
+    email: input.email,
+    name: input.name,
+    iat_ms: input.issuedAtMs,
+  })
     .setProtectedHeader({ alg: input.alg, kid: input.kid, typ: ACCESS_TOKEN_TYPE })
     .setIssuer(input.issuer)
     .setAudience(input.audience)
     .setSubject(input.userId)
-    .setIssuedAt(input.issuedAt)
+    .setIssuedAt(Math.floor(input.issuedAtMs / 1000))
     .setExpirationTime(input.expiresAt)
     .setJti(randomToken(16))
     .sign(input.privateKey);
@@ -112,15 +126,19 @@ function toClaims(payload: JWTPayload, gatehouseClaims: boolean): AccessTokenCla
   const amr: unknown = payload.amr;
   const email: unknown = payload.email;
   const name: unknown = payload.name;
+  const iatMs: unknown = payload.iat_ms;
   if (typeof iss !== 'string' || typeof aud !== 'string' || typeof sub !== 'string' || typeof jti !== 'string') throw invalid();
   if (typeof iat !== 'number' || typeof exp !== 'number' || typeof sid !== 'string' || typeof role !== 'string') throw invalid();
   if (gatehouseClaims && (typeof authTime !== 'number' || !isStringArray(amr) || typeof email !== 'string' || typeof name !== 'string')) throw invalid();
+  // iat_ms must agree with iat (same second): it can only refine it, never move it.
+  if (gatehouseClaims && (typeof iatMs !== 'number' || Math.floor(iatMs / 1000) !== iat)) throw invalid();
   return {
     iss,
     aud,
     sub,
     sid,
     iat,
+    iat_ms: typeof iatMs === 'number' ? iatMs : iat * 1000,
     exp,
     jti,
     role,

@@ -73,8 +73,8 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
   const cache = new VerifiedTokenCache(settings.verifiedTokenCacheSize);
   const successors = successorKey(settings.secret);
   const ttl = settings.accessTokenTtlSeconds;
-  // A revocation must outlive every token it refuses: one TTL, the leeway, and the 1 s an iat can be moved forward.
-  const revocationLifetimeMs = (ttl + settings.leewaySeconds + 2) * 1000;
+  // A revocation must outlive every token it refuses: one TTL and the leeway (+1 s for whole-second exp).
+  const revocationLifetimeMs = (ttl + settings.leewaySeconds + 1) * 1000;
 
   let feedPromise: Promise<RevocationFeed> | undefined;
   let feed: RevocationFeed | undefined;
@@ -141,7 +141,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     let key = keys.verifier(kid, at);
     // An unknown kid may be a key another instance just created: re-read, at most every 5 s (JWT-06).
     if (key === null) {
-      await keys.reload(5000);
+      await keys.reloadForUnknownKid(5000);
       key = keys.verifier(kid, at);
     }
     return key !== null && key.alg === alg ? key.publicKey : null;
@@ -153,7 +153,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     const found = await store.findSessionWithUser(claims.sid);
     if (found === null || found.user.id !== claims.sub || found.user.disabled || at >= found.session.absoluteExpiresAt) return 'revoked';
     const notBefore = await store.findUserRevokedAt(claims.sub, at);
-    if ((notBefore !== null && claims.iat * 1000 < notBefore) || found.user.role !== claims.role) return 'stale';
+    if ((notBefore !== null && claims.iat_ms <= notBefore) || found.user.role !== claims.role) return 'stale';
     return 'ok';
   }
 
@@ -189,12 +189,12 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
   async function mint(session: ActiveSessionRecord, user: SessionUserRecord, refreshToken: string): Promise<IssuedTokens> {
     const at = now();
     const signer = await keys.signer();
-    // A token must never fall before its user's own "not before" (a role change a moment ago):
-    // iat then moves forward by under a second, well inside the leeway.
+    // A token must never fall before its user's own "not before" (a role change on an
+    // instance whose clock runs a few ms ahead): the issue time moves up to it.
     const notBefore = Math.max(state.userNotBefore(user.id), (await (await storage()).findUserRevokedAt(user.id, at)) ?? 0);
-    const issuedAt = Math.max(Math.floor(at / 1000), Math.ceil(notBefore / 1000));
+    const issuedAtMs = Math.max(at, notBefore + 1);
     // Tokens minted from a session never outlive it (SESS-05/06).
-    const expiresAt = Math.min(issuedAt + ttl, Math.floor(session.absoluteExpiresAt / 1000));
+    const expiresAt = Math.min(Math.floor(issuedAtMs / 1000) + ttl, Math.floor(session.absoluteExpiresAt / 1000));
     if (expiresAt <= Math.floor(at / 1000)) throw new UnauthenticatedError('This session has ended. Sign in again.');
     const accessToken = await mintAccessToken({
       issuer: settings.issuer,
@@ -209,7 +209,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
       name: user.name,
       authTime: session.authTime,
       amr: session.amr,
-      issuedAt,
+      issuedAtMs,
       expiresAt,
     });
     return { accessToken, accessExpiresAt: expiresAt * 1000, refreshToken, refreshExpiresAt: session.absoluteExpiresAt };
@@ -246,7 +246,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
         return { found: null, error: new AccessTokenExpiredError() };
       }
       const { claims } = entry;
-      const verdict = feed !== undefined && feed.healthy() ? state.check(claims.sid, claims.sub, claims.iat) : await checkInDatabase(claims, at);
+      const verdict = feed !== undefined && feed.healthy() ? state.check(claims.sid, claims.sub, claims.iat_ms) : await checkInDatabase(claims, at);
       if (verdict === 'revoked') return { found: null, error: signedOut() };
       // The account changed (role, disabled) after this token was issued: refresh for a current one (AUTHZ-05).
       if (verdict === 'stale') return { found: null, error: new AccessTokenExpiredError('Your account changed. Refresh the access token and retry.') };
@@ -346,7 +346,6 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
 
     async jwks() {
       await keys.ready();
-      await keys.reload(5000);
       return keys.jwks(now());
     },
 

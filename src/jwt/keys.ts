@@ -25,8 +25,10 @@ export interface KeyRing {
   signer(): Promise<{ kid: string; alg: 'EdDSA' | 'ES256'; privateKey: CryptoKey }>;
   /** The public key for `kid` if it verifies at `now`; null otherwise (unknown or retired, JWT-06). */
   verifier(kid: string, now: number): SigningKey | null;
-  /** Re-reads the keys, at most once per `minIntervalMs` (an unknown kid calls this). */
-  reload(minIntervalMs?: number): Promise<void>;
+  /** Re-reads the keys. */
+  reload(): Promise<void>;
+  /** Re-reads the keys because a token named an unknown kid: at most once per `minIntervalMs`. */
+  reloadForUnknownKid(minIntervalMs: number): Promise<void>;
   /** The public keys that verify now: the JWKS (JWT-13: public parts only). */
   jwks(now: number): JSONWebKeySet;
   /** A new key signs at once; the others verify until `retireAfterMs` from now. */
@@ -81,7 +83,7 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
   let keys = new Map<string, SigningKey>();
   let current: SigningKeyRecord | null = null;
   const privateKeys = new Map<string, Promise<CryptoKey>>();
-  let lastReload = 0;
+  let lastUnknownKidReload = -Infinity;
   let reloading: Promise<void> | undefined;
   let readyPromise: Promise<void> | undefined;
 
@@ -99,7 +101,6 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
     keys = next;
     // Newest first: the newest key no rotation superseded signs.
     current = rows.find((r) => r.supersededAt === null && isAlg(r.alg)) ?? null;
-    lastReload = now;
   }
 
   async function privateKey(row: SigningKeyRecord): Promise<CryptoKey> {
@@ -142,13 +143,17 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
       if (key.retiresAt !== null && now >= key.retiresAt) return null;
       return key;
     },
-    reload(minIntervalMs = 0) {
-      if (reloading !== undefined) return reloading;
-      if (setup.now() - lastReload < minIntervalMs) return Promise.resolve();
-      reloading = load().finally(() => {
+    reload() {
+      reloading ??= load().finally(() => {
         reloading = undefined;
       });
       return reloading;
+    },
+    reloadForUnknownKid(minIntervalMs) {
+      // Rate limited: random kids from an attacker cost one database read per interval at most.
+      if (reloading === undefined && setup.now() - lastUnknownKidReload < minIntervalMs) return Promise.resolve();
+      lastUnknownKidReload = setup.now();
+      return ring.reload();
     },
     jwks(now) {
       return { keys: [...keys.values()].filter((k) => k.retiresAt === null || now < k.retiresAt).map((k) => ({ ...k.publicJwk })) };

@@ -37,11 +37,12 @@ export class RevocationState {
     return this.users.get(userId)?.at ?? 0;
   }
 
-  /** `issuedAt` in seconds, as in the token's `iat`. */
-  check(sessionId: string, userId: string, issuedAt: number): RevocationVerdict {
+  /** `issuedAtMs`: the token's issue time in milliseconds. */
+  check(sessionId: string, userId: string, issuedAtMs: number): RevocationVerdict {
     if (this.sessions.has(sessionId)) return 'revoked';
     const user = this.users.get(userId);
-    if (user !== undefined && issuedAt * 1000 < user.at) return 'stale';
+    // Issued at or before the change: stale (a token minted after it is stamped at least 1 ms later).
+    if (user !== undefined && issuedAtMs <= user.at) return 'stale';
     return 'ok';
   }
 
