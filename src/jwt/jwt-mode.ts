@@ -275,7 +275,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
       if (parsed === null) throw signedOut();
       const store = await storage();
       const at = now();
-      let row = await store.findRefreshToken(parsed.id);
+      const row = await store.findRefreshToken(parsed.id);
       // Constant-time comparison of the hashes (TIME-01); a wrong secret revokes nothing (ids are not secret-proof).
       if (row === null || !sha256Matches(parsed.secret, row.secretHash)) throw signedOut();
       // RT-05: the family's end is fixed at sign-in and copied to every successor.
@@ -286,18 +286,19 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
       if (found.user.disabled) throw signedOut();
 
       const child = successorOf(successors, row.id);
-      if (row.rotatedAt === null) {
-        const won = await store.rotateRefreshToken(
+      const won =
+        row.rotatedAt === null &&
+        (await store.rotateRefreshToken(
           row.id,
           { id: child.id, familyId: row.familyId, parentId: row.id, userId: row.userId, secretHash: child.secretHash, createdAt: at, expiresAt: row.expiresAt, rotatedAt: null },
           at,
-        );
-        if (!won) row = (await store.findRefreshToken(parsed.id)) ?? row;
-      }
-      if (row.rotatedAt !== null) {
-        // Rotated already. Inside the grace window the caller gets the same successor, if it is still the live one (RT-04).
-        const successor = at - row.rotatedAt <= settings.refreshGraceMs ? await store.findRefreshToken(child.id) : null;
-        if (successor === null || successor.rotatedAt !== null) {
+        ));
+      if (!won) {
+        // Rotated already. Inside the grace window every caller gets the same successor, as
+        // long as that successor is still the live token (RT-04).
+        const successor = await store.findRefreshToken(child.id);
+        const rotatedAt = row.rotatedAt ?? successor?.createdAt ?? null;
+        if (successor === null || rotatedAt === null || at - rotatedAt > settings.refreshGraceMs || successor.rotatedAt !== null) {
           // RFC 9700 4.14.2: a rotated token came back: someone holds a copy. End the whole family (RT-03).
           await store.deleteSession(row.familyId);
           await audit.record('refresh_token.reused', {
@@ -305,7 +306,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
             sessionId: row.familyId,
             ip: meta.ip,
             userAgent: meta.userAgent,
-            data: { tokenId: row.id, rotatedAt: row.rotatedAt },
+            data: { tokenId: row.id, rotatedAt },
           });
           throw new UnauthenticatedError('This sign-in was ended for your safety. Sign in again.');
         }

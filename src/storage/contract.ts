@@ -263,8 +263,9 @@ export interface JwtStorage {
   insertRefreshToken(token: RefreshTokenRecord): Promise<void>;
   findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
   /**
-   * Atomically marks `parentId` rotated (only if it is not yet) and inserts `child`, in one
-   * transaction. True for exactly one caller; false when the parent was rotated already (RT-04).
+   * Inserts `child` as the one successor of `parentId` and marks the parent rotated. True
+   * for exactly one caller, however many race; false when the parent already has a child
+   * (RT-04). A parent with a child counts as rotated even before `rotatedAt` is written.
    */
   rotateRefreshToken(parentId: string, child: RefreshTokenRecord, now: number): Promise<boolean>;
 

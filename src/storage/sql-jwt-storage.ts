@@ -105,25 +105,18 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
 
     rotateRefreshToken: (parentId, child, now) =>
       guard(async () => {
+        // The child first: the unique parent_id lets exactly one insert through, on both
+        // databases, with no transaction held across an await (two SQLite connections in
+        // one process would deadlock on the write lock). Having a child IS being rotated;
+        // rotated_at follows in the next statement and is only ever set once.
         try {
-          return await db.transaction().execute(async (trx) => {
-            // The conditional UPDATE is the lock: on PostgreSQL a second transaction waits on
-            // the row, then re-checks `rotated_at is null` and updates nothing.
-            const marked = await trx
-              .updateTable('gatehouse_refresh_tokens')
-              .set({ rotated_at: now })
-              .where('id', '=', parentId)
-              .where('rotated_at', 'is', null)
-              .executeTakeFirst();
-            if (Number(marked.numUpdatedRows) !== 1) return false;
-            await trx.insertInto('gatehouse_refresh_tokens').values(refreshRow(child)).execute();
-            return true;
-          });
+          await db.insertInto('gatehouse_refresh_tokens').values(refreshRow({ ...child, parentId })).execute();
         } catch (error) {
-          // The unique parent_id: another caller already inserted the one child.
           if (isUniqueViolation(error)) return false;
           throw error;
         }
+        await db.updateTable('gatehouse_refresh_tokens').set({ rotated_at: now }).where('id', '=', parentId).where('rotated_at', 'is', null).execute();
+        return true;
       }),
 
     insertRevocation: (r) =>
