@@ -10,11 +10,16 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigurationError(`PORT "${process.env.PORT}" must be a number from 1 to 65535.`);
   const origin = process.env.GATEHOUSE_ORIGIN ?? `http://localhost:${port}`;
   const databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const strategy = process.env.GATEHOUSE_SESSION_STRATEGY ?? 'database';
+  if (strategy !== 'database' && strategy !== 'jwt') throw new ConfigurationError(`GATEHOUSE_SESSION_STRATEGY "${strategy}" must be "database" or "jwt".`);
   const database = await openDatabase(databaseUrl);
   const auth = createGatehouse({
     database,
     origin,
     authz: demoAuthz,
+    // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt plus GATEHOUSE_JWT_SECRET (32+ characters, the same on every instance).
+    session: { strategy },
+    ...(strategy === 'jwt' ? { jwt: { secret: process.env.GATEHOUSE_JWT_SECRET, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined } } : {}),
     rateLimit: { redis: process.env.REDIS_URL || undefined },
     trustedProxies: process.env.TRUSTED_PROXIES ? process.env.TRUSTED_PROXIES.split(',').map((s) => s.trim()) : [],
   });
@@ -27,6 +32,7 @@ async function main(): Promise<void> {
     console.log(`Gatehouse demo on ${origin}`);
     console.log(`  database: ${database.description}${applied.length ? ` (applied ${applied.join(', ')})` : ''}`);
     console.log(`  rate limits: ${process.env.REDIS_URL ? `redis ${redactUrl(process.env.REDIS_URL)}` : 'in memory'}`);
+    if (auth.jwt !== undefined) console.log(`  sessions: JWT mode (access JWT + rotating refresh token; JWKS at ${origin}/auth/jwks.json)`);
   });
   const stop = () => {
     server.close(() => {
