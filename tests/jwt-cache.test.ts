@@ -5,7 +5,7 @@ import { codeOf, getJwtInstance, jwtSignIn } from './jwt-helpers.js';
 
 // Count jose's signature checks: the fast path must not repeat them for a token it already verified.
 vi.mock('jose', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('jose')>();
+  const actual = await importOriginal<typeof jose>();
   return { ...actual, jwtVerify: vi.fn(actual.jwtVerify) };
 });
 
