@@ -316,6 +316,23 @@ describe('startup configuration', () => {
     other = await getJwtInstance({ jwt: { secret: 'x'.repeat(32), accessTokenTtlSeconds: 3600, dangerouslyAllowAccessTokensOver15Minutes: true } });
     expect(other.auth.config.jwt?.accessTokenTtlSeconds).toBe(3600);
   });
+  it('a wrong secret cannot use the stored keys: sign-in fails closed with 503, never signs', async () => {
+    const { createGatehouse } = await import('../src/index.js');
+    const errors: string[] = [];
+    const wrong = createGatehouse({
+      database: t.database,
+      origin: ORIGIN,
+      session: { strategy: 'jwt' },
+      jwt: { secret: 'a-different-secret-a-different-secret' },
+      logger: { warn: () => {}, error: (m, d) => errors.push(`${m} ${JSON.stringify(d)}`) },
+    });
+    const res = await wrong.handler(new Request(`${ORIGIN}/auth/token/refresh`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', cookie: `${REFRESH}=${s.refresh}` } }));
+    expect(res.status).toBe(503);
+    expect(await res.text()).not.toContain('secret');
+    expect(errors.join()).toContain('jwt.secret does not decrypt signing key');
+    await wrong.close();
+  });
+
   it('ES256 keys work as well', async () => {
     other = await getJwtInstance({ jwt: { secret: 'y'.repeat(32), algorithm: 'ES256' } });
     const user = await jwtSignIn(other, 'es@example.com');

@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { compactDecrypt, CompactEncrypt, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
+import { ServiceUnavailableError } from '../errors.js';
 import { randomToken } from '../lib/crypto.js';
 import type { SigningKeyRecord, Storage } from '../storage/contract.js';
 
@@ -107,7 +108,12 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
     let key = privateKeys.get(row.kid);
     if (key === undefined) {
       key = (async () => {
-        const { plaintext, protectedHeader } = await compactDecrypt(row.privateJwe, kek);
+        const { plaintext, protectedHeader } = await compactDecrypt(row.privateJwe, kek).catch((error: unknown) => {
+          // Fail closed, and say what to fix in the log (not to the client).
+          throw new ServiceUnavailableError(undefined, {
+            cause: new Error(`jwt.secret does not decrypt signing key ${row.kid}: every instance must use the same secret (${error instanceof Error ? error.message : String(error)})`),
+          });
+        });
         if (protectedHeader.kid !== row.kid) throw new Error(`signing key ${row.kid}: the encrypted key belongs to another kid`);
         return (await importJWK(JSON.parse(decoder.decode(plaintext)) as JWK, row.alg)) as CryptoKey;
       })();
