@@ -16,6 +16,8 @@ export { signUpWithPasskey, signInWithPasskey, addPasskey } from './ceremonies.j
 export type { SignUpWithPasskeyOptions, SignInWithPasskeyOptions, AddPasskeyOptions } from './ceremonies.js';
 export { listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, signInWithRecoveryCode, signOut, signOutOtherDevices } from './manage.js';
 export type { PasskeyIdOptions, RenamePasskeyOptions, SignInWithRecoveryCodeOptions } from './manage.js';
+export { authFetch, createAuthFetch, refreshSession } from './refresh.js';
+export type { AuthFetchOptions } from './refresh.js';
 export { GatehouseClientError } from './errors.js';
 export type { ClientErrorCode, GatehouseClientErrorOptions } from './errors.js';
 export type { ClientOptions } from './http.js';
