@@ -90,6 +90,20 @@ const KEY_MATERIAL_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'];
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Canonical base64url only: a final character with non-zero unused bits decodes to the
+ * same bytes, so a decoder would accept a different string for the same token (JWT-04).
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  const rest = segment.length % 4;
+  if (rest === 1) return false;
+  if (rest === 0) return true;
+  const last = ALPHABET.indexOf(segment[segment.length - 1]!);
+  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0;
+}
+
 const invalid = (): UnauthenticatedError => new UnauthenticatedError('The access token is not valid. Sign in again.');
 
 /**
@@ -98,7 +112,7 @@ const invalid = (): UnauthenticatedError => new UnauthenticatedError('The access
  * short plain identifier (JWT-06), the type is `at+jwt`. Returns the kid and alg.
  */
 export function checkHeader(token: string, algorithms: readonly string[]): { kid: string; alg: string } {
-  if (token.length > MAX_ACCESS_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw invalid();
+  if (token.length > MAX_ACCESS_TOKEN_LENGTH || !COMPACT_JWS.test(token) || !token.split('.').every(isCanonicalBase64url)) throw invalid();
   let header: Record<string, unknown>;
   try {
     header = decodeProtectedHeader(token) as Record<string, unknown>;
