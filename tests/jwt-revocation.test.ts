@@ -222,10 +222,11 @@ for (const feed of feeds) {
     let b: Gatehouse;
     let dbs: Database[] = [];
     let drop: () => Promise<void>;
+    const channel = `gh_${redisPrefix()}`;
     beforeAll(async () => {
       const pg = await freshPostgres();
       drop = pg.drop;
-      ({ a, b, dbs } = await pair(pg.url, { a: feed.redis, b: feed.redis, channel: `gh_${redisPrefix()}` }));
+      ({ a, b, dbs } = await pair(pg.url, { a: feed.redis, b: feed.redis, channel }));
       await a.jwt!.ready();
       await b.jwt!.ready();
       await waitFor(() => a.jwt!.feedHealthy() && b.jwt!.feedHealthy());
@@ -259,6 +260,33 @@ for (const feed of feeds) {
       const res = await get(b, cookie);
       expect(res.status).toBe(401);
       expect(await codeOf(res)).toBe('ACCESS_TOKEN_EXPIRED');
+    });
+
+    it.runIf(feed.redis !== undefined)('when B loses the feed it checks the database (fail closed), then catches up and trusts the feed again', async () => {
+      const { Redis } = await import('ioredis');
+      const admin = new Redis(REDIS_URL);
+      try {
+        const user = await signInOn(a, 'dropped@example.com');
+        expect((await get(b, user.cookie)).status).toBe(200);
+        // Kill only the feed connections of this test's channel (A's and B's subscribers).
+        const list = String(await admin.client('LIST'));
+        const ids = list.split('\n').filter((line) => line.includes(`name=gatehouse_feed_${channel} `)).map((line) => /id=(\d+)/.exec(line)?.[1]);
+        expect(ids.length).toBe(2);
+        for (const id of ids) await admin.client('KILL', 'ID', id!);
+        await waitFor(() => !b.jwt!.feedHealthy());
+        // Revoked on A while B hears nothing: B refuses through the database.
+        expect(await (await a.storage()).deleteSession(user.sessionId)).toBe(true);
+        expect((await get(b, user.cookie)).status).toBe(401);
+        // The connection comes back; B reloads the revocations and trusts the feed again.
+        await waitFor(() => b.jwt!.feedHealthy() && a.jwt!.feedHealthy(), 10_000);
+        expect((await get(b, user.cookie)).status).toBe(401);
+        const next = await signInOn(a, 'after-drop@example.com');
+        expect((await get(b, next.cookie)).status).toBe(200);
+        expect(await (await a.storage()).deleteSession(next.sessionId)).toBe(true);
+        expect((await get(b, next.cookie)).status).toBe(401);
+      } finally {
+        admin.disconnect();
+      }
     });
 
     it('a key rotated on A verifies on B (unknown kid -> reload)', async () => {

@@ -91,7 +91,9 @@ export async function createRevocationFeed(setup: FeedSetup): Promise<Revocation
 function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFeed {
   const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 } as const;
   const publisher = typeof redis === 'string' ? new Redis(redis, options) : redis;
-  const subscriber = typeof redis === 'string' ? new Redis(redis, { connectTimeout: 2000 }) : redis.duplicate();
+  // Named, so an operator (or a test) can find the feed's connection in CLIENT LIST.
+  const connectionName = `gatehouse_feed_${setup.channel}`;
+  const subscriber = typeof redis === 'string' ? new Redis(redis, { connectTimeout: 2000, connectionName }) : redis.duplicate({ connectionName });
   const echoes = createEchoes();
   let healthy = false;
   let closed = false;
