@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TestInstance } from './helpers.js';
-import { ACCESS, cookiesOf, getJwtInstance, jwtSignIn, REFRESH, REFRESHABLE } from './jwt-helpers.js';
+import { ACCESS, getJwtInstance, jwtSignIn, REFRESH, REFRESHABLE } from './jwt-helpers.js';
 
 /**
  * gatehouse/client in JWT mode: `fetch` points at a real Gatehouse handler through a small
