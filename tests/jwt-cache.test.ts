@@ -39,6 +39,14 @@ describe('verified-token cache (fast path)', () => {
     expect((await t.request('/auth/session', { cookie: other.cookie })).status).toBe(401);
   });
 
+  it('concurrent requests with the same new token share one signature check (single flight)', async () => {
+    const s = await jwtSignIn(t, 'burst@example.com');
+    const before = verifications();
+    const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await t.request('/auth/session', { cookie: s.cookie })).status));
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(verifications() - before).toBe(1);
+  });
+
   it('is keyed by the exact token: a changed byte is verified (and refused), and the size stays bounded', async () => {
     const s = await jwtSignIn(t, 'bytes@example.com');
     expect((await t.request('/auth/session', { cookie: s.cookie })).status).toBe(200);

@@ -11,7 +11,7 @@ import { createRevocationFeed, type RevocationFeed } from './feed.js';
 import { createKeyRing, type KeyRing } from './keys.js';
 import { mintRefreshToken, parseRefreshToken, successorKey, successorOf } from './refresh-token.js';
 import { RevocationState, type RevocationVerdict } from './revocation-state.js';
-import { VerifiedTokenCache } from './verified-cache.js';
+import { VerifiedTokenCache, type VerifiedEntry } from './verified-cache.js';
 
 /** What authenticating a request found: the session, or why not (the error to answer with). */
 export interface JwtAuthResult {
@@ -71,6 +71,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
   const keys: KeyRing = createKeyRing({ storage, secret: settings.secret, algorithm: settings.algorithm, retireAfterMs: settings.keyRetireAfterMs, now });
   const state = new RevocationState();
   const cache = new VerifiedTokenCache(settings.verifiedTokenCacheSize);
+  const verifying = new Map<string, Promise<VerifiedEntry>>();
   const successors = successorKey(settings.secret);
   const ttl = settings.accessTokenTtlSeconds;
   // A revocation must outlive every token it refuses: one TTL and the leeway (+1 s for whole-second exp).
@@ -234,8 +235,14 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
         entry = undefined;
       }
       if (entry === undefined) {
+        // Single flight: requests carrying the same new token (a page firing ten API calls) share one verification.
+        let pending = verifying.get(token);
+        if (pending === undefined) {
+          pending = verifyAccessTokenWith(token, resolveKey(at), rules(at)).finally(() => verifying.delete(token));
+          verifying.set(token, pending);
+        }
         try {
-          entry = await verifyAccessTokenWith(token, resolveKey(at), rules(at));
+          entry = await pending;
         } catch (error) {
           if (error instanceof AuthError) return { found: null, error };
           throw error;
