@@ -1,5 +1,6 @@
 // Target (g), the naive JWT check: jose's jwtVerify on every request (signature, iss, aud,
 // typ, exp), with the same key set and rules, and nothing else: no cache and no revocation.
+// jose resolves from the repository's node_modules: the same copy Gatehouse itself uses.
 import { createLocalJWKSet, jwtVerify } from 'jose';
 
 const COOKIE = '__Host-gatehouse-access';
