@@ -283,6 +283,31 @@ describe('JWT-06/13 keys: JWKS, rotation, retirement', () => {
     await expect(verifyAccessToken(await forge(t, claimsFor(t, s), { typ: 'JWT' }), { jwks, issuer: ORIGIN, audience: ORIGIN, now: () => t.clock.now })).rejects.toMatchObject({ status: 401 });
   });
 
+  it('verifyAccessToken fetches the JWKS from its URL (jose remote key set) and applies the same rules', async () => {
+    let fetched = 0;
+    const server = createServer((req, res) => {
+      fetched++;
+      void t.request(req.url ?? '/').then(async (answer) => {
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+        res.end(await answer.text());
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = server.address();
+      const jwksUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/auth/jwks.json`;
+      const options = { jwks: jwksUrl, issuer: ORIGIN, audience: ORIGIN, now: () => t.clock.now };
+      expect(await verifyAccessToken(s.access, options)).toMatchObject({ sub: s.userId, sid: s.sessionId });
+      expect(await verifyAccessToken(s.access, options)).toMatchObject({ sub: s.userId });
+      expect(fetched).toBe(1); // cached by jose
+      await expect(verifyAccessToken(s.refresh, options)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+      await expect(verifyAccessToken(await forge(t, claimsFor(t, s, { iat: Math.floor(t.clock.now / 1000) - 1000, exp: Math.floor(t.clock.now / 1000) - 100 })), options)).rejects.toMatchObject({ code: 'ACCESS_TOKEN_EXPIRED' });
+      await expect(verifyAccessToken(s.access, { ...options, jwks: 'http://example.com/jwks.json' })).rejects.toThrow(/must use https/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('rotation: the new key signs at once, the old one verifies until it retires, then tokens it signed fail', async () => {
     const before = await signingKey(t);
     const oldUser = await jwtSignIn(t, 'old-key@example.com');
