@@ -138,9 +138,9 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
     },
     async signer() {
       await ring.ready();
-      if (current === null) await ring.ready();
       const row = current;
-      if (row === null || !isAlg(row.alg)) throw new Error('no signing key');
+      // Every key superseded and none newer loaded yet: refuse to sign (fail closed) until the next reload.
+      if (row === null || !isAlg(row.alg)) throw new ServiceUnavailableError(undefined, { cause: new Error('no signing key is active') });
       return { kid: row.kid, alg: row.alg, privateKey: await privateKey(row) };
     },
     verifier(kid, now) {
