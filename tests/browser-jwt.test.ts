@@ -48,9 +48,10 @@ describe.runIf(hasChromium)('JWT mode in a real browser', () => {
     })()`);
 
   beforeAll(async () => {
-    let app: Hono | undefined;
+    // Late-bound: the origin (and so the app) needs the port first.
+    const late: { app?: Hono } = {};
     const started = await new Promise<{ server: ServerType; port: number }>((resolve) => {
-      const s = serve({ fetch: (request, env) => (app ? app.fetch(request, env) : new Response(null, { status: 503 })), hostname: 'localhost', port: 0 }, (info) => resolve({ server: s, port: info.port }));
+      const s = serve({ fetch: (request, env) => (late.app ? late.app.fetch(request, env) : new Response(null, { status: 503 })), hostname: 'localhost', port: 0 }, (info) => resolve({ server: s, port: info.port }));
     });
     server = started.server;
     origin = `http://localhost:${started.port}`;
@@ -74,7 +75,7 @@ describe.runIf(hasChromium)('JWT mode in a real browser', () => {
     });
     parent.all('*', (c) => demo.fetch(c.req.raw, c.env));
     parent.onError((error) => auth.errorResponse(error));
-    app = parent;
+    late.app = parent;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
     context = await browser.newContext();
     page = await context.newPage();
