@@ -1,8 +1,23 @@
 import { serve } from '@hono/node-server';
+import type { JWK } from 'jose';
 import { createGatehouse, openDatabase, redactUrl, ConfigurationError, DEFAULT_DATABASE_URL } from 'gatehouse';
 import { demoAuthz } from './authz.js';
 import { createDemoApp } from './app.js';
 import { createPostsStore } from './posts.js';
+
+/** GATEHOUSE_JWT_SIGNING_KEYS: a JSON array of private JWKs (the first signs), instead of generated keys. */
+function signingKeysFromEnv(): JWK[] | undefined {
+  const raw = process.env.GATEHOUSE_JWT_SIGNING_KEYS;
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError('GATEHOUSE_JWT_SIGNING_KEYS must be a JSON array of private JWKs.');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === 'object' && k !== null)) throw new ConfigurationError('GATEHOUSE_JWT_SIGNING_KEYS must be a JSON array of private JWKs.');
+  return parsed as JWK[];
+}
 
 /** `npm start`: the demo on http://localhost:3000, SQLite by default, PostgreSQL/Redis through env. */
 async function main(): Promise<void> {
@@ -19,7 +34,7 @@ async function main(): Promise<void> {
     authz: demoAuthz,
     // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt plus GATEHOUSE_JWT_SECRET (32+ characters, the same on every instance).
     session: { strategy },
-    ...(strategy === 'jwt' ? { jwt: { secret: process.env.GATEHOUSE_JWT_SECRET, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined } } : {}),
+    ...(strategy === 'jwt' ? { jwt: { secret: process.env.GATEHOUSE_JWT_SECRET, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined, signingKeys: signingKeysFromEnv() } } : {}),
     rateLimit: { redis: process.env.REDIS_URL || undefined },
     trustedProxies: process.env.TRUSTED_PROXIES ? process.env.TRUSTED_PROXIES.split(',').map((s) => s.trim()) : [],
   });

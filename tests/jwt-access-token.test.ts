@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAccessToken } from '../src/index.js';
 import type { TestInstance } from './helpers.js';
 import { ORIGIN } from './helpers.js';
-import { ACCESS, claimsFor, codeOf, cookiesOf, forge, getJwtInstance, jwtSignIn, REFRESH, REFRESHABLE, signingKey, type JwtSignIn } from './jwt-helpers.js';
+import { ACCESS, claimsFor, codeOf, cookiesOf, forge, getJwtInstance, JWT_SECRET, jwtSignIn, REFRESH, REFRESHABLE, signingKey, type JwtSignIn } from './jwt-helpers.js';
 
 /**
  * JWT-01..13: every attack goes through the HTTP handler with the forged token in the
@@ -362,6 +362,47 @@ describe('startup configuration', () => {
     expect(await res.text()).not.toContain('secret');
     expect(errors.join()).toContain('jwt.secret does not decrypt signing key');
     await wrong.close();
+  });
+
+  it('keys supplied through configuration: the first signs, all verify, the JWKS has public parts only; bad keys fail at startup', async () => {
+    const make = async (alg: 'EdDSA' | 'ES256', kid: string): Promise<JWK> => ({ ...(await exportJWK((await generateKeyPair(alg, { extractable: true })).privateKey)), kid, alg });
+    const oldKey = await make('EdDSA', 'old-key');
+    const newKey = await make('ES256', 'new-key');
+    const database = t.database;
+    const { createGatehouse } = await import('../src/index.js');
+    const quiet = { warn: () => {}, error: () => {} };
+    const before = createGatehouse({ database, origin: ORIGIN, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET, signingKeys: [oldKey] } });
+    const user = await t.auth.users.create({ email: 'supplied@example.com' });
+    const signed = await before.createSession(user.id, new Request(`${ORIGIN}/x`, { method: 'POST' }), { method: 'test' });
+    const oldToken = cookiesOf(signed.headers).values[ACCESS]!;
+    expect(JSON.parse(new TextDecoder().decode(base64url.decode(oldToken.split('.')[0]!)))).toMatchObject({ kid: 'old-key', alg: 'EdDSA' });
+    // The deploy that rotates: the new key first, the old one still listed.
+    const after = createGatehouse({ database, origin: ORIGIN, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET, signingKeys: [newKey, oldKey] } });
+    const cookie = `${ACCESS}=${oldToken}`;
+    const res = await after.handler(new Request(`${ORIGIN}/auth/session`, { headers: { cookie, 'sec-fetch-site': 'same-origin' } }));
+    expect(res.status).toBe(200);
+    const jwks = (await (await after.handler(new Request(`${ORIGIN}/auth/jwks.json`))).json()) as { keys: JWK[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual(['new-key', 'old-key']);
+    for (const k of jwks.keys) expect(k).not.toHaveProperty('d');
+    const fresh = await after.createSession(user.id, new Request(`${ORIGIN}/x`, { method: 'POST' }), { method: 'test' });
+    expect(JSON.parse(new TextDecoder().decode(base64url.decode(cookiesOf(fresh.headers).values[ACCESS]!.split('.')[0]!)))).toMatchObject({ kid: 'new-key', alg: 'ES256' });
+    await expect(after.jwt!.rotateKeys()).rejects.toThrow(/keys come from configuration/);
+    // Once the old key is removed from the list, its tokens fail.
+    const later = createGatehouse({ database, origin: ORIGIN, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET, signingKeys: [newKey] } });
+    expect((await later.handler(new Request(`${ORIGIN}/auth/session`, { headers: { cookie, 'sec-fetch-site': 'same-origin' } }))).status).toBe(401);
+    for (const g of [before, after, later]) await g.close();
+
+    const { d: _d, ...publicOnly } = oldKey;
+    const rsa = { ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)), kid: 'rsa' };
+    const bad: [JWK, RegExp][] = [
+      [publicOnly, /is a public key; signing needs the private JWK/],
+      [rsa, /must be an Ed25519 \(kty OKP\) or P-256 \(kty EC\) key/],
+      [{ ...oldKey, kid: '../etc' }, /kid must be 1-64 characters/],
+      [{ ...oldKey, alg: 'ES256' }, /does not fit the key; use "EdDSA"/],
+    ];
+    for (const [key, message] of bad) {
+      expect(() => createGatehouse({ database, origin: ORIGIN, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET, signingKeys: [key] } })).toThrow(message);
+    }
   });
 
   it('ES256 keys work as well', async () => {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { JWK } from 'jose';
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
 import type { GatehouseLogger, GatehouseOptions } from './options.js';
@@ -32,6 +33,8 @@ export interface ResolvedJwtConfig {
   refreshGraceMs: number;
   verifiedTokenCacheSize: number;
   redis: string | Redis | undefined;
+  /** Keys from configuration (checked at startup), or null: generated and stored. */
+  signingKeys: readonly JWK[] | null;
   channel: string;
   /** How long a superseded key keeps verifying: tokens it signed must all have expired. */
   keyRetireAfterMs: number;
@@ -39,12 +42,29 @@ export interface ResolvedJwtConfig {
   revocationReloadMs: number;
 }
 
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Startup check of one supplied private JWK; the message says what to fix. */
+export function checkSuppliedKey(jwk: JWK, index: number): { kid: string; alg: 'EdDSA' | 'ES256' } {
+  const where = `jwt.signingKeys[${index}]`;
+  if (typeof jwk.kid !== 'string' || !KID.test(jwk.kid)) throw new ConfigurationError(`${where}.kid must be 1-64 characters of A-Z a-z 0-9 _ -`);
+  const okp = jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+  const ec = jwk.kty === 'EC' && jwk.crv === 'P-256';
+  if (!okp && !ec) throw new ConfigurationError(`${where} must be an Ed25519 (kty OKP) or P-256 (kty EC) key; RSA and symmetric keys are not accepted.`);
+  const alg = okp ? 'EdDSA' : 'ES256';
+  if (jwk.alg !== undefined && jwk.alg !== alg && !(okp && jwk.alg === 'Ed25519')) throw new ConfigurationError(`${where}.alg "${jwk.alg}" does not fit the key; use "${alg}".`);
+  if (typeof jwk.d !== 'string') throw new ConfigurationError(`${where} is a public key; signing needs the private JWK (with "d").`);
+  return { kid: jwk.kid, alg };
+}
+
+
 export const jwtOptionsSchema = z
   .object({
     secret: z.string().optional(),
     issuer: z.string().min(1).max(2048).optional(),
     audience: z.string().min(1).max(2048).optional(),
     algorithm: z.enum(['EdDSA', 'ES256']).optional(),
+    signingKeys: z.array(z.record(z.string(), z.unknown())).min(1).optional(),
     accessTokenTtlSeconds: z.number().int().min(30).max(24 * 60 * MINUTE).optional(),
     dangerouslyAllowAccessTokensOver15Minutes: z.literal(true).optional(),
     leewaySeconds: z.number().int().min(0).max(60).optional(),
@@ -90,6 +110,7 @@ export function resolveJwt(options: GatehouseOptions, origins: readonly string[]
     refreshGraceMs: (j.refreshGraceSeconds ?? JWT_DEFAULTS.refreshGraceSeconds) * 1000,
     verifiedTokenCacheSize: j.verifiedTokenCacheSize ?? JWT_DEFAULTS.verifiedTokenCacheSize,
     redis: j.redis ?? options.rateLimit?.redis,
+    signingKeys: j.signingKeys === undefined ? null : j.signingKeys.map((key, i) => (checkSuppliedKey(key, i), key)),
     channel: j.channel ?? JWT_DEFAULTS.channel,
     // An instance may sign with the old key until its next reload; its last token then lives one TTL (+ leeway).
     keyRetireAfterMs: reloadMs + (ttl + leeway) * 1000,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { JWK } from 'jose';
 import type { Authz } from '../authz/index.js';
 import type { Database } from '../storage/database.js';
 
@@ -42,6 +43,11 @@ export interface JwtOptions {
   issuer?: string;
   /** The `aud` of access tokens. Default: the issuer. */
   audience?: string;
+  /**
+   * Private JWKs (Ed25519 or P-256, each with a `kid`) to sign with instead of generated,
+   * database-stored keys: the first signs, all verify. Default: generated and stored encrypted.
+   */
+  signingKeys?: readonly JWK[];
   /** "EdDSA" (Ed25519, default) or "ES256" (P-256), for keys generated from now on. */
   algorithm?: 'EdDSA' | 'ES256';
   /** Access token lifetime. Default 900 (15 minutes), which is also the maximum. */

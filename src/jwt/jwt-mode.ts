@@ -9,6 +9,7 @@ import type { Database } from '../storage/database.js';
 import { ACCESS_TOKEN_ALGORITHMS, mintAccessToken, verifyAccessTokenWith, type AccessTokenClaims, type VerifyRules } from './access-token.js';
 import { createRevocationFeed, type RevocationFeed } from './feed.js';
 import { createKeyRing, type KeyRing } from './keys.js';
+import { createStaticKeyRing } from './static-keys.js';
 import { mintRefreshToken, parseRefreshToken, successorKey, successorOf } from './refresh-token.js';
 import { RevocationState, type RevocationVerdict } from './revocation-state.js';
 import { VerifiedTokenCache, type VerifiedEntry } from './verified-cache.js';
@@ -68,7 +69,10 @@ export interface JwtModeSetup {
 export function createJwtMode(setup: JwtModeSetup): JwtMode {
   const { config, settings, storage, audit } = setup;
   const now = config.now;
-  const keys: KeyRing = createKeyRing({ storage, secret: settings.secret, algorithm: settings.algorithm, retireAfterMs: settings.keyRetireAfterMs, now });
+  const keys: KeyRing =
+    settings.signingKeys !== null
+      ? createStaticKeyRing(settings.signingKeys)
+      : createKeyRing({ storage, secret: settings.secret, algorithm: settings.algorithm, retireAfterMs: settings.keyRetireAfterMs, now });
   const state = new RevocationState();
   const cache = new VerifiedTokenCache(settings.verifiedTokenCacheSize);
   const verifying = new Map<string, Promise<VerifiedEntry>>();
