@@ -3,14 +3,16 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedJwtConfig } from '../config/jwt.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { AccessTokenExpiredError, AuthError, UnauthenticatedError } from '../errors.js';
-import { randomToken, sha256Matches } from '../lib/crypto.js';
+import { randomToken } from '../lib/crypto.js';
 import type { ActiveSessionRecord, RevocationKind, RevocationRecord, SessionUserRecord, SessionWithUser, Storage } from '../storage/contract.js';
 import type { Database } from '../storage/database.js';
 import { ACCESS_TOKEN_ALGORITHMS, mintAccessToken, verifyAccessTokenWith, type AccessTokenClaims, type VerifyRules } from './access-token.js';
 import { createRevocationFeed, type RevocationFeed } from './feed.js';
 import { createKeyRing, type KeyRing } from './keys.js';
 import { createStaticKeyRing } from './static-keys.js';
-import { mintRefreshToken, parseRefreshToken, successorKey, successorOf } from './refresh-token.js';
+import { mintRefreshToken, successorKey } from './refresh-token.js';
+import { withRevocations } from './revoking-storage.js';
+import { rotateRefreshToken, signedOut } from './rotate-refresh-token.js';
 import { RevocationState, type RevocationVerdict } from './revocation-state.js';
 import { VerifiedTokenCache, type VerifiedEntry } from './verified-cache.js';
 
@@ -220,8 +222,6 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     return { accessToken, accessExpiresAt: expiresAt * 1000, refreshToken, refreshExpiresAt: session.absoluteExpiresAt };
   }
 
-  const signedOut = (): UnauthenticatedError => new UnauthenticatedError('Your session has ended. Sign in again.');
-
   const mode: JwtMode = {
     settings,
     ready,
@@ -282,56 +282,8 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
 
     async refresh(token, meta) {
       await ready();
-      const parsed = parseRefreshToken(token);
-      if (parsed === null) throw signedOut();
-      const store = await storage();
-      const at = now();
-      const row = await store.findRefreshToken(parsed.id);
-      // Constant-time comparison of the hashes (TIME-01); a wrong secret revokes nothing (ids are not secret-proof).
-      if (row === null || !sha256Matches(parsed.secret, row.secretHash)) throw signedOut();
-      // RT-05: the family's end is fixed at sign-in and copied to every successor.
-      if (at >= row.expiresAt) throw signedOut();
-      const found = await store.findSessionWithUser(row.familyId);
-      if (found === null || found.user.id !== row.userId || at >= found.session.absoluteExpiresAt || at >= found.session.expiresAt) throw signedOut();
-      // RT-06: the account is read now; a disabled user gets nothing.
-      if (found.user.disabled) throw signedOut();
-
-      const child = successorOf(successors, row.id);
-      const won =
-        row.rotatedAt === null &&
-        (await store.rotateRefreshToken(
-          row.id,
-          { id: child.id, familyId: row.familyId, parentId: row.id, userId: row.userId, secretHash: child.secretHash, createdAt: at, expiresAt: row.expiresAt, rotatedAt: null },
-          at,
-        ));
-      if (!won) {
-        // Rotated already. Inside the grace window every caller gets the same successor, as
-        // long as that successor is still the live token (RT-04).
-        const successor = await store.findRefreshToken(child.id);
-        const rotatedAt = row.rotatedAt ?? successor?.createdAt ?? null;
-        if (successor === null || rotatedAt === null || at - rotatedAt > settings.refreshGraceMs || successor.rotatedAt !== null) {
-          // RFC 9700 4.14.2: a rotated token came back: someone holds a copy. End the whole family (RT-03).
-          await store.deleteSession(row.familyId);
-          await audit.record('refresh_token.reused', {
-            userId: row.userId,
-            sessionId: row.familyId,
-            ip: meta.ip,
-            userAgent: meta.userAgent,
-            data: { tokenId: row.id, rotatedAt },
-          });
-          throw new UnauthenticatedError('This sign-in was ended for your safety. Sign in again.');
-        }
-      }
-      const session = found.session;
-      // Activity slides the idle expiry, never past the absolute end.
-      if (at - session.lastSeenAt >= config.touchIntervalMs) {
-        const expiresAt = Math.min(at + config.idleTimeoutMs, session.absoluteExpiresAt);
-        if (await store.touchSession(session.id, session.lastSeenAt, { lastSeenAt: at, expiresAt })) {
-          session.lastSeenAt = at;
-          session.expiresAt = expiresAt;
-        }
-      }
-      return { tokens: await mint(session, found.user, child.token), session, user: found.user };
+      const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs }, token, meta);
+      return { tokens: await mint(rotated.session, rotated.user, rotated.token), session: rotated.session, user: rotated.user };
     },
 
     async sessionForSignOut(token) {
@@ -369,25 +321,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     },
 
     wrapStorage(store) {
-      return {
-        ...store,
-        async deleteSession(id, userId) {
-          const deleted = await store.deleteSession(id, userId);
-          if (deleted) await revoke('session', id);
-          return deleted;
-        },
-        async deleteUserSessions(userId, exceptId) {
-          const ended = await store.deleteUserSessions(userId, exceptId);
-          for (const id of ended) await revoke('session', id);
-          return ended;
-        },
-        async updateUser(id, patch, at) {
-          const updated = await store.updateUser(id, patch, at);
-          // A role change or a disable refuses every access token issued before it (SESS-09, AUTHZ-05).
-          if (updated !== null && (patch.role !== undefined || patch.disabled === true)) await revoke('user', id);
-          return updated;
-        },
-      };
+      return withRevocations(store, revoke);
     },
 
     async close() {
