@@ -196,6 +196,42 @@ describe('JWT-06 kid is only a lookup key', () => {
   });
 });
 
+describe('JWT-06 unknown kids are rate limited', () => {
+  it('a flood of unknown kids re-reads the keys from the database at most once per 5 seconds', async () => {
+    const real = await signingKey(t);
+    const store = await t.auth.storage();
+    const original = store.listSigningKeys;
+    const startedAt = t.clock.now;
+    let reads = 0;
+    store.listSigningKeys = (now) => {
+      reads++;
+      return original(now);
+    };
+    try {
+      t.clock.advance(6000);
+      for (let i = 0; i < 20; i++) {
+        const token = await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: `unknown${i}` }).sign(real.privateKey);
+        await refused(token);
+      }
+      expect(reads).toBe(1);
+      t.clock.advance(6000);
+      await refused(await new SignJWT(claimsFor(t, s)).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'unknown-later' }).sign(real.privateKey));
+      expect(reads).toBe(2);
+    } finally {
+      store.listSigningKeys = original;
+      t.clock.now = startedAt;
+    }
+  });
+
+  it('a crit header is refused, even correctly signed with the real key', async () => {
+    // Built by hand: jose itself refuses to sign an unknown critical extension.
+    const k = await signingKey(t);
+    const input = `${b64({ alg: 'EdDSA', kid: k.kid, typ: 'at+jwt', crit: ['ext'], ext: true })}.${b64(claimsFor(t, s))}`;
+    const signature = await crypto.subtle.sign('Ed25519', k.privateKey, new TextEncoder().encode(input));
+    await refused(`${input}.${base64url.encode(new Uint8Array(signature))}`);
+  });
+});
+
 describe('JWT-07..09 time claims', () => {
   const now = () => Math.floor(t.clock.now / 1000);
   it('a missing exp is refused', async () => {
