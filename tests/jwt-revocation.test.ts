@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, type Database, type Gatehouse, type SessionResult } from '../src/index.js';
 import { ORIGIN, testAuthz, type TestInstance } from './helpers.js';
 import { ACCESS, codeOf, cookiesOf, getJwtInstance, JWT_SECRET, jwtSignIn, refresh, REFRESH, REFRESHABLE, type JwtSignIn } from './jwt-helpers.js';
-import { freshPostgres, hasPostgres, hasRedis, REDIS_URL, redisPrefix } from './services.js';
+import { sql } from 'kysely';
+import { freshPostgres, hasPostgres, hasRedis, PG_URL, REDIS_URL, redisPrefix } from './services.js';
 
 /**
  * SESS-07, SESS-09, AUTHZ-05 in JWT mode: sign-out, session revocation, revoke-all, a role
@@ -290,6 +291,28 @@ for (const feed of feeds) {
         expect(await settled(b, next.cookie, 401)).toBe(401);
       } finally {
         admin.disconnect();
+      }
+    });
+
+    it.runIf(feed.redis === undefined)('when B loses its LISTEN connection it checks the database (fail closed), then reconnects and catches up', async () => {
+      const admin = await openDatabase(PG_URL);
+      try {
+        const user = await signInOn(a, 'pg-dropped@example.com');
+        expect((await get(b, user.cookie)).status).toBe(200);
+        // Terminate only this test's LISTEN connections (both instances).
+        const { rows } = await sql<{ ok: boolean }>`select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = ${`gatehouse_feed_${channel}`}`.execute(admin.kysely);
+        expect(rows.length).toBe(2);
+        await waitFor(() => !b.jwt!.feedHealthy());
+        expect(await (await a.storage()).deleteSession(user.sessionId)).toBe(true);
+        expect((await get(b, user.cookie)).status).toBe(401);
+        await waitFor(() => b.jwt!.feedHealthy() && a.jwt!.feedHealthy(), 15_000);
+        expect((await get(b, user.cookie)).status).toBe(401);
+        const next = await signInOn(a, 'pg-after-drop@example.com');
+        expect((await get(b, next.cookie)).status).toBe(200);
+        expect(await (await a.storage()).deleteSession(next.sessionId)).toBe(true);
+        expect(await settled(b, next.cookie, 401)).toBe(401);
+      } finally {
+        await admin.close();
       }
     });
 

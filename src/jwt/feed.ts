@@ -160,6 +160,8 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
 
   const connect = async (): Promise<void> => {
     if (closed || database.listen === undefined) return;
+    // Lost again while catching up: stay unhealthy (the next connect reports health).
+    let lost = false;
     try {
       stop = await database.listen(
         setup.channel,
@@ -170,6 +172,7 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
           echoes.heard(message.n);
         },
         (error) => {
+          lost = true;
           if (healthy) setup.onError('revocation feed: PostgreSQL LISTEN connection lost; checking the database on every request until it is back', error);
           healthy = false;
           stop = undefined;
@@ -177,7 +180,7 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
         },
       );
       await setup.onConnected();
-      healthy = !closed;
+      healthy = !closed && !lost;
       retryMs = 250;
     } catch (error) {
       healthy = false;

@@ -151,7 +151,8 @@ async function openPostgres(url: string): Promise<Database> {
     },
     async listen(channel, onPayload, onError) {
       // Its own client, outside the pool: a LISTEN lives as long as its connection.
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true });
+      // Named after the channel, so an operator (or a test) finds it in pg_stat_activity.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true, application_name: `gatehouse_feed_${channel}`.slice(0, 63) });
       let failed = false;
       const fail = (error: unknown) => {
         if (failed) return;
