@@ -11,6 +11,7 @@ import { BENCH_DIR, GATEHOUSE_ENTRY, TARGETS, progress, readConfig } from './lib
 import { cpuSnapshot, otherCores } from './lib/cpu.mjs';
 import { createBetterAuthSqlite } from './lib/fixtures-better-auth.mjs';
 import { createGatehousePostgres, createGatehouseSqlite } from './lib/fixtures-gatehouse.mjs';
+import { createGatehouseJwtSqlite, JWT_ISSUER } from './lib/fixtures-jwt.mjs';
 import { runLoad, shuffled, summarize } from './lib/load.mjs';
 import { computeRatios, printReport, summarizeTargets, writeResults } from './lib/report.mjs';
 import { runPasskeyBench } from './passkeys.mjs';
@@ -24,6 +25,7 @@ const FIXTURES = {
   sqliteLarge: (c) => createGatehouseSqlite({ name: 'gatehouse-1m', rows: c.largeRows, pool: c.pool, users: c.users }),
   postgres: (c) => createGatehousePostgres({ baseUrl: c.postgresUrl, rows: c.smallRows, pool: c.pool, users: c.users }),
   betterAuth: (c) => createBetterAuthSqlite({ rows: c.smallRows, pool: c.pool, users: c.users, secret: c.betterAuthSecret }),
+  jwt: (c) => createGatehouseJwtSqlite({ pool: c.pool, users: c.users, secret: c.jwtSecret }),
 };
 
 function serverSpec(target, fixture, config) {
@@ -34,6 +36,10 @@ function serverSpec(target, fixture, config) {
       return { kind: 'handwritten', file: fixture.file };
     case 'gatehouse':
       return { kind: 'gatehouse', databaseUrl: fixture.databaseUrl };
+    case 'gatehouse-jwt':
+      return { kind: 'gatehouse-jwt', databaseUrl: fixture.databaseUrl, secret: config.jwtSecret };
+    case 'jose-naive':
+      return { kind: 'jose-naive', jwks: fixture.jwks, issuer: JWT_ISSUER };
     default:
       return { kind: 'better-auth', file: fixture.file, secret: config.betterAuthSecret };
   }
@@ -99,7 +105,7 @@ async function main() {
   const config = readConfig();
   const targets = TARGETS.filter((t) => config.only.length === 0 || config.only.includes(t.id));
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()} ${os.arch()}`, node: process.version };
-  const { betterAuthSecret: _secret, only: _only, postgresUrl: _url, ...rest } = config;
+  const { betterAuthSecret: _secret, jwtSecret: _jwtSecret, only: _only, postgresUrl: _url, ...rest } = config;
   const settings = { ...rest, noisyCores: NOISY_CORES };
   const [load1] = os.loadavg();
   if (load1 > 0.5) progress(`WARNING: load average ${load1.toFixed(2)} before the bench started: other work on this machine will lower and scatter the figures.`);

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { z } from 'zod';
-import { NotFoundError, parseInput, readJsonBody, jsonResponse, type Gatehouse } from 'gatehouse';
+import { AuthError, NotFoundError, parseInput, readJsonBody, jsonResponse, type Gatehouse } from 'gatehouse';
 import type { PostsStore } from './posts.js';
 import { demoScript, homePage, postsPage, sessionsPage } from './pages.js';
 import { accountPage } from './account-page.js';
@@ -99,6 +99,25 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoO
     const id = Number(c.req.param('id'));
     if (!Number.isSafeInteger(id) || id <= 0 || !(await posts.remove(id))) throw new NotFoundError('No such post.');
     return c.body(null, 204);
+  });
+
+  // JWT mode: a page whose access cookie expired refreshes once (the refresh cookie only
+  // travels to /auth/token/refresh, so the page's own request cannot), then reloads.
+  app.get('/assets/refresh.js', (c) =>
+    c.body("fetch('/auth/token/refresh', { method: 'POST', credentials: 'same-origin' }).finally(() => location.reload());", 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+    }),
+  );
+  app.use('*', async (c, next) => {
+    const path = new URL(c.req.url).pathname;
+    if (auth.jwt !== undefined && c.req.method === 'GET' && !/^\/(auth|api|assets)\//.test(path)) {
+      const expired = await auth.requireSession(c.req.raw).then(
+        () => false,
+        (error: unknown) => error instanceof AuthError && error.code === 'ACCESS_TOKEN_EXPIRED',
+      );
+      if (expired) return c.html('<!doctype html><title>Refreshing…</title><script type="module" src="/assets/refresh.js"></script><p>Refreshing your session…</p>', 401);
+    }
+    await next();
   });
 
   app.get('/assets/demo.js', (c) => c.body(demoScript, 200, { 'content-type': 'text/javascript; charset=utf-8' }));

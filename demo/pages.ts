@@ -169,10 +169,15 @@ export function sessionsTable(auth: SessionResult, sessions: SessionRecord[]): H
 /** The one script the pages need: it calls the JSON API with fetch (cookies go along automatically). */
 export const demoScript = `
 const status = (el, text) => { const s = el.closest('.card, nav')?.querySelector('[role=status]'); if (s) s.textContent = text; else if (text) alert(text); };
-async function call(method, url, body) {
+async function call(method, url, body, retried) {
   const res = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
   if (res.ok) return null;
   const data = await res.json().catch(() => null);
+  // JWT mode: an expired access token is refreshed once, then the call retried once.
+  if (res.status === 401 && data?.error?.code === 'ACCESS_TOKEN_EXPIRED' && !retried) {
+    const refreshed = await fetch('/auth/token/refresh', { method: 'POST' });
+    if (refreshed.ok) return call(method, url, body, true);
+  }
   return data?.error?.message ?? 'Request failed (' + res.status + ')';
 }
 document.addEventListener('click', async (event) => {

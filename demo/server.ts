@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
+import type { JWK } from 'jose';
 import { createGatehouse, openDatabase, redactUrl, ConfigurationError, DEFAULT_DATABASE_URL, DEFAULTS, type LimitName } from 'gatehouse';
 import { demoAuthz } from './authz.js';
 import { createDemoApp } from './app.js';
@@ -14,6 +15,20 @@ function scaledLimits(scale: string | undefined): Partial<Record<LimitName, { po
   return Object.fromEntries(Object.entries(DEFAULTS.limits).map(([name, limit]) => [name, { points: limit.points * factor, durationSeconds: limit.durationSeconds }]));
 }
 
+/** GATEHOUSE_JWT_SIGNING_KEYS: a JSON array of private JWKs (the first signs), instead of generated keys. */
+function signingKeysFromEnv(): JWK[] | undefined {
+  const raw = process.env.GATEHOUSE_JWT_SIGNING_KEYS;
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigurationError('GATEHOUSE_JWT_SIGNING_KEYS must be a JSON array of private JWKs.');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((k) => typeof k === 'object' && k !== null)) throw new ConfigurationError('GATEHOUSE_JWT_SIGNING_KEYS must be a JSON array of private JWKs.');
+  return parsed as JWK[];
+}
+
 /** `npm start`: the demo on http://localhost:3000, SQLite by default, PostgreSQL/Redis through env. */
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
@@ -26,6 +41,8 @@ async function main(): Promise<void> {
   }
   // Structured JSON logs on stdout when LOG_FORMAT=json (the access log only carries fixed fields).
   const json = process.env.LOG_FORMAT === 'json' ? pino({ base: { service: 'gatehouse-demo' } }) : null;
+  const strategy = process.env.GATEHOUSE_SESSION_STRATEGY ?? 'database';
+  if (strategy !== 'database' && strategy !== 'jwt') throw new ConfigurationError(`GATEHOUSE_SESSION_STRATEGY "${strategy}" must be "database" or "jwt".`);
   const database = await openDatabase(databaseUrl);
   const signInProviders = await demoProviders(origin);
   const auth = createGatehouse({
@@ -33,6 +50,9 @@ async function main(): Promise<void> {
     origin,
     authz: demoAuthz,
     oauth: { providers: signInProviders.providers },
+    // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt plus GATEHOUSE_JWT_SECRET (32+ characters, the same on every instance).
+    session: { strategy },
+    ...(strategy === 'jwt' ? { jwt: { secret: process.env.GATEHOUSE_JWT_SECRET, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined, signingKeys: signingKeysFromEnv() } } : {}),
     rateLimit: { redis: process.env.REDIS_URL || undefined, limits: scaledLimits(process.env.RATE_LIMIT_SCALE) },
     trustedProxies: process.env.TRUSTED_PROXIES ? process.env.TRUSTED_PROXIES.split(',').map((s) => s.trim()) : [],
     metrics: metricsPort !== null,
@@ -52,6 +72,7 @@ async function main(): Promise<void> {
     console.log(`  sign-in providers: ${signInProviders.description}`);
     if (metricsPort !== null) console.log(`  metrics: http://127.0.0.1:${metricsPort}/metrics`);
     console.log(`  rate limits: ${process.env.REDIS_URL ? `redis ${redactUrl(process.env.REDIS_URL)}` : 'in memory'}`);
+    if (auth.jwt !== undefined) console.log(`  sessions: JWT mode (access JWT + rotating refresh token; JWKS at ${origin}/auth/jwks.json)`);
   });
   let stopping = false;
   const stop = () => {

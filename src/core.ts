@@ -3,6 +3,7 @@ import type { ResolvedConfig } from './config/resolve.js';
 import type { OAuthFlow } from './oauth/flow.js';
 import type { MetricsRecorder } from './ops/metrics.js';
 import type { ClientIpResolver } from './protect/client-ip.js';
+import type { JwtMode } from './jwt/jwt-mode.js';
 import type { RateLimiter } from './protect/rate-limit.js';
 import type { Sessions } from './sessions/sessions.js';
 import type { Storage } from './storage/contract.js';
@@ -21,4 +22,6 @@ export interface Core {
   oauth: OAuthFlow | null;
   /** Prometheus metrics; a no-op recorder unless `metrics: true`. */
   metrics: MetricsRecorder;
+  /** JWT mode (access JWTs + refresh tokens); undefined with database sessions. */
+  jwt?: JwtMode;
 }

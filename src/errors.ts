@@ -39,6 +39,17 @@ export class UnauthenticatedError extends AuthError {
   }
 }
 
+/**
+ * The access token expired, or was issued before a change to the account (JWT mode): the
+ * client refreshes once (`POST /auth/token/refresh`) and retries. Distinct from
+ * UNAUTHENTICATED, which means "sign in again".
+ */
+export class AccessTokenExpiredError extends AuthError {
+  constructor(message = 'The access token expired. Refresh it and retry.') {
+    super('ACCESS_TOKEN_EXPIRED', 401, message);
+  }
+}
+
 export class ForbiddenError extends AuthError {
   constructor(message = 'You do not have permission to do this.', code = 'FORBIDDEN') {
     super(code, 403, message);

@@ -4,13 +4,15 @@ import type { GatehouseOptions } from './config/options.js';
 import { resolveConfig, type ResolvedConfig } from './config/resolve.js';
 import type { Core } from './core.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.js';
-import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from './http/cookies.js';
+import { readCookie, SESSION_COOKIE } from './http/cookies.js';
+import { authenticateCookies, signInCookies, withSignOutCookies } from './http/session-cookies.js';
+import { createJwtMode, type JwtMode } from './jwt/jwt-mode.js';
 import { assertFresh } from './http/context.js';
 import { NO_STORE, toErrorResponse } from './http/errors.js';
 import { createHandler, type Handler, type RequestContext } from './http/handler.js';
 import { createOAuthFlow } from './oauth/flow.js';
 import { checkCsrf } from './protect/csrf.js';
-import { checkReadiness, type ReadinessReport } from './ops/health.js';
+import { checkReadiness, jwtReadiness, type ReadinessReport } from './ops/health.js';
 import { createMetrics, NO_METRICS, signInObserver, timedValidation, type MetricsRecorder } from './ops/metrics.js';
 import { createClientIpResolver, ipKey } from './protect/client-ip.js';
 import { createRateLimiter, type RateLimiter } from './protect/rate-limit.js';
@@ -59,6 +61,8 @@ export interface Gatehouse {
   createSession(userId: string, request: Request, options: CreateSessionOptions): Promise<CreateSessionResult>;
   /** Set-Cookie/Cache-Control headers that sign the browser out (after ending the session server-side). */
   signOutHeaders(): Headers;
+  /** JWT mode only (undefined with database sessions): key rotation, the JWKS, feed state. See docs/jwt.md. */
+  jwt: JwtMode | undefined;
   users: Users;
   /** The storage contract implementation, for advanced use and tests. */
   storage(): Promise<Storage>;
@@ -91,7 +95,10 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       return db;
     }));
   let storagePromise: Promise<Storage> | undefined;
-  const storage = (): Promise<Storage> => (storagePromise ??= database().then(createSqlStorage));
+  // JWT mode wraps the storage so every session end and account change also revokes access tokens.
+  let jwt: JwtMode | undefined;
+  const storage = (): Promise<Storage> =>
+    (storagePromise ??= database().then((db) => (jwt === undefined ? createSqlStorage(db) : jwt.wrapStorage(createSqlStorage(db)))));
 
   const metrics = config.metrics ? createMetrics() : null;
   const recorder: MetricsRecorder = metrics ?? NO_METRICS;
@@ -121,17 +128,18 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
   const sessions = timedValidation(createSessions(storage, config, audit), recorder);
   const users = createUsers(storage, config, audit);
   const clientIp = createClientIpResolver(config.trustedProxies);
-  const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, oauth: null, metrics: recorder };
+  if (config.jwt !== null) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit });
+  const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, jwt, oauth: null, metrics: recorder };
   if (config.oauth !== null) core.oauth = createOAuthFlow(core, config.oauth);
 
   const getSession = async (request: Request): Promise<SessionResult | null> => {
-    const found = await sessions.validate(readCookie(request.headers.get('cookie'), SESSION_COOKIE));
+    const { found } = await authenticateCookies(core, request.headers.get('cookie'));
     return found === null ? null : toSessionResult(found);
   };
   const requireSession = async (request: Request): Promise<SessionResult> => {
-    const result = await getSession(request);
-    if (result === null) throw new UnauthenticatedError();
-    return result;
+    const { found, error } = await authenticateCookies(core, request.headers.get('cookie'));
+    if (found === null) throw error ?? new UnauthenticatedError();
+    return toSessionResult(found);
   };
 
   return {
@@ -162,17 +170,24 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
         previousToken: readCookie(request.headers.get('cookie'), SESSION_COOKIE),
       });
       const headers = new Headers({ 'cache-control': NO_STORE });
-      headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - config.now()) / 1000));
+      for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
       return { session: toSession(created.session), headers };
     },
     signOutHeaders() {
-      return new Headers({ 'cache-control': NO_STORE, 'set-cookie': clearedSessionCookie() });
+      return withSignOutCookies(core, new Headers({ 'cache-control': NO_STORE }));
     },
+    jwt,
     users,
     storage,
     limiter,
     migrate: async () => migrate(await database()),
-    readiness: () => checkReadiness({ database, limiter, redisConfigured: options.rateLimit?.redis !== undefined }),
+    readiness: () =>
+      checkReadiness({
+        database,
+        limiter,
+        redisConfigured: options.rateLimit?.redis !== undefined,
+        extra: jwt === undefined ? [] : [() => jwtReadiness(jwt)],
+      }),
     async metrics() {
       if (metrics === null) return toErrorResponse(new NotFoundError('Metrics are off: createGatehouse({ metrics: true }).'));
       const body = await metrics.text();
@@ -180,6 +195,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     },
     errorResponse: (error) => toErrorResponse(error, config.logger),
     async close() {
+      await jwt?.close();
       if (limiterPromise) await (await limiterPromise).close();
       if (databasePromise && typeof options.database === 'string') await (await databasePromise).close();
     },

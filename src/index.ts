@@ -1,11 +1,16 @@
 export { createGatehouse } from './gatehouse.js';
 export type { Gatehouse, CreateSessionOptions, CreateSessionResult } from './gatehouse.js';
-export type { GatehouseOptions, GatehouseLogger, LimitName, LimitOptions } from './config/options.js';
+export type { GatehouseOptions, GatehouseLogger, JwtOptions, LimitName, LimitOptions } from './config/options.js';
 export { DEFAULTS } from './config/resolve.js';
 export type { ResolvedConfig } from './config/resolve.js';
 export type { User, Session, SessionResult } from './sessions/types.js';
 export type { Handler, RequestContext } from './http/handler.js';
 export { SESSION_COOKIE } from './http/cookies.js';
+export { ACCESS_COOKIE, REFRESH_COOKIE } from './http/jwt-cookies.js';
+export { verifyAccessToken } from './jwt/verify-access-token.js';
+export type { VerifyAccessTokenOptions } from './jwt/verify-access-token.js';
+export type { AccessTokenClaims } from './jwt/access-token.js';
+export type { JwtMode } from './jwt/jwt-mode.js';
 export { openDatabase, DEFAULT_DATABASE_URL, redactUrl } from './storage/database.js';
 export type { Database, Dialect } from './storage/database.js';
 export { migrate, pendingMigrations } from './storage/migrate.js';
@@ -20,6 +25,11 @@ export type {
   SessionWithUser,
   AuthEventRecord,
   NewAuthEvent,
+  SigningKeyRecord,
+  RefreshTokenRecord,
+  RevocationRecord,
+  RevocationKind,
+  JwtStorage,
   ListEventsQuery,
   ListUsersQuery,
   IdentityRecord,
@@ -38,6 +48,7 @@ export {
   AuthError,
   BadRequestError,
   UnauthenticatedError,
+  AccessTokenExpiredError,
   ForbiddenError,
   ReauthenticationRequiredError,
   CsrfError,

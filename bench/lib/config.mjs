@@ -36,6 +36,8 @@ export function readConfig() {
     cpuProfile: process.env.BENCH_CPU_PROF === '1',
     /** Better Auth refuses a low-entropy secret; each run gets a fresh one. */
     betterAuthSecret: randomBytes(32).toString('base64url'),
+    /** JWT mode's jwt.secret for this run's fixture and server. */
+    jwtSecret: randomBytes(32).toString('base64url'),
   };
   if (config.pool > config.smallRows || config.pool > config.largeRows) throw new Error('BENCH_POOL cannot exceed the row counts.');
   for (const id of config.only) {
@@ -55,6 +57,8 @@ export const TARGETS = [
   { id: 'gatehouse-sqlite-1m', key: 'c1m', label: '(c) Gatehouse, SQLite 1M', server: 'gatehouse', fixture: 'sqliteLarge' },
   { id: 'gatehouse-postgres', key: 'd', label: '(d) Gatehouse, PostgreSQL 10k', server: 'gatehouse', fixture: 'postgres' },
   { id: 'better-auth', key: 'e', label: '(e) Better Auth 1.7, SQLite 10k', server: 'better-auth', fixture: 'betterAuth' },
+  { id: 'gatehouse-jwt', key: 'f', label: '(f) Gatehouse JWT mode, SQLite', server: 'gatehouse-jwt', fixture: 'jwt' },
+  { id: 'jose-naive', key: 'g', label: '(g) jose jwtVerify per request', server: 'jose-naive', fixture: 'jwt' },
 ];
 
 /** Ratios the issue asks for: numerator / denominator of req/s, with the goal to report against. */
@@ -63,6 +67,8 @@ export const RATIOS = [
   { name: 'c/e', of: 'c', over: 'e', goal: 10, meaning: 'Gatehouse vs Better Auth, both SQLite' },
   { name: 'd/b', of: 'd', over: 'b', goal: null, meaning: 'Gatehouse on PostgreSQL vs the SQLite limit (no goal)' },
   { name: 'c(1M)/c(10k)', of: 'c1m', over: 'c', goal: 0.9, meaning: '1M sessions within 10% of 10k' },
+  { name: 'f/g', of: 'f', over: 'g', goal: 1.5, meaning: 'JWT mode vs jose jwtVerify on every request' },
+  { name: 'f/c', of: 'f', over: 'c', goal: 0.8, meaning: 'JWT mode vs the database-session route' },
 ];
 
 /** Prints one line of progress with the time since the run started. */

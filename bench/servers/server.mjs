@@ -26,6 +26,22 @@ const CHECKS = {
       close: () => auth.close(),
     };
   },
+  // (f) Gatehouse in JWT mode: the access JWT from its cookie (cached verification, exp and revocation per request).
+  async 'gatehouse-jwt'(spec) {
+    const { createGatehouse } = await import(GATEHOUSE_ENTRY.href);
+    const { jwtOptions } = await import('../lib/fixtures-jwt.mjs');
+    const auth = createGatehouse({ database: spec.databaseUrl, origin: 'http://localhost:3000', ...jwtOptions(spec.secret) });
+    await auth.jwt.ready(); // keys and revocation feed now rather than on the first measured request
+    return {
+      check: async (request) => (await auth.getSession(request))?.user.id ?? null,
+      close: () => auth.close(),
+    };
+  },
+  // (g) The naive approach: jose jwtVerify on every request.
+  async 'jose-naive'(spec) {
+    const { createNaiveJoseCheck } = await import('./jose-naive.mjs');
+    return createNaiveJoseCheck(spec);
+  },
   // (e) Better Auth with its defaults (no cookie cache), on its own SQLite database.
   async 'better-auth'(spec) {
     const { createBetterAuth } = await import('../lib/fixtures-better-auth.mjs');

@@ -22,7 +22,9 @@ export type AuthEventType =
   | 'oauth.signed_in'
   | 'oauth.linked'
   | 'oauth.unlinked'
-  | 'oauth.failed';
+  | 'oauth.failed'
+  | 'refresh_token.reused'
+  | 'signing_key.rotated';
 
 export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'user.created',
@@ -45,6 +47,8 @@ export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'oauth.linked',
   'oauth.unlinked',
   'oauth.failed',
+  'refresh_token.reused',
+  'signing_key.rotated',
 ];
 
 export interface AuthEventInput {

@@ -5,6 +5,7 @@ import type { UserRecord } from '../storage/contract.js';
 import { AUTH_EVENT_TYPES } from '../audit/audit-log.js';
 import { SYSTEM_ACTOR } from '../users/users.js';
 import { loadCliConfig, table, UsageError, withGatehouse } from './context.js';
+import { jwtCommands } from './jwt-commands.js';
 
 export interface Command {
   name: string;
@@ -41,6 +42,8 @@ async function userByEmail(auth: Gatehouse, address: string): Promise<UserRecord
 function config(values: Record<string, string | boolean | undefined>) {
   return loadCliConfig({ 'database-url': str(values, 'database-url'), config: str(values, 'config') });
 }
+
+const JWT_COMMANDS: Command[] = jwtCommands({ common, config });
 
 export const COMMANDS: Command[] = [
   {
@@ -134,6 +137,7 @@ export const COMMANDS: Command[] = [
       });
     },
   },
+  ...JWT_COMMANDS,
   {
     name: 'events',
     summary: 'Show the audit log, newest first',

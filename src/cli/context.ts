@@ -16,6 +16,8 @@ export class UsageError extends Error {
 export interface CliConfig {
   databaseUrl: string;
   authz?: Authz;
+  /** JWT mode, so revocations reach running instances and `keys rotate` can work. */
+  jwt?: { secret: string; redis?: string; channel?: string };
 }
 
 const CONFIG_FILES = ['gatehouse.config.js', 'gatehouse.config.mjs'];
@@ -34,9 +36,13 @@ export async function loadCliConfig(flags: { 'database-url'?: string; config?: s
     const mod = (await import(pathToFileURL(path).href)) as { default?: Partial<CliConfig> };
     fromFile = mod.default ?? {};
   }
+  // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt + GATEHOUSE_JWT_SECRET (+ REDIS_URL for the feed), or `jwt` in the config file.
+  const secret = process.env.GATEHOUSE_JWT_SECRET;
+  const fromEnv = process.env.GATEHOUSE_SESSION_STRATEGY === 'jwt' && secret !== undefined && secret !== '' ? { secret, redis: process.env.REDIS_URL || undefined, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined } : undefined;
   return {
     databaseUrl: flags['database-url'] ?? process.env.DATABASE_URL ?? fromFile.databaseUrl ?? DEFAULT_DATABASE_URL,
     authz: fromFile.authz,
+    jwt: fromEnv ?? fromFile.jwt,
   };
 }
 
@@ -46,7 +52,12 @@ export async function withGatehouse<T>(config: CliConfig, run: (auth: Gatehouse,
   const [{ createGatehouse }, { openDatabase }] = await Promise.all([import('../gatehouse.js'), import('../storage/database.js')]);
   const database = await openDatabase(config.databaseUrl);
   try {
-    const auth = createGatehouse({ database, origin: 'http://localhost', ...(config.authz ? { authz: config.authz } : {}) });
+    const auth = createGatehouse({
+      database,
+      origin: 'http://localhost',
+      ...(config.authz ? { authz: config.authz } : {}),
+      ...(config.jwt ? { session: { strategy: 'jwt' as const }, jwt: config.jwt } : {}),
+    });
     try {
       return await run(auth, database);
     } finally {

@@ -1,4 +1,5 @@
 import { GatehouseClientError } from './errors.js';
+import { createAuthFetch } from './refresh.js';
 
 /** Options every helper takes. */
 export interface ClientOptions {
@@ -49,7 +50,8 @@ export async function callApi(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path:
   if (method !== 'GET') headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, {
+    // JWT mode: an expired access token is refreshed once and the call retried (see refresh.ts).
+    res = await createAuthFetch({ basePath: base })(`${base}${path}`, {
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),

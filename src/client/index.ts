@@ -18,6 +18,8 @@ export { listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, sign
 export type { PasskeyIdOptions, RenamePasskeyOptions, SignInWithRecoveryCodeOptions } from './manage.js';
 export { listLinkedAccounts, linkProvider, unlinkAccount } from './accounts.js';
 export type { LinkedAccount, LinkProviderOptions, AccountIdOptions } from './accounts.js';
+export { authFetch, createAuthFetch, refreshSession } from './refresh.js';
+export type { AuthFetchOptions } from './refresh.js';
 export { GatehouseClientError } from './errors.js';
 export type { ClientErrorCode, GatehouseClientErrorOptions } from './errors.js';
 export type { ClientOptions } from './http.js';

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { JWK } from 'jose';
 import type { Authz } from '../authz/index.js';
 import type { OAuthOptions } from '../oauth/config.js';
 import type { Database } from '../storage/database.js';
@@ -9,7 +10,7 @@ export interface LimitOptions {
   durationSeconds: number;
 }
 
-export type LimitName = 'session' | 'admin' | 'ceremony' | 'credentialIp' | 'credentialAccount';
+export type LimitName = 'session' | 'admin' | 'ceremony' | 'credentialIp' | 'credentialAccount' | 'refresh';
 
 export interface GatehouseLogger {
   warn(message: string, details?: Record<string, unknown>): void;
@@ -33,6 +34,43 @@ export interface PasskeyOptions {
   allowCrossOrigin?: boolean;
 }
 
+export interface JwtOptions {
+  /**
+   * Encrypts the signing keys at rest; at least 32 characters, the same on every instance
+   * (e.g. from GATEHOUSE_JWT_SECRET). Required in JWT mode.
+   */
+  secret?: string;
+  /** The `iss` of access tokens. Default: the first origin. */
+  issuer?: string;
+  /** The `aud` of access tokens. Default: the issuer. */
+  audience?: string;
+  /**
+   * Private JWKs (Ed25519 or P-256, each with a `kid`) to sign with instead of generated,
+   * database-stored keys: the first signs, all verify. Default: generated and stored encrypted.
+   */
+  signingKeys?: readonly JWK[];
+  /** "EdDSA" (Ed25519, default) or "ES256" (P-256), for keys generated from now on. */
+  algorithm?: 'EdDSA' | 'ES256';
+  /** Access token lifetime. Default 900 (15 minutes), which is also the maximum. */
+  accessTokenTtlSeconds?: number;
+  /**
+   * Lifts the 15-minute cap on `accessTokenTtlSeconds`. Services that verify tokens on their
+   * own (verifyAccessToken) cannot see a revocation before the token expires: a deliberate,
+   * logged opt-out, never a default.
+   */
+  dangerouslyAllowAccessTokensOver15Minutes?: true;
+  /** Clock skew tolerated on exp/nbf/iat. Default 5 seconds. */
+  leewaySeconds?: number;
+  /** A just-rotated refresh token returns the same successor for this long (two tabs). Default 10 seconds. */
+  refreshGraceSeconds?: number;
+  /** Verified access tokens remembered, so a repeated token skips the signature check. Default 10,000. */
+  verifiedTokenCacheSize?: number;
+  /** Redis for the revocation feed (pub/sub). Default: `rateLimit.redis`; else PostgreSQL LISTEN/NOTIFY or in process. */
+  redis?: string | Redis;
+  /** The Redis channel / PostgreSQL NOTIFY channel of the revocation feed. Default "gatehouse_revocations". */
+  channel?: string;
+}
+
 export interface GatehouseOptions {
   /** An open database (`openDatabase(url)`) or a URL: `sqlite:./data/gatehouse.db`, `postgres://...`. */
   database: Database | string;
@@ -46,9 +84,15 @@ export interface GatehouseOptions {
   /** Roles and permissions (from `gatehouse/authz`). Default: member + admin. */
   authz?: Authz;
   session?: {
+    /**
+     * "database" (default): an opaque session token in a `__Host-` cookie, looked up on each
+     * request. "jwt": a short-lived access JWT plus a rotating refresh token (docs/jwt.md); the
+     * session row is the refresh family, and `absoluteLifetimeSeconds` is its lifetime (default 7 days).
+     */
+    strategy?: 'database' | 'jwt';
     /** Seconds without activity before a session ends. Default 7 days. */
     idleTimeoutSeconds?: number;
-    /** Seconds after sign-in when a session ends regardless of activity. Default 30 days. */
+    /** Seconds after sign-in when a session ends regardless of activity. Default 30 days (7 days in JWT mode). */
     absoluteLifetimeSeconds?: number;
     /** Activity is written at most once per this many seconds per session. Default 15 minutes. */
     touchIntervalSeconds?: number;
@@ -58,6 +102,8 @@ export interface GatehouseOptions {
   passkeys?: PasskeyOptions;
   /** Sign-in with OpenID Connect providers and GitHub (docs/oauth.md). */
   oauth?: OAuthOptions;
+  /** JWT mode (`session.strategy: "jwt"`); see docs/jwt.md for every default and why. */
+  jwt?: JwtOptions;
   csrf?: {
     /** Accept `Sec-Fetch-Site: same-site` (sibling subdomains). Default false. */
     allowSameSite?: boolean;

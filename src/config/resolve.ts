@@ -3,6 +3,7 @@ import { defaultAuthz, type Authz } from '../authz/index.js';
 import { ConfigurationError } from '../errors.js';
 import { oauthSchema, resolveOAuth, type ResolvedOAuth } from '../oauth/config.js';
 import type { GatehouseLogger, GatehouseOptions, LimitName, LimitOptions } from './options.js';
+import { JWT_DEFAULTS, jwtOptionsSchema, resolveJwt, type ResolvedJwtConfig } from './jwt.js';
 
 const MINUTE = 60;
 const DAY = 24 * 60 * MINUTE;
@@ -18,6 +19,7 @@ export const DEFAULTS = {
   challengeTtlSeconds: 5 * MINUTE,
   maxPendingPerIp: 20,
   recoveryCodes: 10,
+  jwt: JWT_DEFAULTS,
   limits: {
     // Reads of /auth/session and friends: generous, it only stops floods.
     session: { points: 600, durationSeconds: MINUTE },
@@ -27,6 +29,8 @@ export const DEFAULTS = {
     // Failed credential attempts per client IP and per account: the window bounds any lock-out.
     credentialIp: { points: 30, durationSeconds: 5 * MINUTE },
     credentialAccount: { points: 10, durationSeconds: 15 * MINUTE },
+    // POST /auth/token/refresh per client IP: a tab refreshes about 4 times an hour.
+    refresh: { points: 120, durationSeconds: MINUTE },
   } satisfies Record<LimitName, LimitOptions>,
 } as const;
 
@@ -38,6 +42,9 @@ export interface ResolvedConfig {
   absoluteLifetimeMs: number;
   touchIntervalMs: number;
   freshAgeSeconds: number;
+  /** "database" or "jwt"; `jwt` holds the JWT settings in JWT mode, else null. */
+  strategy: 'database' | 'jwt';
+  jwt: ResolvedJwtConfig | null;
   allowSameSite: boolean;
   passkeys: {
     rpId: string;
@@ -69,6 +76,7 @@ const schema = z
     authz: z.unknown().optional(),
     session: z
       .object({
+        strategy: z.enum(['database', 'jwt']).optional(),
         idleTimeoutSeconds: seconds(365 * DAY).optional(),
         absoluteLifetimeSeconds: seconds(365 * DAY).optional(),
         touchIntervalSeconds: seconds(DAY).optional(),
@@ -76,6 +84,7 @@ const schema = z
       })
       .strict()
       .optional(),
+    jwt: jwtOptionsSchema.optional(),
     csrf: z.object({ allowSameSite: z.boolean().optional() }).strict().optional(),
     passkeys: z
       .object({
@@ -93,7 +102,7 @@ const schema = z
     rateLimit: z
       .object({
         redis: z.unknown().optional(),
-        limits: z.partialRecord(z.enum(['session', 'admin', 'ceremony', 'credentialIp', 'credentialAccount']), limit).optional(),
+        limits: z.partialRecord(z.enum(['session', 'admin', 'ceremony', 'credentialIp', 'credentialAccount', 'refresh']), limit).optional(),
       })
       .strict()
       .optional(),
@@ -180,8 +189,10 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
     throw new ConfigurationError('authz must come from defineAuthz() in gatehouse/authz');
   }
   const s = options.session ?? {};
-  const idle = s.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds;
-  const absolute = s.absoluteLifetimeSeconds ?? DEFAULTS.absoluteLifetimeSeconds;
+  const strategy = s.strategy ?? 'database';
+  // In JWT mode the session is the refresh family: 7 days by default (docs/jwt.md).
+  const absolute = s.absoluteLifetimeSeconds ?? (strategy === 'jwt' ? JWT_DEFAULTS.familyLifetimeSeconds : DEFAULTS.absoluteLifetimeSeconds);
+  const idle = s.idleTimeoutSeconds ?? (strategy === 'jwt' ? Math.min(DEFAULTS.idleTimeoutSeconds, absolute) : DEFAULTS.idleTimeoutSeconds);
   const touch = s.touchIntervalSeconds ?? DEFAULTS.touchIntervalSeconds;
   if (idle > absolute) {
     throw new ConfigurationError(`session.idleTimeoutSeconds (${idle}) cannot exceed session.absoluteLifetimeSeconds (${absolute}).`);
@@ -195,8 +206,11 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
     }
   }
   const basePath = options.basePath ?? DEFAULTS.basePath;
+  const logger = options.logger ?? consoleLogger;
   return {
     origins,
+    strategy,
+    jwt: strategy === 'jwt' ? resolveJwt(options, origins, logger) : null,
     passkeys: resolvePasskeys(options, origins),
     oauth: resolveOAuth(options.oauth, origins, basePath),
     basePath,
@@ -210,7 +224,7 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
     trustedProxies: options.trustedProxies ?? [],
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     metrics: options.metrics ?? false,
-    logger: options.logger ?? consoleLogger,
+    logger,
     now: options.now ?? Date.now,
   };
 }

@@ -2,6 +2,7 @@ import type { Core } from '../core.js';
 import { ForbiddenError, ReauthenticationRequiredError, UnauthenticatedError } from '../errors.js';
 import type { SessionWithUser } from '../storage/contract.js';
 import { readCookie, SESSION_COOKIE } from './cookies.js';
+import { authenticateCookies } from './session-cookies.js';
 
 /** What a route knows about the request it serves. The session is looked up at most once. */
 export interface RouteContext {
@@ -35,11 +36,13 @@ export function createRouteContext(
   socketIp: string | undefined,
 ): RouteContext {
   const token = readCookie(request.headers.get('cookie'), SESSION_COOKIE);
-  let lookup: Promise<SessionWithUser | null> | undefined;
-  const current = (): Promise<SessionWithUser | null> => (lookup ??= core.sessions.validate(token));
+  let lookup: ReturnType<typeof authenticateCookies> | undefined;
+  const authenticate = () => (lookup ??= authenticateCookies(core, request.headers.get('cookie')));
+  const current = async (): Promise<SessionWithUser | null> => (await authenticate()).found;
   const requireSession = async (): Promise<SessionWithUser> => {
-    const found = await current();
-    if (found === null) throw new UnauthenticatedError();
+    const { found, error } = await authenticate();
+    // JWT mode says why (ACCESS_TOKEN_EXPIRED: refresh and retry).
+    if (found === null) throw error ?? new UnauthenticatedError();
     return found;
   };
   return {

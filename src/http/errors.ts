@@ -13,8 +13,10 @@ export const NO_STORE = 'no-store';
  * and code; anything else is a 500 with a generic message: no stack, SQL, library text,
  * path or token ever reaches the client (ERR-01). The details go to the server log only.
  */
-export function toErrorResponse(error: unknown, logger?: GatehouseLogger): Response {
-  const headers = new Headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': NO_STORE });
+export function toErrorResponse(error: unknown, logger?: GatehouseLogger, extraHeaders?: Headers): Response {
+  const headers = new Headers(extraHeaders);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.set('cache-control', NO_STORE);
   if (error instanceof AuthError) {
     if (error instanceof RateLimitedError) headers.set('retry-after', String(error.retryAfterSeconds));
     if (error instanceof MethodNotAllowedError) headers.set('allow', error.allow.join(', '));

@@ -12,6 +12,7 @@ import type { Route } from './routes/types.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { recoveryRoutes } from './routes/recovery.js';
+import { tokenRoutes } from './routes/token.js';
 
 /** What the adapter knows about the connection that a web Request does not carry. */
 export interface RequestContext {
@@ -40,7 +41,7 @@ function compile(route: Route): CompiledRoute {
   return { route, pattern: new RegExp(`^${source}$`), names };
 }
 
-const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...passkeyRoutes, ...recoveryRoutes, ...oauthRoutes, ...adminRoutes];
+const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...passkeyRoutes, ...recoveryRoutes, ...oauthRoutes, ...adminRoutes, ...tokenRoutes];
 
 /** One CSRF event per client IP per minute at most: a flood of refusals must not flood the log. */
 function createCsrfEventThrottle(): (ip: string, now: number) => boolean {

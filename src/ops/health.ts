@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { JwtMode } from '../jwt/jwt-mode.js';
 import type { RateLimiter } from '../protect/rate-limit.js';
 import type { Database } from '../storage/database.js';
 import { pendingMigrations } from '../storage/migrate.js';
@@ -78,4 +79,21 @@ export async function checkReadiness(setup: ReadinessSetup): Promise<ReadinessRe
     ...(setup.extra ?? []).map((extra) => extra()),
   ]);
   return { ready: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * JWT mode: signing keys loaded (decrypted with the configured secret). The revocation feed
+ * is reported but does not make the instance unready: while it is down every request checks
+ * the database instead (fail closed, just slower).
+ */
+export async function jwtReadiness(jwt: JwtMode): Promise<ReadinessCheck> {
+  try {
+    await withTimeout(jwt.ready());
+    const { keys } = await withTimeout(jwt.jwks());
+    if (keys.length === 0) return { name: 'signing-keys', ok: false, detail: 'no signing key loaded' };
+    const feed = jwt.feedHealthy() ? 'revocation feed up' : 'revocation feed down: checking the database per request';
+    return { name: 'signing-keys', ok: true, detail: `${keys.length} key(s) loaded; ${feed}` };
+  } catch {
+    return { name: 'signing-keys', ok: false, detail: 'signing keys could not be loaded (check jwt.secret and the database)' };
+  }
 }

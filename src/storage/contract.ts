@@ -96,7 +96,7 @@ export interface ListEventsQuery {
   type?: string;
 }
 
-export interface Storage extends PasskeyStorage, OAuthStorage {
+export interface Storage extends PasskeyStorage, OAuthStorage, JwtStorage {
   /** Throws `ConflictError` (EMAIL_TAKEN) when the email exists, compared case-insensitively. */
   createUser(user: NewUser): Promise<UserRecord>;
   findUserById(id: string): Promise<UserRecord | null>;
@@ -266,4 +266,75 @@ export interface OAuthStorage {
    * locked, so two racing unlinks cannot both pass the check.
    */
   deleteIdentity(id: string, userId: string): Promise<DeleteIdentityResult>;
+}
+
+/** A JWT signing key as stored: the private half only as a JWE under the configured secret. */
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  /** The public JWK, as JSON. */
+  publicJwk: string;
+  /** The private JWK, encrypted (compact JWE). */
+  privateJwe: string;
+  createdAt: number;
+  /** When a newer key took over signing; null while this key signs. */
+  supersededAt: number | null;
+  /** After this the key verifies nothing; null until superseded. */
+  retiresAt: number | null;
+}
+
+/** One refresh token of a family. Only the hash of its secret is stored (RT-01). */
+export interface RefreshTokenRecord {
+  id: string;
+  /** The family: the session it belongs to. */
+  familyId: string;
+  parentId: string | null;
+  userId: string;
+  secretHash: string;
+  createdAt: number;
+  /** The family's absolute end, copied to every token of the family (RT-05). */
+  expiresAt: number;
+  /** When it was exchanged for its successor; null while it is the live token. */
+  rotatedAt: number | null;
+}
+
+export type RevocationKind = 'session' | 'user';
+
+/**
+ * A revocation access tokens must honour: every token of a session ("session"), or every
+ * token of a user issued before `at` ("user"). `expiresAt`: when no token it could refuse is
+ * still unexpired.
+ */
+export interface RevocationRecord {
+  id: string;
+  kind: RevocationKind;
+  subject: string;
+  at: number;
+  expiresAt: number;
+}
+
+/** The JWT-mode part of the storage contract (signing keys, refresh tokens, revocations). */
+export interface JwtStorage {
+  insertSigningKey(key: SigningKeyRecord): Promise<void>;
+  /** Every key not retired at `now`, newest first. */
+  listSigningKeys(now: number): Promise<SigningKeyRecord[]>;
+  /** Marks every signing key other than `kid` that is not superseded yet; returns their kids. */
+  supersedeSigningKeys(kid: string, now: number, retiresAt: number): Promise<string[]>;
+
+  /** Stores the first token of a family. */
+  insertRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * Inserts `child` as the one successor of `parentId` and marks the parent rotated. True
+   * for exactly one caller, however many race; false when the parent already has a child
+   * (RT-04). A parent with a child counts as rotated even before `rotatedAt` is written.
+   */
+  rotateRefreshToken(parentId: string, child: RefreshTokenRecord, now: number): Promise<boolean>;
+
+  insertRevocation(revocation: RevocationRecord): Promise<void>;
+  /** Revocations still in force at `now`. */
+  listRevocations(now: number): Promise<RevocationRecord[]>;
+  /** The latest `at` of a user revocation still in force, or null. */
+  findUserRevokedAt(userId: string, now: number): Promise<number | null>;
+  deleteExpiredRevocations(now: number): Promise<number>;
 }

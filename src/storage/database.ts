@@ -31,6 +31,12 @@ export interface Database {
   prepareStatement(query: CompiledQuery): PreparedStatement;
   /** Connection pool counts (PostgreSQL), for metrics. */
   poolStats?(): { total: number; idle: number; waiting: number };
+  /**
+   * PostgreSQL only: LISTEN on `channel` on a dedicated connection (JWT mode's revocation
+   * feed). `onPayload` gets each NOTIFY payload; `onError` is called once when the
+   * connection is lost. Resolves to a function that stops listening.
+   */
+  listen?(channel: string, onPayload: (payload: string) => void, onError: (error: unknown) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -197,6 +203,29 @@ async function openPostgres(url: string): Promise<Database> {
           const result = await pool.query({ name, text: query.sql, values: [...parameters] });
           return result.rowCount ?? 0;
         },
+      };
+    },
+    async listen(channel, onPayload, onError) {
+      // Its own client, outside the pool: a LISTEN lives as long as its connection.
+      // Named after the channel, so an operator (or a test) finds it in pg_stat_activity.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, keepAlive: true, application_name: `gatehouse_feed_${channel}`.slice(0, 63) });
+      let failed = false;
+      const fail = (error: unknown) => {
+        if (failed) return;
+        failed = true;
+        client.end().catch(() => {});
+        onError(error);
+      };
+      client.on('error', fail);
+      client.on('end', () => fail(new Error('LISTEN connection ended')));
+      client.on('notification', (message) => {
+        if (message.channel === channel && message.payload !== undefined) onPayload(message.payload);
+      });
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      return async () => {
+        failed = true;
+        await client.end();
       };
     },
     close: () => kysely.destroy(),

@@ -3,6 +3,7 @@ import type { Database, Dialect } from './database.js';
 import * as m0001 from './migrations/0001_foundation.js';
 import * as m0002 from './migrations/0002_passkeys.js';
 import * as m0003 from './migrations/0003_oauth.js';
+import * as m0004 from './migrations/0004_jwt.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0001_foundation', m0001],
   ['0002_passkeys', m0002],
   ['0003_oauth', m0003],
+  ['0004_jwt', m0004],
 ];
 
 class ShippedMigrations implements MigrationProvider {

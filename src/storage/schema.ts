@@ -103,6 +103,35 @@ export interface OAuthTransactionsTable {
   expires_at: number;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwe: string;
+  created_at: number;
+  superseded_at: number | null;
+  retires_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  family_id: string;
+  parent_id: string | null;
+  user_id: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+}
+
+export interface RevocationsTable {
+  id: string;
+  kind: string;
+  subject: string;
+  at: number;
+  expires_at: number;
+}
+
 export interface GatehouseTables {
   gatehouse_users: UsersTable;
   gatehouse_sessions: SessionsTable;
@@ -112,4 +141,7 @@ export interface GatehouseTables {
   gatehouse_recovery_codes: RecoveryCodesTable;
   gatehouse_identities: IdentitiesTable;
   gatehouse_oauth_transactions: OAuthTransactionsTable;
+  gatehouse_signing_keys: SigningKeysTable;
+  gatehouse_refresh_tokens: RefreshTokensTable;
+  gatehouse_revocations: RevocationsTable;
 }

@@ -4,9 +4,10 @@ import { guard, isUniqueViolation, unavailable } from './sql-errors.js';
 import { emailTaken, normalizeEmail, splitAmr, toUser, userRow } from './sql-rows.js';
 import { createSqlOAuthStorage } from './sql-oauth-storage.js';
 import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
+import { createSqlJwtStorage } from './sql-jwt-storage.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, OAuthStorage, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
+import type { AuthEventRecord, JwtStorage, OAuthStorage, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
 import { sql } from 'kysely';
 
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
@@ -50,10 +51,10 @@ function escapeLike(value: string): string {
 
 /** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
 export function createSqlStorage(database: Database): Storage {
-  return { ...createSqlCoreStorage(database), ...createSqlPasskeyStorage(database), ...createSqlOAuthStorage(database) };
+  return { ...createSqlCoreStorage(database), ...createSqlPasskeyStorage(database), ...createSqlOAuthStorage(database), ...createSqlJwtStorage(database) };
 }
 
-function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeyStorage | keyof OAuthStorage> {
+function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeyStorage | keyof OAuthStorage | keyof JwtStorage> {
   const db = database.kysely;
 
   // The one query every authenticated request runs: a session joined with its user's

@@ -7,7 +7,7 @@ import type { Actor } from '../../users/users.js';
 import { expectNoBody, parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json } from '../errors.js';
-import { clearedSessionCookie } from '../cookies.js';
+import { withSignOutCookies } from '../session-cookies.js';
 import { iso, type Route } from './types.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -107,7 +107,7 @@ export const adminRoutes: Route[] = [
       const target = userId(ctx);
       const revoked = await ctx.core.users.revokeSessions(target, actor);
       // An admin who ends their own sessions is signed out here too.
-      return json({ revoked }, 200, target === actor.userId ? { 'set-cookie': clearedSessionCookie() } : undefined);
+      return json({ revoked }, 200, target === actor.userId ? withSignOutCookies(ctx.core) : undefined);
     },
   },
   {

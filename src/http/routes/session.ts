@@ -1,5 +1,7 @@
 import { expectNoBody } from '../body.js';
-import { clearedSessionCookie } from '../cookies.js';
+import { clearedSessionCookie, readCookie } from '../cookies.js';
+import { ACCESS_COOKIE } from '../jwt-cookies.js';
+import { withSignOutCookies } from '../session-cookies.js';
 import { json, noContent } from '../errors.js';
 import { iso, type Route } from './types.js';
 
@@ -9,7 +11,8 @@ export const sessionRoutes: Route[] = [
     path: '/session',
     limit: 'session',
     async run(ctx) {
-      const found = await ctx.current();
+      // JWT mode answers why (ACCESS_TOKEN_EXPIRED: refresh and retry).
+      const found = ctx.core.jwt === undefined ? await ctx.current() : await ctx.requireSession();
       if (found === null) {
         const response = json({ error: { code: 'UNAUTHENTICATED', message: 'Sign in to continue.' } }, 401);
         // A stale cookie is cleared so the browser stops sending it.
@@ -29,19 +32,22 @@ export const sessionRoutes: Route[] = [
     limit: 'session',
     async run(ctx) {
       await expectNoBody(ctx.request);
-      const found = await ctx.current();
+      const current = await ctx.current();
+      // JWT mode: an expired but authentic access token still names the session to end (SESS-07).
+      const found = current !== null ? { sessionId: current.session.id, userId: current.user.id } : ((await ctx.core.jwt?.sessionForSignOut(readCookie(ctx.request.headers.get('cookie'), ACCESS_COOKIE))) ?? null);
       if (found !== null) {
         const store = await ctx.core.storage();
-        await store.deleteSession(found.session.id);
-        await ctx.core.audit.record('session.signed_out', {
-          userId: found.user.id,
-          sessionId: found.session.id,
+        // Ends the session and, in JWT mode, its refresh family and access tokens on every instance.
+        const ended = await store.deleteSession(found.sessionId);
+        if (ended || current !== null) await ctx.core.audit.record('session.signed_out', {
+          userId: found.userId,
+          sessionId: found.sessionId,
           ip: ctx.ip,
           userAgent: ctx.userAgent,
         });
       }
       // Idempotent: signing out twice still answers 204 and clears the cookie (SESS-07).
-      return noContent({ 'set-cookie': clearedSessionCookie() });
+      return noContent(withSignOutCookies(ctx.core));
     },
   },
 ];

@@ -1,6 +1,6 @@
 import { NotFoundError } from '../../errors.js';
 import { expectNoBody } from '../body.js';
-import { clearedSessionCookie } from '../cookies.js';
+import { withSignOutCookies } from '../session-cookies.js';
 import { json, noContent } from '../errors.js';
 import type { RouteContext } from '../context.js';
 import { iso, type Route } from './types.js';
@@ -70,7 +70,7 @@ export const sessionsRoutes: Route[] = [
         userAgent: ctx.userAgent,
         data: { scope: 'one', by: 'user' },
       });
-      return noContent(id === current.id ? { 'set-cookie': clearedSessionCookie() } : undefined);
+      return noContent(id === current.id ? withSignOutCookies(ctx.core) : undefined);
     },
   },
   {
@@ -88,7 +88,7 @@ export const sessionsRoutes: Route[] = [
     limit: 'session',
     async run(ctx) {
       await endOwnSessions(ctx, 'all');
-      return noContent({ 'set-cookie': clearedSessionCookie() });
+      return noContent(withSignOutCookies(ctx.core));
     },
   },
 ];

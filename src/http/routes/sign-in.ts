@@ -1,6 +1,6 @@
 import { ipKey } from '../../protect/client-ip.js';
 import type { RouteContext } from '../context.js';
-import { sessionCookie } from '../cookies.js';
+import { signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
 import type { CreatedSession } from '../../sessions/sessions.js';
@@ -28,9 +28,13 @@ export async function signInResponse(ctx: RouteContext, userId: string, method: 
 /** Creates the new session (ending this browser's previous one, SESS-03) and the Set-Cookie that carries it. */
 export async function startSession(ctx: RouteContext, userId: string, method: string): Promise<{ created: CreatedSession; headers: Headers }> {
   const { core } = ctx;
+  // JWT mode: the browser's previous session (named by its access token) ends too (SESS-03).
+  const previous = core.jwt === undefined ? null : await ctx.current();
+  if (previous !== null) await (await core.storage()).deleteSession(previous.session.id);
   const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token });
   const headers = new Headers();
-  headers.append('set-cookie', sessionCookie(created.token, (created.session.absoluteExpiresAt - core.config.now()) / 1000));
+  // Database mode: the session cookie; JWT mode: access, refresh and "refreshable" cookies.
+  for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
   return { created, headers };
 }
 

@@ -1,0 +1,37 @@
+import type { Core } from '../core.js';
+import type { CreatedSession } from '../sessions/sessions.js';
+import type { SessionWithUser } from '../storage/contract.js';
+import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
+import { ACCESS_COOKIE, clearedJwtCookies, jwtCookies, REFRESHABLE_COOKIE } from './jwt-cookies.js';
+import type { AuthError } from '../errors.js';
+
+/**
+ * The one strategy switch for cookies: every sign-in (passkey, recovery, OAuth, the
+ * public createSession) and every sign-out goes through here, so each method gets JWT
+ * mode without knowing about it.
+ */
+export async function signInCookies(core: Core, created: CreatedSession): Promise<string[]> {
+  const now = core.config.now();
+  if (core.jwt === undefined) return [sessionCookie(created.token, (created.session.absoluteExpiresAt - now) / 1000)];
+  const tokens = await core.jwt.issue(created.session, created.user);
+  // A database-session cookie left from before a switch to JWT mode goes too.
+  return [...jwtCookies(tokens, core.config.basePath, now), clearedSessionCookie()];
+}
+
+/** Set-Cookie values that sign the browser out (in JWT mode, a leftover database-session cookie too). */
+export function signOutCookies(core: Core): string[] {
+  if (core.jwt === undefined) return [clearedSessionCookie()];
+  return [...clearedJwtCookies(core.config.basePath), clearedSessionCookie()];
+}
+
+/** Headers carrying the sign-out cookies. */
+export function withSignOutCookies(core: Core, headers: Headers = new Headers()): Headers {
+  for (const cookie of signOutCookies(core)) headers.append('set-cookie', cookie);
+  return headers;
+}
+
+/** The signed-in session for a Cookie header, with the error to answer when there is none. */
+export async function authenticateCookies(core: Core, cookieHeader: string | null): Promise<{ found: SessionWithUser | null; error: AuthError | null }> {
+  if (core.jwt === undefined) return { found: await core.sessions.validate(readCookie(cookieHeader, SESSION_COOKIE)), error: null };
+  return core.jwt.authenticate(readCookie(cookieHeader, ACCESS_COOKIE), readCookie(cookieHeader, REFRESHABLE_COOKIE) !== null);
+}

@@ -1,0 +1,224 @@
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { randomToken } from '../lib/crypto.js';
+import type { RevocationRecord } from '../storage/contract.js';
+import type { Database } from '../storage/database.js';
+
+/**
+ * The revocation change feed: every instance hears every revocation. Redis pub/sub when
+ * Redis is configured, PostgreSQL LISTEN/NOTIFY on PostgreSQL, in process on a single
+ * SQLite instance. `healthy` is false while the feed is down or catching up: callers then
+ * check the database on every request (fail closed).
+ */
+export interface RevocationFeed {
+  readonly kind: 'redis' | 'postgres' | 'local';
+  healthy(): boolean;
+  /** Sends a revocation to every instance; resolves once this instance heard its own message back (at most ~1 s). */
+  publish(record: RevocationRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FeedSetup {
+  redis: string | Redis | undefined;
+  channel: string;
+  database: () => Promise<Database>;
+  /** A revocation from another instance (or our own echo). */
+  onRevocation(record: RevocationRecord): void;
+  /** Called after every (re)connect, before the feed reports healthy: reload the state from the database. */
+  onConnected(): Promise<void>;
+  onError(message: string, error: unknown): void;
+}
+
+const ECHO_WAIT_MS = 1000;
+
+interface Message {
+  n: string;
+  r: RevocationRecord;
+}
+
+function parseMessage(text: string): Message | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || !('n' in value) || !('r' in value)) return null;
+    const { n, r } = value;
+    if (typeof n !== 'string' || typeof r !== 'object' || r === null) return null;
+    if (!('kind' in r) || !('subject' in r) || !('at' in r) || !('expiresAt' in r) || !('id' in r)) return null;
+    const { kind, subject, at, expiresAt, id } = r;
+    if ((kind !== 'session' && kind !== 'user') || typeof subject !== 'string' || typeof at !== 'number' || typeof expiresAt !== 'number' || typeof id !== 'string') return null;
+    return { n, r: { id, kind, subject, at, expiresAt } };
+  } catch {
+    return null;
+  }
+}
+
+/** Waits for our own messages to come back: by then the broker has sent them to every subscriber. */
+function createEchoes() {
+  const pending = new Map<string, () => void>();
+  return {
+    wait(nonce: string): Promise<void> {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          pending.delete(nonce);
+          resolve();
+        }, ECHO_WAIT_MS);
+        timer.unref();
+        pending.set(nonce, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    heard(nonce: string): void {
+      pending.get(nonce)?.();
+      pending.delete(nonce);
+    },
+    forget(nonce: string): void {
+      pending.get(nonce)?.();
+      pending.delete(nonce);
+    },
+  };
+}
+
+export async function createRevocationFeed(setup: FeedSetup): Promise<RevocationFeed> {
+  if (setup.redis !== undefined) return createRedisFeed(setup, setup.redis);
+  const database = await setup.database();
+  if (database.dialect === 'postgres' && database.listen !== undefined) return createPostgresFeed(setup, database);
+  // One SQLite instance: a revocation is applied to this process's memory before the call returns.
+  await setup.onConnected();
+  return { kind: 'local', healthy: () => true, publish: async () => {}, close: async () => {} };
+}
+
+function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFeed {
+  const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 } as const;
+  const publisher = typeof redis === 'string' ? new Redis(redis, options) : redis;
+  // Named, so an operator (or a test) can find the feed's connection in CLIENT LIST.
+  const connectionName = `gatehouse_feed_${setup.channel}`;
+  const subscriber = typeof redis === 'string' ? new Redis(redis, { connectTimeout: 2000, connectionName }) : redis.duplicate({ connectionName });
+  const echoes = createEchoes();
+  let healthy = false;
+  let closed = false;
+  if (typeof redis === 'string') publisher.on('error', (error) => setup.onError('revocation feed: Redis publisher error', error));
+
+  subscriber.on('message', (_channel: string, text: string) => {
+    const message = parseMessage(text);
+    if (message === null) return;
+    setup.onRevocation(message.r);
+    echoes.heard(message.n);
+  });
+  const down = () => {
+    if (healthy) setup.onError('revocation feed: Redis connection lost; checking the database on every request until it is back', null);
+    healthy = false;
+  };
+  subscriber.on('error', down);
+  subscriber.on('close', down);
+  subscriber.on('end', down);
+  // On every (re)connect: subscribe, then catch up from the database (messages sent while we were away are lost).
+  subscriber.on('ready', () => {
+    void (async () => {
+      try {
+        await subscriber.subscribe(setup.channel);
+        await setup.onConnected();
+        if (!closed && subscriber.status === 'ready') healthy = true;
+      } catch (error) {
+        setup.onError('revocation feed: Redis subscribe failed', error);
+      }
+    })();
+  });
+
+  return {
+    kind: 'redis',
+    healthy: () => healthy,
+    async publish(record) {
+      const nonce = randomToken(9);
+      const echo = echoes.wait(nonce);
+      try {
+        await publisher.publish(setup.channel, JSON.stringify({ n: nonce, r: record } satisfies Message));
+      } catch (error) {
+        echoes.forget(nonce);
+        // The row is in the database: instances whose feed is down check it there; the periodic reload catches up the rest.
+        setup.onError('revocation feed: Redis publish failed', error);
+        return;
+      }
+      await echo;
+    },
+    async close() {
+      closed = true;
+      healthy = false;
+      subscriber.disconnect();
+      if (typeof redis === 'string') publisher.disconnect();
+    },
+  };
+}
+
+function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFeed {
+  const echoes = createEchoes();
+  let healthy = false;
+  let closed = false;
+  let stop: (() => Promise<void>) | undefined;
+  let retryMs = 250;
+  let timer: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    if (closed || database.listen === undefined) return;
+    // Lost again while catching up: stay unhealthy (the next connect reports health).
+    let lost = false;
+    try {
+      stop = await database.listen(
+        setup.channel,
+        (payload) => {
+          const message = parseMessage(payload);
+          if (message === null) return;
+          setup.onRevocation(message.r);
+          echoes.heard(message.n);
+        },
+        (error) => {
+          lost = true;
+          if (healthy) setup.onError('revocation feed: PostgreSQL LISTEN connection lost; checking the database on every request until it is back', error);
+          healthy = false;
+          stop = undefined;
+          schedule();
+        },
+      );
+      await setup.onConnected();
+      healthy = !closed && !lost;
+      retryMs = 250;
+    } catch (error) {
+      healthy = false;
+      setup.onError('revocation feed: PostgreSQL LISTEN failed', error);
+      schedule();
+    }
+  };
+  const schedule = () => {
+    if (closed || timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, retryMs);
+    timer.unref();
+    retryMs = Math.min(retryMs * 2, 10_000);
+  };
+  void connect();
+
+  return {
+    kind: 'postgres',
+    healthy: () => healthy,
+    async publish(record) {
+      const nonce = randomToken(9);
+      const echo = echoes.wait(nonce);
+      try {
+        await sql`select pg_notify(${setup.channel}, ${JSON.stringify({ n: nonce, r: record } satisfies Message)})`.execute(database.kysely);
+      } catch (error) {
+        echoes.forget(nonce);
+        setup.onError('revocation feed: NOTIFY failed', error);
+        return;
+      }
+      await echo;
+    },
+    async close() {
+      closed = true;
+      healthy = false;
+      if (timer !== undefined) clearTimeout(timer);
+      await stop?.().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,334 @@
+import { decodeJwt, type JSONWebKeySet } from 'jose';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ResolvedJwtConfig } from '../config/jwt.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { AccessTokenExpiredError, AuthError, UnauthenticatedError } from '../errors.js';
+import { randomToken } from '../lib/crypto.js';
+import type { ActiveSessionRecord, RevocationKind, RevocationRecord, SessionUserRecord, SessionWithUser, Storage } from '../storage/contract.js';
+import type { Database } from '../storage/database.js';
+import { ACCESS_TOKEN_ALGORITHMS, mintAccessToken, verifyAccessTokenWith, type AccessTokenClaims, type VerifyRules } from './access-token.js';
+import { createRevocationFeed, type RevocationFeed } from './feed.js';
+import { createKeyRing, type KeyRing } from './keys.js';
+import { createStaticKeyRing } from './static-keys.js';
+import { mintRefreshToken, successorKey } from './refresh-token.js';
+import { withRevocations } from './revoking-storage.js';
+import { rotateRefreshToken, signedOut } from './rotate-refresh-token.js';
+import { RevocationState, type RevocationVerdict } from './revocation-state.js';
+import { VerifiedTokenCache, type VerifiedEntry } from './verified-cache.js';
+
+/** What authenticating a request found: the session, or why not (the error to answer with). */
+export interface JwtAuthResult {
+  found: SessionWithUser | null;
+  error: AuthError | null;
+}
+
+/** Tokens to put in cookies after a sign-in or a refresh. */
+export interface IssuedTokens {
+  accessToken: string;
+  /** Milliseconds. */
+  accessExpiresAt: number;
+  refreshToken: string;
+  /** The family's absolute end (ms): the refresh cookie never outlives it. */
+  refreshExpiresAt: number;
+}
+
+export interface RefreshResult {
+  tokens: IssuedTokens;
+  session: ActiveSessionRecord;
+  user: SessionUserRecord;
+}
+
+export interface JwtMode {
+  readonly settings: ResolvedJwtConfig;
+  /** Verifies the access token from the cookie: cached signature, then exp and revocation on every call. */
+  authenticate(accessToken: string | null, refreshable?: boolean): Promise<JwtAuthResult>;
+  /** The first tokens of a new session (its refresh family). */
+  issue(session: ActiveSessionRecord, user: SessionUserRecord): Promise<IssuedTokens>;
+  /** Rotates a refresh token (RT-02..06); throws UnauthenticatedError when it cannot. */
+  refresh(refreshToken: string | null, meta: { ip: string | null; userAgent: string | null }): Promise<RefreshResult>;
+  /** The session an authentic access token names, even expired (sign-out must still end it). */
+  sessionForSignOut(accessToken: string | null): Promise<{ sessionId: string; userId: string } | null>;
+  jwks(): Promise<JSONWebKeySet>;
+  rotateKeys(): Promise<{ kid: string; superseded: string[] }>;
+  /** The storage with every session end and account change turned into a revocation. */
+  wrapStorage(store: Storage): Storage;
+  /** Starts the keys and the revocation feed (done on first use otherwise). */
+  ready(): Promise<void>;
+  /** Whether revocations arrive through the feed (true) or each request checks the database (false). */
+  feedHealthy(): boolean;
+  close(): Promise<void>;
+}
+
+export interface JwtModeSetup {
+  config: ResolvedConfig;
+  settings: ResolvedJwtConfig;
+  /** The wrapped storage (see wrapStorage). */
+  storage: () => Promise<Storage>;
+  database: () => Promise<Database>;
+  audit: AuditLog;
+}
+
+export function createJwtMode(setup: JwtModeSetup): JwtMode {
+  const { config, settings, storage, audit } = setup;
+  const now = config.now;
+  const keys: KeyRing =
+    settings.signingKeys !== null
+      ? createStaticKeyRing(settings.signingKeys)
+      : createKeyRing({ storage, secret: settings.secret, algorithm: settings.algorithm, retireAfterMs: settings.keyRetireAfterMs, now });
+  const state = new RevocationState();
+  const cache = new VerifiedTokenCache(settings.verifiedTokenCacheSize);
+  const verifying = new Map<string, Promise<VerifiedEntry>>();
+  const successors = successorKey(settings.secret);
+  const ttl = settings.accessTokenTtlSeconds;
+  // A revocation must outlive every token it refuses: one TTL and the leeway (+1 s for whole-second exp).
+  const revocationLifetimeMs = (ttl + settings.leewaySeconds + 1) * 1000;
+
+  let feedPromise: Promise<RevocationFeed> | undefined;
+  let feed: RevocationFeed | undefined;
+  let readyPromise: Promise<void> | undefined;
+  let started = false;
+  const timers: NodeJS.Timeout[] = [];
+  let closed = false;
+
+  const reloadRevocations = async (): Promise<void> => {
+    const store = await storage();
+    const at = now();
+    state.replace(await store.listRevocations(at), at);
+    state.prune(at);
+  };
+
+  const startFeed = (): Promise<RevocationFeed> =>
+    (feedPromise ??= createRevocationFeed({
+      redis: settings.redis,
+      channel: settings.channel,
+      database: setup.database,
+      onRevocation: (record) => {
+        state.apply(record);
+      },
+      onConnected: reloadRevocations,
+      onError: (message, error) => config.logger.error(message, error instanceof Error ? { cause: error.message } : undefined),
+    }).then((created) => {
+      feed = created;
+      if (!closed) {
+        const every = (ms: number, task: () => Promise<unknown>) => {
+          const timer = setInterval(() => void task().catch((error: unknown) => config.logger.warn('JWT mode: background reload failed', { cause: String(error) })), ms);
+          timer.unref();
+          timers.push(timer);
+        };
+        every(settings.revocationReloadMs, async () => {
+          await reloadRevocations();
+          await (await storage()).deleteExpiredRevocations(now());
+        });
+        every(settings.keyReloadMs, () => keys.reload());
+      }
+      return created;
+    }));
+
+  const ready = (): Promise<void> =>
+    (readyPromise ??= Promise.all([keys.ready(), startFeed()])
+      .then(() => {
+        started = true;
+      })
+      .catch((error: unknown) => {
+        readyPromise = undefined;
+        throw error;
+      }));
+
+  const rules = (at: number): VerifyRules => ({
+    issuer: settings.issuer,
+    audience: settings.audience,
+    algorithms: ACCESS_TOKEN_ALGORITHMS,
+    leewaySeconds: settings.leewaySeconds,
+    maxTtlSeconds: ttl,
+    now: at,
+    gatehouseClaims: true,
+  });
+
+  const resolveKey = (at: number) => async (kid: string, alg: string) => {
+    let key = keys.verifier(kid, at);
+    // An unknown kid may be a key another instance just created: re-read, at most every 5 s (JWT-06).
+    if (key === null) {
+      await keys.reloadForUnknownKid(5000);
+      key = keys.verifier(kid, at);
+    }
+    return key !== null && key.alg === alg ? key.publicKey : null;
+  };
+
+  /** The database check used while the feed is down (fail closed): one session+user lookup and the user's "not before". */
+  async function checkInDatabase(claims: AccessTokenClaims, at: number): Promise<RevocationVerdict> {
+    const store = await storage();
+    const found = await store.findSessionWithUser(claims.sid);
+    if (found === null || found.user.id !== claims.sub || found.user.disabled || at >= found.session.absoluteExpiresAt) return 'revoked';
+    const notBefore = await store.findUserRevokedAt(claims.sub, at);
+    if ((notBefore !== null && claims.iat_ms <= notBefore) || found.user.role !== claims.role) return 'stale';
+    return 'ok';
+  }
+
+  function toFound(claims: AccessTokenClaims): SessionWithUser {
+    const authTime = claims.auth_time * 1000;
+    return {
+      session: {
+        id: claims.sid,
+        userId: claims.sub,
+        secretHash: '',
+        createdAt: authTime,
+        lastSeenAt: claims.iat * 1000,
+        // In JWT mode a request sees the access token's own lifetime.
+        expiresAt: claims.exp * 1000,
+        absoluteExpiresAt: claims.exp * 1000,
+        authTime,
+        amr: claims.amr,
+      },
+      user: { id: claims.sub, email: claims.email, name: claims.name, role: claims.role, disabled: false },
+    };
+  }
+
+  async function revoke(kind: RevocationKind, subject: string): Promise<void> {
+    const at = now();
+    const record: RevocationRecord = { id: randomToken(12), kind, subject, at, expiresAt: at + revocationLifetimeMs };
+    // This instance refuses at once; the row is the source of truth; the feed tells the others.
+    state.apply(record);
+    const store = await storage();
+    await store.insertRevocation(record);
+    await (await startFeed()).publish(record);
+  }
+
+  async function mint(session: ActiveSessionRecord, user: SessionUserRecord, refreshToken: string): Promise<IssuedTokens> {
+    const at = now();
+    const signer = await keys.signer();
+    // A token must never fall before its user's own "not before" (a role change on an
+    // instance whose clock runs a few ms ahead): the issue time moves up to it.
+    const notBefore = Math.max(state.userNotBefore(user.id), (await (await storage()).findUserRevokedAt(user.id, at)) ?? 0);
+    const issuedAtMs = Math.max(at, notBefore + 1);
+    // Tokens minted from a session never outlive it (SESS-05/06).
+    const expiresAt = Math.min(Math.floor(issuedAtMs / 1000) + ttl, Math.floor(session.absoluteExpiresAt / 1000));
+    if (expiresAt <= Math.floor(at / 1000)) throw new UnauthenticatedError('This session has ended. Sign in again.');
+    const accessToken = await mintAccessToken({
+      issuer: settings.issuer,
+      audience: settings.audience,
+      kid: signer.kid,
+      alg: signer.alg,
+      privateKey: signer.privateKey,
+      userId: user.id,
+      sessionId: session.id,
+      role: user.role,
+      email: user.email,
+      name: user.name,
+      authTime: session.authTime,
+      amr: session.amr,
+      issuedAtMs,
+      expiresAt,
+    });
+    return { accessToken, accessExpiresAt: expiresAt * 1000, refreshToken, refreshExpiresAt: session.absoluteExpiresAt };
+  }
+
+  const mode: JwtMode = {
+    settings,
+    ready,
+    feedHealthy: () => feed?.healthy() ?? false,
+
+    async authenticate(token, refreshable = false) {
+      // No access cookie (the browser drops it when it expires) but a live family: refresh and retry.
+      if (token === null || token === '') return { found: null, error: refreshable ? new AccessTokenExpiredError() : null };
+      if (!started) await ready();
+      const at = now();
+      let entry = cache.get(token);
+      if (entry !== undefined && keys.verifier(entry.kid, at) === null) {
+        // Its key retired since: verify from scratch (and fail).
+        cache.delete(token);
+        entry = undefined;
+      }
+      if (entry === undefined) {
+        // Single flight: requests carrying the same new token (a page firing ten API calls) share one verification.
+        let pending = verifying.get(token);
+        if (pending === undefined) {
+          pending = verifyAccessTokenWith(token, resolveKey(at), rules(at)).finally(() => verifying.delete(token));
+          verifying.set(token, pending);
+        }
+        try {
+          entry = await pending;
+        } catch (error) {
+          if (error instanceof AuthError) return { found: null, error };
+          throw error;
+        }
+        cache.set(token, entry);
+      } else if (entry.claims.exp <= Math.floor(at / 1000) - settings.leewaySeconds) {
+        cache.delete(token);
+        return { found: null, error: new AccessTokenExpiredError() };
+      }
+      const { claims } = entry;
+      const verdict = feed !== undefined && feed.healthy() ? state.check(claims.sid, claims.sub, claims.iat_ms) : await checkInDatabase(claims, at);
+      if (verdict === 'revoked') return { found: null, error: signedOut() };
+      // The account changed (role, disabled) after this token was issued: refresh for a current one (AUTHZ-05).
+      if (verdict === 'stale') return { found: null, error: new AccessTokenExpiredError('Your account changed. Refresh the access token and retry.') };
+      return { found: toFound(claims), error: null };
+    },
+
+    async issue(session, user) {
+      await ready();
+      const first = mintRefreshToken();
+      await (await storage()).insertRefreshToken({
+        id: first.id,
+        familyId: session.id,
+        parentId: null,
+        userId: user.id,
+        secretHash: first.secretHash,
+        createdAt: now(),
+        expiresAt: session.absoluteExpiresAt,
+        rotatedAt: null,
+      });
+      return mint(session, user, first.token);
+    },
+
+    async refresh(token, meta) {
+      await ready();
+      const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs }, token, meta);
+      return { tokens: await mint(rotated.session, rotated.user, rotated.token), session: rotated.session, user: rotated.user };
+    },
+
+    async sessionForSignOut(token) {
+      if (token === null || token === '') return null;
+      await ready();
+      let exp: unknown;
+      try {
+        ({ exp } = decodeJwt(token));
+      } catch {
+        return null;
+      }
+      if (typeof exp !== 'number') return null;
+      const at = now();
+      // Verified as of just before its expiry: an expired but authentic token still names its session.
+      const asOf = Math.min(at, exp * 1000 - 1000);
+      if (asOf < at - config.absoluteLifetimeMs) return null;
+      try {
+        const { claims } = await verifyAccessTokenWith(token, resolveKey(at), rules(asOf));
+        return { sessionId: claims.sid, userId: claims.sub };
+      } catch {
+        return null;
+      }
+    },
+
+    async jwks() {
+      await keys.ready();
+      return keys.jwks(now());
+    },
+
+    async rotateKeys() {
+      await keys.ready();
+      const result = await keys.rotate();
+      await audit.record('signing_key.rotated', { userId: null, data: { kid: result.kid, superseded: result.superseded } });
+      return result;
+    },
+
+    wrapStorage(store) {
+      return withRevocations(store, revoke);
+    },
+
+    async close() {
+      closed = true;
+      for (const timer of timers) clearInterval(timer);
+      if (feedPromise !== undefined) await (await feedPromise.catch(() => undefined))?.close();
+    },
+  };
+  return mode;
+}

@@ -1,0 +1,154 @@
+import type { Selectable } from 'kysely';
+import type { Database } from './database.js';
+import type { RefreshTokensTable, RevocationsTable, SigningKeysTable } from './schema.js';
+import type { JwtStorage, RefreshTokenRecord, RevocationRecord, SigningKeyRecord } from './contract.js';
+import { guard, isUniqueViolation } from './sql-errors.js';
+
+const num = (value: number | null): number | null => (value === null ? null : Number(value));
+
+function toKey(row: Selectable<SigningKeysTable>): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    publicJwk: row.public_jwk,
+    privateJwe: row.private_jwe,
+    createdAt: Number(row.created_at),
+    supersededAt: num(row.superseded_at),
+    retiresAt: num(row.retires_at),
+  };
+}
+
+function toRefreshToken(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
+  return {
+    id: row.id,
+    familyId: row.family_id,
+    parentId: row.parent_id,
+    userId: row.user_id,
+    secretHash: row.secret_hash,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    rotatedAt: num(row.rotated_at),
+  };
+}
+
+function refreshRow(t: RefreshTokenRecord): RefreshTokensTable {
+  return {
+    id: t.id,
+    family_id: t.familyId,
+    parent_id: t.parentId,
+    user_id: t.userId,
+    secret_hash: t.secretHash,
+    created_at: t.createdAt,
+    expires_at: t.expiresAt,
+    rotated_at: t.rotatedAt,
+  };
+}
+
+function toRevocation(row: Selectable<RevocationsTable>): RevocationRecord {
+  return { id: row.id, kind: row.kind === 'user' ? 'user' : 'session', subject: row.subject, at: Number(row.at), expiresAt: Number(row.expires_at) };
+}
+
+/** The JWT-mode storage on Kysely (SQLite and PostgreSQL). */
+export function createSqlJwtStorage(database: Database): JwtStorage {
+  const db = database.kysely;
+  return {
+    insertSigningKey: (k) =>
+      guard(async () => {
+        await db
+          .insertInto('gatehouse_signing_keys')
+          .values({
+            kid: k.kid,
+            alg: k.alg,
+            public_jwk: k.publicJwk,
+            private_jwe: k.privateJwe,
+            created_at: k.createdAt,
+            superseded_at: k.supersededAt,
+            retires_at: k.retiresAt,
+          })
+          .execute();
+      }),
+
+    listSigningKeys: (now) =>
+      guard(async () => {
+        const rows = await db
+          .selectFrom('gatehouse_signing_keys')
+          .selectAll()
+          .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', now)]))
+          .orderBy('created_at', 'desc')
+          .orderBy('kid', 'desc')
+          .execute();
+        return rows.map(toKey);
+      }),
+
+    supersedeSigningKeys: (kid, now, retiresAt) =>
+      guard(async () => {
+        const rows = await db
+          .updateTable('gatehouse_signing_keys')
+          .set({ superseded_at: now, retires_at: retiresAt })
+          .where('kid', '!=', kid)
+          .where('superseded_at', 'is', null)
+          .returning('kid')
+          .execute();
+        return rows.map((r) => r.kid);
+      }),
+
+    insertRefreshToken: (t) =>
+      guard(async () => {
+        await db.insertInto('gatehouse_refresh_tokens').values(refreshRow(t)).execute();
+      }),
+
+    findRefreshToken: (id) =>
+      guard(async () => {
+        const row = await db.selectFrom('gatehouse_refresh_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+        return row ? toRefreshToken(row) : null;
+      }),
+
+    rotateRefreshToken: (parentId, child, now) =>
+      guard(async () => {
+        // The child first: the unique parent_id lets exactly one insert through, on both
+        // databases, with no transaction held across an await (two SQLite connections in
+        // one process would deadlock on the write lock). Having a child IS being rotated;
+        // rotated_at follows in the next statement and is only ever set once.
+        try {
+          await db.insertInto('gatehouse_refresh_tokens').values(refreshRow({ ...child, parentId })).execute();
+        } catch (error) {
+          if (isUniqueViolation(error)) return false;
+          throw error;
+        }
+        await db.updateTable('gatehouse_refresh_tokens').set({ rotated_at: now }).where('id', '=', parentId).where('rotated_at', 'is', null).execute();
+        return true;
+      }),
+
+    insertRevocation: (r) =>
+      guard(async () => {
+        await db
+          .insertInto('gatehouse_revocations')
+          .values({ id: r.id, kind: r.kind, subject: r.subject, at: r.at, expires_at: r.expiresAt })
+          .execute();
+      }),
+
+    listRevocations: (now) =>
+      guard(async () => {
+        const rows = await db.selectFrom('gatehouse_revocations').selectAll().where('expires_at', '>', now).execute();
+        return rows.map(toRevocation);
+      }),
+
+    findUserRevokedAt: (userId, now) =>
+      guard(async () => {
+        const row = await db
+          .selectFrom('gatehouse_revocations')
+          .select((eb) => eb.fn.max('at').as('at'))
+          .where('subject', '=', userId)
+          .where('kind', '=', 'user')
+          .where('expires_at', '>', now)
+          .executeTakeFirst();
+        return row?.at === null || row?.at === undefined ? null : Number(row.at);
+      }),
+
+    deleteExpiredRevocations: (now) =>
+      guard(async () => {
+        const result = await db.deleteFrom('gatehouse_revocations').where('expires_at', '<=', now).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      }),
+  };
+}

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TestInstance } from './helpers.js';
+import { ACCESS, cookiesOf, getJwtInstance, REFRESH, REFRESHABLE } from './jwt-helpers.js';
+import { Browser } from './passkey-helpers.js';
+
+/**
+ * Every sign-in method gets JWT mode from the one place that sets sign-in cookies: passkey
+ * sign-up, passkey sign-in and recovery codes all set the access and refresh cookies, and
+ * no database-session cookie.
+ */
+let t: TestInstance;
+afterEach(async () => t?.close());
+
+function expectJwtCookies(res: Response): void {
+  const { lines } = cookiesOf(res.headers);
+  expect(lines[ACCESS]).toMatch(/^__Host-gatehouse-access=[\w-]+\.[\w-]+\.[\w-]+; Path=\/; Max-Age=\d+; HttpOnly; Secure; SameSite=Lax$/);
+  expect(lines[REFRESH]).toMatch(/; Path=\/auth\/token\/refresh; Max-Age=604\d{3}; HttpOnly; Secure; SameSite=Strict$/);
+  expect(lines[REFRESHABLE]).toContain('Max-Age=604');
+  expect(lines['__Host-gatehouse-session']).toContain('Max-Age=0');
+  expect(res.headers.get('cache-control')).toBe('no-store');
+}
+
+describe('sign-in methods in JWT mode', () => {
+  it('passkey sign-up and sign-in set JWT cookies; a second sign-in in the same browser ends the first session (SESS-03)', async () => {
+    t = await getJwtInstance();
+    const b = new Browser(t);
+    const up = await b.signUp('ada@example.com', 'Ada');
+    expect(up.status).toBe(201);
+    expectJwtCookies(up);
+    const first = ((await up.json()) as { session: { id: string } }).session.id;
+    const oldAccess = `${ACCESS}=${b.jar.get(ACCESS)!}`;
+    const me = await b.send('/auth/session', { method: 'GET' });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ user: { email: 'ada@example.com', name: 'Ada', role: 'member' }, session: { id: first } });
+
+    const again = await b.signIn();
+    expect(again.status).toBe(200);
+    expectJwtCookies(again);
+    const second = ((await again.json()) as { session: { id: string } }).session.id;
+    expect(second).not.toBe(first);
+    const rows = await t.database.kysely.selectFrom('gatehouse_sessions').select('id').execute();
+    expect(rows.map((r) => r.id)).toEqual([second]);
+    // The first session's access token is dead at once.
+    expect((await t.request('/auth/session', { cookie: oldAccess })).status).toBe(401);
+  });
+
+  it('recovery-code sign-in sets JWT cookies too', async () => {
+    t = await getJwtInstance();
+    const b = new Browser(t);
+    expect((await b.signUp('rec@example.com')).status).toBe(201);
+    const codes = await b.send('/auth/recovery-codes');
+    expect(codes.status).toBe(201);
+    const [code] = ((await codes.json()) as { codes: string[] }).codes;
+    const other = new Browser(t);
+    const res = await other.send('/auth/recovery/sign-in', { json: { email: 'rec@example.com', code } });
+    expect(res.status).toBe(200);
+    expectJwtCookies(res);
+    expect((await other.send('/auth/session', { method: 'GET' })).status).toBe(200);
+    // Recovery ends every other session: the first browser's access token is refused.
+    expect((await b.send('/auth/session', { method: 'GET' })).status).toBe(401);
+  });
+});
