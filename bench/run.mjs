@@ -35,13 +35,16 @@ function serverSpec(target, fixture, config) {
     case 'handwritten':
       return { kind: 'handwritten', file: fixture.file };
     case 'gatehouse':
-      return { kind: 'gatehouse', databaseUrl: fixture.databaseUrl };
+    case 'gatehouse-nocache':
+      return { kind: target.server, databaseUrl: fixture.databaseUrl };
     case 'gatehouse-jwt':
       return { kind: 'gatehouse-jwt', databaseUrl: fixture.databaseUrl, secret: config.jwtSecret };
     case 'jose-naive':
       return { kind: 'jose-naive', jwks: fixture.jwks, issuer: JWT_ISSUER };
-    default:
+    case 'better-auth':
       return { kind: 'better-auth', file: fixture.file, secret: config.betterAuthSecret };
+    default:
+      throw new Error(`bench: no server spec for "${target.server}"`);
   }
 }
 

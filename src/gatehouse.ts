@@ -1,12 +1,14 @@
 import type { Authz } from './authz/index.js';
 import { createAuditLog } from './audit/audit-log.js';
 import type { GatehouseOptions } from './config/options.js';
-import { resolveConfig, type ResolvedConfig } from './config/resolve.js';
+import { DEFAULTS, resolveConfig, type ResolvedConfig } from './config/resolve.js';
 import type { Core } from './core.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.js';
 import { readCookie, SESSION_COOKIE } from './http/cookies.js';
 import { authenticateCookies, signInCookies, withSignOutCookies } from './http/session-cookies.js';
 import { createJwtMode, type JwtMode } from './jwt/jwt-mode.js';
+import { createRevocations, type Revocations } from './revocation/revocations.js';
+import { createCachedSessions } from './sessions/session-cache.js';
 import { assertFresh } from './http/context.js';
 import { NO_STORE, toErrorResponse } from './http/errors.js';
 import { createHandler, type Handler, type RequestContext } from './http/handler.js';
@@ -95,10 +97,21 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       return db;
     }));
   let storagePromise: Promise<Storage> | undefined;
-  // JWT mode wraps the storage so every session end and account change also revokes access tokens.
+  // JWT mode and the session cache share one revocation state and feed; the storage is wrapped
+  // so every session end and account change is also a revocation on every instance.
+  let revocations: Revocations | undefined;
   let jwt: JwtMode | undefined;
   const storage = (): Promise<Storage> =>
-    (storagePromise ??= database().then((db) => (jwt === undefined ? createSqlStorage(db) : jwt.wrapStorage(createSqlStorage(db)))));
+    (storagePromise ??= database().then((db) => (revocations === undefined ? createSqlStorage(db) : revocations.wrapStorage(createSqlStorage(db)))));
+  if (config.jwt !== null) {
+    // A revocation must outlive every access token it refuses: one TTL and the leeway (+1 s for whole-second exp).
+    const lifetimeMs = (config.jwt.accessTokenTtlSeconds + config.jwt.leewaySeconds + 1) * 1000;
+    revocations = createRevocations({ config, storage, database, redis: config.jwt.redis, channel: config.jwt.channel, lifetimeMs, reloadMs: config.jwt.revocationReloadMs });
+  } else if (config.sessionCache !== null) {
+    // ... and every cache entry it must drop: the entry's maximum age plus a minute.
+    const lifetimeMs = config.sessionCache.maxAgeMs + 60_000;
+    revocations = createRevocations({ config, storage, database, redis: options.rateLimit?.redis, channel: DEFAULTS.revocationChannel, lifetimeMs, reloadMs: 30_000 });
+  }
 
   const metrics = config.metrics ? createMetrics() : null;
   const recorder: MetricsRecorder = metrics ?? NO_METRICS;
@@ -125,10 +138,16 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       },
     }));
 
-  const sessions = timedValidation(createSessions(storage, config, audit), recorder);
+  const plainSessions = createSessions(storage, config, audit);
+  const sessions = timedValidation(
+    revocations !== undefined && config.sessionCache !== null
+      ? createCachedSessions({ inner: plainSessions, storage, revocations, config, settings: config.sessionCache, metrics: recorder })
+      : plainSessions,
+    recorder,
+  );
   const users = createUsers(storage, config, audit);
   const clientIp = createClientIpResolver(config.trustedProxies);
-  if (config.jwt !== null) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit });
+  if (config.jwt !== null && revocations !== undefined) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit, revocations });
   const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, jwt, oauth: null, metrics: recorder };
   if (config.oauth !== null) core.oauth = createOAuthFlow(core, config.oauth);
 
@@ -196,6 +215,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     errorResponse: (error) => toErrorResponse(error, config.logger),
     async close() {
       await jwt?.close();
+      await revocations?.close();
       if (limiterPromise) await (await limiterPromise).close();
       if (databasePromise && typeof options.database === 'string') await (await databasePromise).close();
     },

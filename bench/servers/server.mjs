@@ -26,6 +26,16 @@ const CHECKS = {
       close: () => auth.close(),
     };
   },
+  // (c) without the session cache: every request reads the database.
+  async 'gatehouse-nocache'(spec) {
+    const { createGatehouse } = await import(GATEHOUSE_ENTRY.href);
+    const auth = createGatehouse({ database: spec.databaseUrl, origin: 'http://localhost:3000', session: { cache: false } });
+    await auth.storage();
+    return {
+      check: async (request) => (await auth.getSession(request))?.user.id ?? null,
+      close: () => auth.close(),
+    };
+  },
   // (f) Gatehouse in JWT mode: the access JWT from its cookie (cached verification, exp and revocation per request).
   async 'gatehouse-jwt'(spec) {
     const { createGatehouse } = await import(GATEHOUSE_ENTRY.href);

@@ -98,6 +98,13 @@ export interface GatehouseOptions {
     touchIntervalSeconds?: number;
     /** A session counts as fresh (for sensitive actions) this long after sign-in. Default 10 minutes. */
     freshAgeSeconds?: number;
+    /**
+     * Database strategy: an in-process cache of validated sessions, invalidated on every
+     * instance through the revocation feed and bypassed while the feed is down
+     * (docs/sessions.md, "Session cache"). Default on (10,000 entries, 300 s). `false` turns
+     * it off. Several processes on ONE SQLite file share no feed: turn it off there, or use Redis.
+     */
+    cache?: false | { maxEntries?: number; maxAgeSeconds?: number };
   };
   passkeys?: PasskeyOptions;
   /** Sign-in with OpenID Connect providers and GitHub (docs/oauth.md). */

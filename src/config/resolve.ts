@@ -19,6 +19,11 @@ export const DEFAULTS = {
   challengeTtlSeconds: 5 * MINUTE,
   maxPendingPerIp: 20,
   recoveryCodes: 10,
+  // Validated sessions kept per instance; an entry is re-read from the database after 5 minutes
+  // at the latest, whatever the feed says (docs/sessions.md).
+  sessionCache: { maxEntries: 10_000, maxAgeSeconds: 300 },
+  // How long a revocation is kept for the session cache: longer than any entry can live.
+  revocationChannel: 'gatehouse_revocations',
   jwt: JWT_DEFAULTS,
   limits: {
     // Reads of /auth/session and friends: generous, it only stops floods.
@@ -44,6 +49,8 @@ export interface ResolvedConfig {
   freshAgeSeconds: number;
   /** "database" or "jwt"; `jwt` holds the JWT settings in JWT mode, else null. */
   strategy: 'database' | 'jwt';
+  /** The session cache (database strategy), or null when off. */
+  sessionCache: { maxEntries: number; maxAgeMs: number } | null;
   jwt: ResolvedJwtConfig | null;
   allowSameSite: boolean;
   passkeys: {
@@ -81,6 +88,12 @@ const schema = z
         absoluteLifetimeSeconds: seconds(365 * DAY).optional(),
         touchIntervalSeconds: seconds(DAY).optional(),
         freshAgeSeconds: seconds(DAY).optional(),
+        cache: z
+          .union([
+            z.literal(false),
+            z.object({ maxEntries: z.number().int().min(1).max(10_000_000).optional(), maxAgeSeconds: z.number().int().min(1).max(3600).optional() }).strict(),
+          ])
+          .optional(),
       })
       .strict()
       .optional(),
@@ -210,6 +223,10 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
   return {
     origins,
     strategy,
+    sessionCache:
+      strategy === 'jwt' || s.cache === false
+        ? null
+        : { maxEntries: s.cache?.maxEntries ?? DEFAULTS.sessionCache.maxEntries, maxAgeMs: (s.cache?.maxAgeSeconds ?? DEFAULTS.sessionCache.maxAgeSeconds) * 1000 },
     jwt: strategy === 'jwt' ? resolveJwt(options, origins, logger) : null,
     passkeys: resolvePasskeys(options, origins),
     oauth: resolveOAuth(options.oauth, origins, basePath),

@@ -3,17 +3,15 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedJwtConfig } from '../config/jwt.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { AccessTokenExpiredError, AuthError, UnauthenticatedError } from '../errors.js';
-import { randomToken } from '../lib/crypto.js';
-import type { ActiveSessionRecord, RevocationKind, RevocationRecord, SessionUserRecord, SessionWithUser, Storage } from '../storage/contract.js';
+import type { ActiveSessionRecord, SessionUserRecord, SessionWithUser, Storage } from '../storage/contract.js';
 import type { Database } from '../storage/database.js';
 import { ACCESS_TOKEN_ALGORITHMS, mintAccessToken, verifyAccessTokenWith, type AccessTokenClaims, type VerifyRules } from './access-token.js';
-import { createRevocationFeed, type RevocationFeed } from './feed.js';
 import { createKeyRing, type KeyRing } from './keys.js';
 import { createStaticKeyRing } from './static-keys.js';
 import { mintRefreshToken, successorKey } from './refresh-token.js';
-import { withRevocations } from './revoking-storage.js';
 import { rotateRefreshToken, signedOut } from './rotate-refresh-token.js';
-import { RevocationState, type RevocationVerdict } from './revocation-state.js';
+import type { RevocationVerdict } from '../revocation/revocation-state.js';
+import type { Revocations } from '../revocation/revocations.js';
 import { VerifiedTokenCache, type VerifiedEntry } from './verified-cache.js';
 
 /** What authenticating a request found: the session, or why not (the error to answer with). */
@@ -66,68 +64,34 @@ export interface JwtModeSetup {
   storage: () => Promise<Storage>;
   database: () => Promise<Database>;
   audit: AuditLog;
+  /** The revocation state and feed (shared with the session cache; owned and closed by the caller). */
+  revocations: Revocations;
 }
 
 export function createJwtMode(setup: JwtModeSetup): JwtMode {
-  const { config, settings, storage, audit } = setup;
+  const { config, settings, storage, audit, revocations } = setup;
   const now = config.now;
   const keys: KeyRing =
     settings.signingKeys !== null
       ? createStaticKeyRing(settings.signingKeys)
       : createKeyRing({ storage, secret: settings.secret, algorithm: settings.algorithm, retireAfterMs: settings.keyRetireAfterMs, now });
-  const state = new RevocationState();
   const cache = new VerifiedTokenCache(settings.verifiedTokenCacheSize);
   const verifying = new Map<string, Promise<VerifiedEntry>>();
   const successors = successorKey(settings.secret);
   const ttl = settings.accessTokenTtlSeconds;
-  // A revocation must outlive every token it refuses: one TTL and the leeway (+1 s for whole-second exp).
-  const revocationLifetimeMs = (ttl + settings.leewaySeconds + 1) * 1000;
-
-  let feedPromise: Promise<RevocationFeed> | undefined;
-  let feed: RevocationFeed | undefined;
   let readyPromise: Promise<void> | undefined;
   let started = false;
-  const timers: NodeJS.Timeout[] = [];
+  let keyTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
-  const reloadRevocations = async (): Promise<void> => {
-    const store = await storage();
-    const at = now();
-    state.replace(await store.listRevocations(at), at);
-    state.prune(at);
-  };
-
-  const startFeed = (): Promise<RevocationFeed> =>
-    (feedPromise ??= createRevocationFeed({
-      redis: settings.redis,
-      channel: settings.channel,
-      database: setup.database,
-      onRevocation: (record) => {
-        state.apply(record);
-      },
-      onConnected: reloadRevocations,
-      onError: (message, error) => config.logger.error(message, error instanceof Error ? { cause: error.message } : undefined),
-    }).then((created) => {
-      feed = created;
-      if (!closed) {
-        const every = (ms: number, task: () => Promise<unknown>) => {
-          const timer = setInterval(() => void task().catch((error: unknown) => config.logger.warn('JWT mode: background reload failed', { cause: String(error) })), ms);
-          timer.unref();
-          timers.push(timer);
-        };
-        every(settings.revocationReloadMs, async () => {
-          await reloadRevocations();
-          await (await storage()).deleteExpiredRevocations(now());
-        });
-        every(settings.keyReloadMs, () => keys.reload());
-      }
-      return created;
-    }));
-
   const ready = (): Promise<void> =>
-    (readyPromise ??= Promise.all([keys.ready(), startFeed()])
+    (readyPromise ??= Promise.all([keys.ready(), revocations.start()])
       .then(() => {
         started = true;
+        if (!closed && keyTimer === undefined) {
+          keyTimer = setInterval(() => void keys.reload().catch((error: unknown) => config.logger.warn('JWT mode: background key reload failed', { cause: String(error) })), settings.keyReloadMs);
+          keyTimer.unref();
+        }
       })
       .catch((error: unknown) => {
         readyPromise = undefined;
@@ -183,22 +147,12 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     };
   }
 
-  async function revoke(kind: RevocationKind, subject: string): Promise<void> {
-    const at = now();
-    const record: RevocationRecord = { id: randomToken(12), kind, subject, at, expiresAt: at + revocationLifetimeMs };
-    // This instance refuses at once; the row is the source of truth; the feed tells the others.
-    state.apply(record);
-    const store = await storage();
-    await store.insertRevocation(record);
-    await (await startFeed()).publish(record);
-  }
-
   async function mint(session: ActiveSessionRecord, user: SessionUserRecord, refreshToken: string): Promise<IssuedTokens> {
     const at = now();
     const signer = await keys.signer();
     // A token must never fall before its user's own "not before" (a role change on an
     // instance whose clock runs a few ms ahead): the issue time moves up to it.
-    const notBefore = Math.max(state.userNotBefore(user.id), (await (await storage()).findUserRevokedAt(user.id, at)) ?? 0);
+    const notBefore = Math.max(revocations.userNotBefore(user.id), (await (await storage()).findUserRevokedAt(user.id, at)) ?? 0);
     const issuedAtMs = Math.max(at, notBefore + 1);
     // Tokens minted from a session never outlive it (SESS-05/06).
     const expiresAt = Math.min(Math.floor(issuedAtMs / 1000) + ttl, Math.floor(session.absoluteExpiresAt / 1000));
@@ -225,7 +179,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
   const mode: JwtMode = {
     settings,
     ready,
-    feedHealthy: () => feed?.healthy() ?? false,
+    feedHealthy: () => revocations.healthy(),
 
     async authenticate(token, refreshable = false) {
       // No access cookie (the browser drops it when it expires) but a live family: refresh and retry.
@@ -257,7 +211,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
         return { found: null, error: new AccessTokenExpiredError() };
       }
       const { claims } = entry;
-      const verdict = feed !== undefined && feed.healthy() ? state.check(claims.sid, claims.sub, claims.iat_ms) : await checkInDatabase(claims, at);
+      const verdict = revocations.healthy() ? revocations.check(claims.sid, claims.sub, claims.iat_ms) : await checkInDatabase(claims, at);
       if (verdict === 'revoked') return { found: null, error: signedOut() };
       // The account changed (role, disabled) after this token was issued: refresh for a current one (AUTHZ-05).
       if (verdict === 'stale') return { found: null, error: new AccessTokenExpiredError('Your account changed. Refresh the access token and retry.') };
@@ -321,13 +275,12 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     },
 
     wrapStorage(store) {
-      return withRevocations(store, revoke);
+      return revocations.wrapStorage(store);
     },
 
     async close() {
       closed = true;
-      for (const timer of timers) clearInterval(timer);
-      if (feedPromise !== undefined) await (await feedPromise.catch(() => undefined))?.close();
+      if (keyTimer !== undefined) clearInterval(keyTimer);
     },
   };
   return mode;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** `bytes` random bytes from the operating system's CSPRNG, base64url encoded (SESS-01). */
 export function randomToken(bytes: number): string {
@@ -7,7 +7,8 @@ export function randomToken(bytes: number): string {
 
 /** SHA-256 of a UTF-8 string, base64url encoded. Used to store secrets only as hashes (SESS-02). */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('base64url');
+  // One-shot crypto.hash (Node >= 20.12): no Hash object per call, about twice as fast on the request path.
+  return hash('sha256', value, 'base64url');
 }
 
 /**
@@ -15,7 +16,7 @@ export function sha256(value: string): string {
  * (TIME-01). No string encoding of the fresh digest: this runs on every request.
  */
 export function sha256Matches(value: string, storedHash: string): boolean {
-  const presented = createHash('sha256').update(value, 'utf8').digest();
+  const presented = hash('sha256', value, 'buffer');
   const stored = Buffer.from(storedHash, 'base64url');
   return stored.length === presented.length && timingSafeEqual(presented, stored);
 }

@@ -1,4 +1,9 @@
-import type { SessionWithUser } from '../storage/contract.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { sha256 } from '../lib/crypto.js';
+import type { MetricsRecorder } from '../ops/metrics.js';
+import type { Revocations } from '../revocation/revocations.js';
+import type { SessionWithUser, Storage } from '../storage/contract.js';
+import type { Sessions } from './sessions.js';
 
 /** A validated session as the cache keeps it, and when it was read from the database. */
 export interface CachedSession {
@@ -28,9 +33,12 @@ export class SessionCache {
   get(key: string): CachedSession | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    // Map order is insertion order: re-inserting marks the entry most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Map order is insertion order: re-inserting marks the entry most recently used. Only
+    // when the map is near its bound (eviction is close): otherwise it costs and buys nothing.
+    if (this.entries.size > this.maxEntries * 0.9) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
     return entry;
   }
 
@@ -78,4 +86,94 @@ export class SessionCache {
     this.bySession.clear();
     this.byUser.clear();
   }
+}
+
+const HIT = { event: 'hit' };
+const MISS = { event: 'miss' };
+const BYPASS = { event: 'bypass' };
+
+export interface CachedSessionsSetup {
+  inner: Sessions;
+  storage: () => Promise<Storage>;
+  revocations: Revocations;
+  config: ResolvedConfig;
+  settings: { maxEntries: number; maxAgeMs: number };
+  metrics: MetricsRecorder;
+}
+
+/**
+ * Database sessions with the cache in front (issue 9). A hit costs one SHA-256 and a map
+ * lookup, no database read and no write (activity is still written at most once per touch
+ * interval). An entry is trusted only while: the revocation feed is healthy (otherwise every
+ * request goes to the database), the session is within its idle and absolute expiry, the entry
+ * is younger than `maxAgeMs`, and no revocation names its session or its user after it was
+ * read. Revocations on any instance drop entries here through the feed.
+ */
+export function createCachedSessions(setup: CachedSessionsSetup): Sessions {
+  const { inner, revocations, config, settings, metrics } = setup;
+  const cache = new SessionCache(settings.maxEntries);
+  // Bumped by every revocation applied here: a read that overlapped one is not cached.
+  let generation = 0;
+  revocations.subscribe((record) => {
+    generation++;
+    const dropped = record.kind === 'session' ? cache.deleteSession(record.subject) : cache.deleteUser(record.subject);
+    if (dropped > 0) metrics.count('session_cache_total', { event: 'invalidation' });
+  });
+  let started: Promise<void> | undefined;
+  let running = false;
+
+  return {
+    create: (userId, input) => inner.create(userId, input),
+    async validate(token) {
+      if (token === null) return null;
+      // The feed must be running for the cache to be trusted; until it is, the database answers.
+      if (!running) {
+        started ??= revocations.start().then(
+          () => {
+            running = true;
+          },
+          (error: unknown) => {
+            started = undefined;
+            config.logger.warn('session cache: revocation feed failed to start; using the database', { cause: String(error) });
+          },
+        );
+        await started;
+      }
+      if (!revocations.healthy()) {
+        metrics.count('session_cache_total', BYPASS);
+        if (cache.size > 0) cache.clear();
+        return inner.validate(token);
+      }
+      const key = sha256(token);
+      const now = config.now();
+      const entry = cache.get(key);
+      if (entry !== undefined) {
+        const { session, user } = entry.found;
+        const fresh =
+          now < session.expiresAt && now < session.absoluteExpiresAt && now - entry.loadedAt < settings.maxAgeMs && revocations.check(session.id, user.id, entry.loadedAt) === 'ok';
+        if (fresh) {
+          if (now - session.lastSeenAt >= config.touchIntervalMs) {
+            // Sliding expiry, written at most once per touch interval (the same rule as without the cache).
+            const expiresAt = Math.min(now + config.idleTimeoutMs, session.absoluteExpiresAt);
+            const store = await setup.storage();
+            if (await store.touchSession(session.id, session.lastSeenAt, { lastSeenAt: now, expiresAt })) {
+              session.lastSeenAt = now;
+              session.expiresAt = expiresAt;
+            }
+          }
+          metrics.count('session_cache_total', HIT);
+          return entry.found;
+        }
+        cache.delete(key);
+      }
+      metrics.count('session_cache_total', MISS);
+      const before = generation;
+      const loadedAt = now;
+      const found = await inner.validate(token);
+      if (found !== null && generation === before && revocations.healthy() && revocations.check(found.session.id, found.user.id, loadedAt) === 'ok') {
+        cache.set(key, { found, loadedAt });
+      }
+      return found;
+    },
+  };
 }
