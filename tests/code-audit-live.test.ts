@@ -38,6 +38,7 @@ function badSite(seen: Seen[]) {
       case 'GET /':
         return new Response('<!doctype html><title>bad</title>', { headers: { 'content-type': 'text/html' } });
       case 'GET /login':
+        // gatehouse-audit-ignore cookie-not-httponly -- the deliberately bad site under test
         return new Response('<form method=post></form>', { headers: { 'content-type': 'text/html', 'set-cookie': `token=${FAKE_JWT}; Path=/; Max-Age=7776000` } });
       case 'GET /api/me':
         return Response.json({ user: { id: '123' }, access_token: FAKE_JWT }, { headers: cors });
@@ -63,8 +64,8 @@ describe('gatehouse audit --url', () => {
   beforeAll(async () => {
     bad = await listen(badSite(seen));
     database = await openDatabase('sqlite::memory:');
-    let app: { fetch: (request: Request) => Response | Promise<Response> } | undefined;
-    demo = await listen((request) => (app ? app.fetch(request) : new Response(null, { status: 503 })));
+    const mounted: { app?: { fetch: (request: Request) => Response | Promise<Response> } } = {};
+    demo = await listen((request) => (mounted.app ? mounted.app.fetch(request) : new Response(null, { status: 503 })));
     auth = createGatehouse({ database, origin: demo.origin, authz: demoAuthz, logger: { warn: () => {}, error: () => {} } });
     await auth.migrate();
     const posts = createPostsStore(database);
@@ -72,7 +73,7 @@ describe('gatehouse audit --url', () => {
     const site = createDemoApp(auth, posts);
     // Stands in for the app's own sign-in (GET /login is one of the paths the audit probes), so
     // the audit sees the Set-Cookie and headers of a real Gatehouse session.
-    app = {
+    mounted.app = {
       async fetch(request) {
         if (new URL(request.url).pathname !== '/login') return site.fetch(request);
         const user = await auth.users.create({ email: `live-${Date.now()}@example.com`, role: 'member' });

@@ -132,13 +132,20 @@ function claimsUsed(file: SourceFile, decoded: Node): string[] {
           if (CLAIM_USE.test(claim)) used.push(claim);
         }
       }
-      // Returned or passed on as a whole: treat as identity (the caller reads the claims).
+      if (used.length > 0) return used;
+      // Handed on as a whole (returned, stored, passed) from a function about the current user.
       const passed = file.ofType('Identifier').some((i) => i.name === name && i.start > holder.end && ['ReturnStatement', 'Property', 'CallExpression'].includes(file.parent(i)?.type ?? ''));
-      return used.length > 0 ? used : passed ? ['(the whole payload)'] : [];
+      return passed && identityFunction(file, decoded) ? ['(the whole payload)'] : [];
     }
   }
-  if (holder?.type === 'ReturnStatement') return ['(returned)'];
+  if (holder?.type === 'ReturnStatement' && identityFunction(file, decoded)) return ['(the whole payload)'];
   return [];
+}
+
+/** A function whose name says it answers "who is this" or "what may they do". */
+function identityFunction(file: SourceFile, node: Node): boolean {
+  const fn = file.enclosingFunction(node);
+  return fn !== undefined && /user|session|auth|current|identity|whoami|role|permission|account|principal|viewer/i.test(functionName(file, fn));
 }
 
 function isManualDecode(file: SourceFile, call: Extract<Node, { type: 'CallExpression' }>): boolean {
