@@ -1,4 +1,4 @@
-import { parseSync, type Comment, type Expression, type Function as FunctionNode, type ArrowFunctionExpression, type Node, type ObjectExpression } from 'oxc-parser';
+import { parseSync, visitorKeys, type Comment, type Expression, type Function as FunctionNode, type ArrowFunctionExpression, type Node, type ObjectExpression } from 'oxc-parser';
 
 /** A variable's value as far as one file shows it: `const x = init` or `const { property: x } = init`. */
 export interface Binding {
@@ -19,11 +19,13 @@ export function isFunction(node: Node): node is FunctionLike {
   return node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression';
 }
 
-/** The children of a node, in source order (any property holding a node or an array of nodes). */
+/** The children of a node (oxc's visitor keys say which properties hold nodes). */
 export function children(node: Node): Node[] {
   const out: Node[] = [];
-  for (const [key, value] of Object.entries(node)) {
-    if (key === 'parent') continue;
+  const keys = visitorKeys[node.type];
+  if (keys === undefined) return out;
+  for (const key of keys) {
+    const value: unknown = Reflect.get(node, key);
     if (Array.isArray(value)) {
       for (const item of value) if (isNode(item)) out.push(item);
     } else if (isNode(value)) out.push(value);
@@ -40,9 +42,9 @@ export class SourceFile {
   readonly comments: Comment[];
   readonly errors: string[];
   readonly imports = new Map<string, string>(); // local name -> module specifier
-  private readonly parents = new Map<Node, Node>();
   private readonly bindings = new Map<string, Binding[]>();
   private readonly lineStarts: number[] = [0];
+  private readonly byType = new Map<string, Node[]>();
 
   constructor(
     readonly path: string,
@@ -51,22 +53,33 @@ export class SourceFile {
     const result = parseSync(path, text, { preserveParens: false });
     this.errors = result.errors.map((e) => e.message);
     this.comments = result.comments;
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
-    this.index(result.program, undefined);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
+    this.program = result.program;
+    this.index(result.program);
   }
 
-  private index(node: Node, parent: Node | undefined): void {
-    // Iterative walk: generated or minified files nest deeper than the call stack allows.
-    const stack: [Node, Node | undefined][] = [[node, parent]];
+  private readonly program: Node;
+  private readonly parents = new Map<Node, Node>();
+
+  /**
+   * Pre-order walk with each node's children sorted by position, so `nodes` comes out in source
+   * order without a global sort. Parents are not stored here (that costs more than parsing on
+   * large trees); `parent()` finds them on demand.
+   */
+  private index(root: Node): void {
+    const stack: Node[] = [root];
+    const bySource = (a: Node, b: Node) => a.start - b.start;
     while (stack.length > 0) {
-      const [current, up] = stack.pop() ?? [node, undefined];
+      const current = stack.pop() ?? root;
       this.nodes.push(current);
-      if (up !== undefined) this.parents.set(current, up);
+      const sameType = this.byType.get(current.type);
+      if (sameType === undefined) this.byType.set(current.type, [current]);
+      else sameType.push(current);
       this.record(current);
       const kids = children(current);
-      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i] as Node, current]);
+      if (kids.length > 1) kids.sort(bySource);
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i] as Node);
     }
-    this.nodes.sort((a, b) => a.start - b.start);
   }
 
   private record(node: Node): void {
@@ -163,13 +176,23 @@ export class SourceFile {
     return undefined;
   }
 
+  /** The parent, found by descending from the program through the children that contain the node. */
   parent(node: Node): Node | undefined {
-    return this.parents.get(node);
+    const known = this.parents.get(node);
+    if (known !== undefined || node === this.program) return known;
+    let current = this.program;
+    for (;;) {
+      const next = children(current).find((c) => c === node || (c.start <= node.start && node.end <= c.end && c.end - c.start > 0));
+      if (next === undefined) return undefined;
+      this.parents.set(next, current);
+      if (next === node) return current;
+      current = next;
+    }
   }
 
   ancestors(node: Node): Node[] {
     const out: Node[] = [];
-    for (let p = this.parents.get(node); p !== undefined; p = this.parents.get(p)) out.push(p);
+    for (let p = this.parent(node); p !== undefined; p = this.parent(p)) out.push(p);
     return out;
   }
 
@@ -196,7 +219,7 @@ export class SourceFile {
   }
 
   ofType<T extends Node['type']>(type: T): Extract<Node, { type: T }>[] {
-    return this.nodes.filter((n): n is Extract<Node, { type: T }> => n.type === type);
+    return (this.byType.get(type) ?? []).filter((n): n is Extract<Node, { type: T }> => n.type === type);
   }
 
   calls(): Extract<Node, { type: 'CallExpression' }>[] {

@@ -67,6 +67,7 @@ export const oauthFlowParams: Rule = {
     guide: 'oauth',
   },
   check(file, report) {
+    if (!file.text.includes('response_type')) return;
     for (const { node, params } of authorizationRequests(file)) {
       const openid = /openid/.test(file.source(node)) || /scope[^\n]{0,80}openid/.test(file.text);
       const missing = ['state', 'code_challenge', ...(openid ? ['nonce'] : [])].filter((p) => !params.has(p));

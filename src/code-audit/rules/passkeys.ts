@@ -58,6 +58,7 @@ export const webauthnExpectedOrigin: Rule = {
     guide: 'passkeys',
   },
   check(file, report) {
+    if (!file.text.includes('verify')) return;
     for (const call of file.calls()) {
       if (!VERIFY.test(calleeOf(call).last)) continue;
       const options = call.arguments[0];
@@ -84,6 +85,7 @@ export const webauthnChallenge: Rule = {
     guide: 'passkeys',
   },
   check(file, report) {
+    if (!/challenge/i.test(file.text)) return;
     for (const call of file.calls()) {
       const { last } = calleeOf(call);
       const objectPath = call.callee.type === 'MemberExpression' ? (path(call.callee.object) ?? '') : '';
