@@ -193,3 +193,37 @@ describe('Gatehouse audits itself', () => {
     expect(result.findings.filter((f) => f.severity !== 'low').map((f) => `${f.rule}@${f.file}:${f.line} ${f.message}`)).toEqual([]);
   });
 });
+
+describe('architecture', () => {
+  it('src/code-audit imports only itself, oxc-parser, node: modules and the CLI\'s UsageError', () => {
+    const base = join(root, 'src', 'code-audit');
+    const files = readdirSync(base, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    const outside: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(base, file), 'utf8');
+      for (const match of text.matchAll(/^import [^'"]*['"]([^'"]+)['"]/gm)) {
+        const spec = match[1] ?? '';
+        if (spec === 'oxc-parser' || spec.startsWith('node:')) continue;
+        const target = join(base, dirname(file), spec);
+        if (target.startsWith(base + '/') || target === join(root, 'src', 'cli', 'context.js')) continue;
+        outside.push(`${file}: ${spec}`);
+      }
+    }
+    expect(outside).toEqual([]);
+  });
+});
+
+describe('docs/code-audit.md', () => {
+  it('documents every rule with its severity and guide, and every live check', () => {
+    const doc = readFileSync(join(root, 'docs', 'code-audit.md'), 'utf8');
+    for (const { id, severity, guide } of [...RULES.map((r) => r.info)]) {
+      expect(doc, id).toContain(`| \`${id}\` | ${severity} |`);
+      expect(doc, id).toContain(`### ${id} (${severity}`);
+      expect(doc, id).toContain(`${guide}.md`);
+    }
+    const live = readFileSync(join(root, 'src', 'code-audit', 'live.ts'), 'utf8');
+    for (const [, check] of live.matchAll(/check: '(live-[a-z-]+)'/g)) expect(doc).toContain(`\`${check}\``);
+    for (const [, check] of live.matchAll(/add\('(live-[a-z-]+)'/g)) expect(doc).toContain(`\`${check}\``);
+  });
+});
