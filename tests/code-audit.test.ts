@@ -110,6 +110,17 @@ describe('rules: data flow within a file', () => {
     expect(auditFiles({ 'd.ts': "import { decodeJwt } from 'jose';\nexport const who = (t: string) => decodeJwt(t).sub;\n" })).toEqual(['jwt-decode-unverified@d.ts:2']);
   });
 
+  it('checks a hand-written OAuth callback for PKCE and state, and ignores cookies being cleared', () => {
+    const exchange = (body: string) => `export async function callback(url: URL, saved: { state: string; verifier: string }) {\n${body}\n}\n`;
+    expect(auditFiles({ 'a.ts': exchange("  const form = { grant_type: 'authorization_code', code: url.searchParams.get('code') };\n  return fetch('https://idp.example/token', { method: 'POST', body: new URLSearchParams(form) });") })).toEqual(['oauth-flow-params@a.ts:2']);
+    expect(
+      auditFiles({
+        'b.ts': exchange("  if (url.searchParams.get('state') !== saved.state) throw new Error('state');\n  const form = { grant_type: 'authorization_code', code: url.searchParams.get('code'), code_verifier: saved.verifier };\n  return fetch('https://idp.example/token', { method: 'POST', body: new URLSearchParams(form) });"),
+      }),
+    ).toEqual([]);
+    expect(auditFiles({ 'c.ts': "export function signOut(res) {\n  res.cookie('session', '', { maxAge: 0 });\n  res.cookie('sid', 'x', { expires: new Date(0) });\n}\n" })).toEqual([]);
+  });
+
   it('keeps going on files that do not parse completely', () => {
     const found = auditFiles({ 'broken.ts': "localStorage.setItem('access_token', t);\nconst = ;\n" });
     expect(found.length).toBeLessThanOrEqual(1);

@@ -45,6 +45,9 @@ function isNextCookieStore(file: SourceFile, name: string, at: number): boolean 
 }
 
 function isTokenCookie(file: SourceFile, c: CookieWrite): boolean {
+  // Clearing a cookie (empty value or Max-Age 0) writes nothing worth stealing.
+  if (c.value !== undefined && file.string(c.value) === '') return false;
+  if (c.options !== undefined && (file.number(file.property(c.options, 'maxAge')) === 0 || /new Date\(0\)/.test(file.source(file.property(c.options, 'expires') ?? c.options)))) return false;
   return (c.name !== undefined && isSessionName(c.name)) || (c.value !== undefined && carriesToken(file, c.value));
 }
 

@@ -67,7 +67,14 @@ function chain(file: SourceFile, start: Node): Map<string, Node[]> {
   return calls;
 }
 
-const isJsonwebtoken = (file: SourceFile, object: string) => ['jsonwebtoken', '@types/jsonwebtoken'].includes(file.imports.get(object) ?? '') || /^(jwt|jsonwebtoken|JWT)$/.test(object);
+/** `jwt` in `jwt.sign(...)` is jsonwebtoken: imported or required from it, or an unbound `jwt` (a global or an injected module). */
+function isJsonwebtoken(file: SourceFile, object: string): boolean {
+  const imported = file.imports.get(object);
+  if (imported !== undefined) return imported === 'jsonwebtoken';
+  const bound = file.binding(object, Number.MAX_SAFE_INTEGER);
+  if (bound !== undefined) return /require\(\s*['"]jsonwebtoken['"]\s*\)/.test(file.source(bound.init));
+  return /^(jwt|jsonwebtoken)$/.test(object);
+}
 
 export const accessTokenLifetime: Rule = {
   info: {

@@ -1,6 +1,6 @@
 import type { Node } from 'oxc-parser';
 import { fetchUrl } from '../names.js';
-import { calleeOf, keyName, type SourceFile } from '../source.js';
+import { calleeOf, functionName, keyName, type FunctionLike, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 const USERINFO = /userinfo|openidconnect\.googleapis\.com|graph\.microsoft\.com\/(v1\.0|beta)\/me\b|\/oauth2\/v\d\/me\b/i;
@@ -56,6 +56,13 @@ function authorizationRequests(file: SourceFile): { node: Node; params: Set<stri
   return out;
 }
 
+/** A function that handles the provider's redirect back: named so, mounted so, or in a callback route file. */
+function isCallbackHandler(file: SourceFile, fn: FunctionLike): boolean {
+  if (/callback|oauth|sign-?in|login|redirect/i.test(functionName(file, fn)) || /callback/i.test(file.path)) return true;
+  const parent = file.parent(fn);
+  return parent?.type === 'CallExpression' && parent.arguments.some((a) => /callback|oauth|redirect/i.test(file.string(a) ?? ''));
+}
+
 export const oauthFlowParams: Rule = {
   info: {
     id: 'oauth-flow-params',
@@ -67,11 +74,24 @@ export const oauthFlowParams: Rule = {
     guide: 'oauth',
   },
   check(file, report) {
-    if (!file.text.includes('response_type')) return;
-    for (const { node, params } of authorizationRequests(file)) {
-      const openid = /openid/.test(file.source(node)) || /scope[^\n]{0,80}openid/.test(file.text);
-      const missing = ['state', 'code_challenge', ...(openid ? ['nonce'] : [])].filter((p) => !params.has(p));
-      if (missing.length > 0) report({ node, message: `Authorization request without ${missing.join(', ')}.` });
+    if (file.text.includes('response_type')) {
+      for (const { node, params } of authorizationRequests(file)) {
+        const openid = /openid/.test(file.source(node)) || /scope[^\n]{0,80}openid/.test(file.text);
+        const missing = ['state', 'code_challenge', ...(openid ? ['nonce'] : [])].filter((p) => !params.has(p));
+        if (missing.length > 0) report({ node, message: `Authorization request without ${missing.join(', ')}.` });
+      }
+    }
+    if (file.text.includes('authorization_code')) {
+      // The callback side: a hand-written code exchange. No code_verifier means no PKCE; a
+      // handler that never mentions `state` cannot have compared it.
+      for (const o of file.ofType('ObjectExpression')) {
+        if (file.string(file.property(o, 'grant_type')) !== 'authorization_code') continue;
+        const fn = file.enclosingFunction(o);
+        const callback = fn !== undefined && isCallbackHandler(file, fn);
+        const checksState = !callback || file.within(fn).some((n) => (n.type === 'Identifier' && /state/i.test(n.name)) || (n.type === 'Literal' && typeof n.value === 'string' && /state/i.test(n.value)));
+        const missing = [...(file.mayHave(o, 'code_verifier') ? [] : ['no PKCE code_verifier']), ...(checksState ? [] : ['the callback never checks state'])];
+        if (missing.length > 0) report({ node: o, message: `Authorization code exchanged by hand with ${missing.join(' and ')}.` });
+      }
     }
   },
 };
