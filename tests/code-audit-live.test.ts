@@ -115,6 +115,32 @@ describe('gatehouse audit --url', () => {
     expect(seen.filter((s) => s.method === 'GET' && s.origin === null).every((s) => s.cookie === 'token=user-session')).toBe(true);
   });
 
+  it('reads a same-origin discovery document and JWKS: weak and private keys are findings', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    const good = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+    const idp = await listen((request) => {
+      const { origin, pathname } = new URL(request.url);
+      if (pathname === '/.well-known/openid-configuration') {
+        return Response.json({ issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token`, jwks_uri: `${origin}/jwks`, code_challenge_methods_supported: ['S256'], id_token_signing_alg_values_supported: ['ES256'] });
+      }
+      if (pathname === '/jwks') return Response.json({ keys: [{ ...small, kid: 'small' }, { ...good, kid: 'leaked' }, { kty: 'oct', k: 'c2VjcmV0', kid: 'hmac' }] });
+      return new Response('<!doctype html>', { headers: { 'content-type': 'text/html', 'content-security-policy': "default-src 'self'" } });
+    });
+    try {
+      const result = await liveAudit(idp.origin, { delayMs: 0 });
+      expect(checks(result)).toEqual(['live-jwks']);
+      expect(result.findings.map((f) => f.message).sort()).toEqual([
+        'Key hmac includes private key material.',
+        'Key hmac is a symmetric (oct) key: publishing it lets anyone sign tokens.',
+        'Key leaked includes private key material.',
+        'RSA key small is about 1024 bits; use at least 2048.',
+      ]);
+    } finally {
+      await close(idp.server);
+    }
+  });
+
   it('respects a smaller request budget', async () => {
     const before = seen.length;
     const result = await liveAudit(bad.origin, { delayMs: 0, maxRequests: 3 });
