@@ -76,6 +76,7 @@ describe('rules: data flow within a file', () => {
       ].join('\n'),
     });
     expect(found).toEqual(['token-in-script-storage@a.ts:4', 'cookie-not-httponly@a.ts:6']);
+    expect(auditFiles({ 'b.ts': "sessionStorage.setItem('a', auth.getAccessToken());\n" })).toEqual(['token-in-script-storage@b.ts:1']);
   });
 
   it('stays silent on non-secret values in web storage and on CSRF or pagination tokens', () => {

@@ -72,6 +72,9 @@ export function carriesToken(file: SourceFile, node: Node, depth = 6): boolean {
       if (callee === 'JSON.stringify' || callee === 'String' || callee === 'encodeURIComponent' || callee === 'btoa') {
         return n.arguments[0] !== undefined && carriesToken(file, n.arguments[0], depth - 1);
       }
+      // getAccessToken(), auth.getToken(), session.jwt()
+      const name = lastName(n.callee) ?? '';
+      if (isTokenName(name.replace(/^(get|read|load|fetch|create|issue|sign|generate|mint)(?=[A-Z_])/, ''))) return true;
       return authResponse(file, n, depth - 1);
     }
     case 'TemplateLiteral':
