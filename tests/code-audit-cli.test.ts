@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,7 +55,7 @@ describe('gatehouse audit (built CLI)', { timeout: 120_000 }, () => {
     expect(fixed.stdout).toContain('no findings');
     // Only low findings: fail with --fail-on low, pass with the default.
     const low = join(dir, 'low');
-    await run('mkdir', ['-p', low]);
+    mkdirSync(low);
     writeFileSync(join(low, 'server.js'), "import express from 'express';\nconst app = express();\napp.post('/login', (req, res) => res.json({}));\n");
     expect((await gatehouse('audit', low)).code).toBe(0);
     expect((await gatehouse('audit', low, '--fail-on', 'low')).code).toBe(1);
