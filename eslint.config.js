@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/**', 'data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/**', 'data/**', 'tests/fixtures/audit-corpus/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -12,7 +12,10 @@ export interface Command {
   summary: string;
   usage: string;
   options: Record<string, { type: 'string' | 'boolean'; description: string }>;
-  run(values: Record<string, string | boolean | undefined>): Promise<void>;
+  /** Accepts positional arguments (e.g. `gatehouse audit src`); others refuse them. */
+  positionals?: boolean;
+  /** Resolves to the exit code, or to nothing for 0. */
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void | number>;
 }
 
 const common = {
@@ -185,13 +188,36 @@ export const COMMANDS: Command[] = [
       await (await import('../dev-idp/cli.js')).runDevIdpCommand(values, process.argv.slice(2));
     },
   },
+  {
+    name: 'audit',
+    summary: 'Find auth mistakes in any JS/TS codebase (tokens in localStorage, long-lived JWTs, ...) or in a running site (--url)',
+    usage: 'gatehouse audit [path ...] [--format text|json|sarif] [--fail-on high|medium|low|none] [--exclude P] | --url https://app.example [--cookie C]',
+    positionals: true,
+    options: {
+      format: { type: 'string', description: 'text (default), json, or sarif (SARIF 2.1.0 for GitHub code scanning)' },
+      'fail-on': { type: 'string', description: 'Exit 1 when a finding has this severity or higher: high (default), medium, low, none' },
+      exclude: { type: 'string', description: 'Skip these files or folders (repeat or comma-separate); node_modules and build output are always skipped' },
+      output: { type: 'string', description: 'Write the report to this file instead of standard output' },
+      url: { type: 'string', description: 'Audit a running site instead (passive checks, at most 30 requests, only to this origin)' },
+      cookie: { type: 'string', description: 'With --url: a Cookie header (e.g. a session) to check authenticated responses too' },
+    },
+    async run(values, positionals) {
+      return (await import('../code-audit/cli.js')).runAuditCommand(values, positionals, process.argv.slice(2));
+    },
+  },
 ];
 
 export function parseCommand(command: Command, argv: string[]): Record<string, string | boolean | undefined> {
+  return parseCommandLine(command, argv).values;
+}
+
+/** Options and, for commands that declare `positionals`, the positional arguments. */
+export function parseCommandLine(command: Command, argv: string[]): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
   for (const [name, o] of Object.entries(command.options)) options[name] = { type: o.type };
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: command.positionals === true });
+    return { values, positionals };
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message.replace(/^.*?: /, '') : String(error));
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { AuthError, ConfigurationError } from '../errors.js';
-import { COMMANDS, parseCommand, type Command } from './commands.js';
+import { COMMANDS, parseCommandLine, type Command } from './commands.js';
 import { UsageError } from './context.js';
 
 function overview(): string {
@@ -54,13 +54,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const { command, rest } = found;
   try {
-    const values = parseCommand(command, rest);
+    const { values, positionals } = parseCommandLine(command, rest);
     if (values.help === true) {
       console.log(help(command));
       return 0;
     }
-    await command.run(values);
-    return 0;
+    return (await command.run(values, positionals)) ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`gatehouse ${command.name}: ${error.message}\nUsage: ${command.usage}  (see --help)`);

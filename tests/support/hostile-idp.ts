@@ -351,6 +351,7 @@ export async function startHostileIdp(options: HostileIdpOptions = {}): Promise<
     if (current === undefined) throw new Error('hostile-idp: no signing key');
     switch (idp.defect) {
       case 'alg-none': {
+        // gatehouse-audit-ignore jwt-alg-none -- the hostile IdP forges unsigned ID tokens on purpose; the tests check they are refused
         if (idp.noneAlg === 'none') return new UnsecuredJWT(claims).encode();
         // jose only writes the lower-case spelling: splice the other spellings by hand.
         const header = base64url.encode(JSON.stringify({ alg: idp.noneAlg }));

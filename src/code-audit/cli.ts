@@ -1,0 +1,83 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../cli/context.js';
+import { auditCode } from './engine.js';
+import { formatLiveJson, formatLiveText, liveAudit } from './live.js';
+import { formatJson } from './report/json.js';
+import { formatSarif } from './report/sarif.js';
+import { formatText } from './report/text.js';
+import { SEVERITIES, SEVERITY_RANK, type Severity } from './types.js';
+
+/** `gatehouse audit`: the CLI side. Declared in src/cli/commands.ts. Resolves to the exit code. */
+export async function runAuditCommand(values: Record<string, string | boolean | undefined>, positionals: string[], argv: readonly string[]): Promise<number> {
+  const format = text(values, 'format') ?? 'text';
+  if (!['text', 'json', 'sarif'].includes(format)) throw new UsageError('--format must be text, json or sarif.');
+  const failOn = text(values, 'fail-on') ?? 'high';
+  if (failOn !== 'none' && !(SEVERITIES as readonly string[]).includes(failOn)) throw new UsageError('--fail-on must be high, medium, low or none.');
+  const threshold = failOn === 'none' ? Infinity : SEVERITY_RANK[failOn as Severity];
+  const output = text(values, 'output');
+  const emit = (report: string) => (output === undefined ? console.log(report) : writeFileSync(output, `${report}\n`));
+
+  const url = text(values, 'url');
+  if (url !== undefined) {
+    if (positionals.length > 0) throw new UsageError('give either paths or --url, not both.');
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--url "${url}" is not an absolute http(s) URL.`);
+    if (format === 'sarif') throw new UsageError('--format sarif is for the code audit; use text or json with --url.');
+    const result = await liveAudit(url, { cookie: text(values, 'cookie') });
+    emit(format === 'json' ? formatLiveJson(result) : formatLiveText(result));
+    return result.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? 1 : 0;
+  }
+  if (text(values, 'cookie') !== undefined) throw new UsageError('--cookie works only with --url.');
+
+  const paths = positionals.length > 0 ? positionals : ['.'];
+  for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or folder.`);
+  const exclude = repeated(argv, 'exclude').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const result = auditCode({ paths, exclude, onProgress: progress() });
+  emit(format === 'json' ? formatJson(result) : format === 'sarif' ? formatSarif(result, packageVersion()) : formatText(result));
+  return result.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? 1 : 0;
+}
+
+function text(values: Record<string, string | boolean | undefined>, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** Every value of a repeatable option (the option parser keeps only the last one). */
+function repeated(argv: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  argv.forEach((arg, i) => {
+    const next = argv[i + 1];
+    if (arg === `--${name}` && next !== undefined) values.push(next);
+    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+  });
+  return values;
+}
+
+/** A one-line counter on stderr for large trees, only when stderr is a terminal (never in CI logs or pipes). */
+function progress(): ((done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (done, total) => {
+    if (total < 200) return;
+    const now = Date.now();
+    if (done === total) process.stderr.write('\r\x1b[K');
+    else if (now - last > 100) {
+      last = now;
+      process.stderr.write(`\rgatehouse audit: ${done}/${total} files`);
+    }
+  };
+}
+
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}

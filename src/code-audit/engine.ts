@@ -1,0 +1,105 @@
+import { readFileSync, statSync } from 'node:fs';
+import { fileFacts, mergeFacts } from './facts.js';
+import { displayPath, listSourceFiles, MAX_FILE_BYTES } from './files.js';
+import { RULES, SUPPRESSION_RULE } from './rules/index.js';
+import { SourceFile } from './source.js';
+import { isSuppressed, parseSuppressions } from './suppressions.js';
+import { SEVERITY_RANK, type FileFacts, type Finding, type PendingFinding, type Rule } from './types.js';
+
+export interface AuditOptions {
+  /** Files or folders to audit (default: the working directory). */
+  paths?: string[];
+  exclude?: string[];
+  /** Paths in findings are relative to this folder (default: the working directory). */
+  base?: string;
+  rules?: readonly Rule[];
+  /** Called after each file: drive a progress indicator. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface AuditResult {
+  files: number;
+  findings: Finding[];
+  suppressed: number;
+  /** Files the parser could not read completely (their rules still ran on what parsed). */
+  parseErrors: { file: string; message: string }[];
+  skipped: string[];
+  durationMs: number;
+}
+
+interface Deferred {
+  finding: Finding;
+  when: ((project: FileFacts) => boolean) | undefined;
+}
+
+/** Audits JS/TS source: parse each file once, run every rule, apply suppressions, then project-wide conditions. */
+export function auditCode(options: AuditOptions = {}): AuditResult {
+  const started = performance.now();
+  const base = options.base ?? process.cwd();
+  const rules = options.rules ?? RULES;
+  const files = listSourceFiles(options.paths ?? [base], { exclude: options.exclude });
+  const deferred: Deferred[] = [];
+  const facts: FileFacts[] = [];
+  const parseErrors: AuditResult['parseErrors'] = [];
+  const skipped: string[] = [];
+  let suppressed = 0;
+
+  files.forEach((path, i) => {
+    const shown = displayPath(path, base);
+    if (statSync(path).size > MAX_FILE_BYTES) {
+      skipped.push(shown);
+      options.onProgress?.(i + 1, files.length);
+      return;
+    }
+    const file = new SourceFile(path, readFileSync(path, 'utf8'));
+    if (file.errors.length > 0) parseErrors.push({ file: shown, message: file.errors[0] ?? 'parse error' });
+    facts.push(fileFacts(file));
+    const { valid, invalid } = parseSuppressions(file);
+    const pending: PendingFinding[] = invalid.map(({ comment, problem }) => ({
+      rule: SUPPRESSION_RULE.info,
+      node: { type: 'EmptyStatement', start: comment.start, end: comment.end },
+      message: problem,
+    }));
+    for (const rule of rules) rule.check(file, (f) => pending.push({ ...f, rule: rule.info }));
+    const seen = new Set<string>();
+    for (const p of pending) {
+      const from = file.position(p.node.start);
+      const to = file.position(Math.max(p.node.start, p.node.end - 1));
+      const key = `${p.rule.id}:${from.line}:${from.column}`;
+      if (seen.has(key)) continue; // one finding per rule and place
+      seen.add(key);
+      if (p.rule.id !== SUPPRESSION_RULE.info.id && isSuppressed(valid, p.rule.id, from.line)) {
+        suppressed++;
+        continue;
+      }
+      const finding: Finding = {
+        rule: p.rule.id,
+        severity: p.rule.severity,
+        message: p.message,
+        file: shown,
+        line: from.line,
+        column: from.column,
+        endLine: to.line,
+        excerpt: excerpt(file, from.line, to.line),
+      };
+      deferred.push({ finding, when: p.when });
+    }
+    options.onProgress?.(i + 1, files.length);
+  });
+
+  const project = mergeFacts(facts);
+  const findings = deferred.filter((d) => d.when === undefined || d.when(project)).map((d) => d.finding);
+  findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
+  return { files: files.length, findings, suppressed, parseErrors, skipped, durationMs: performance.now() - started };
+}
+
+/** The finding's lines (at most three), trimmed to a readable width. */
+function excerpt(file: SourceFile, from: number, to: number): string {
+  const last = Math.min(to, from + 2);
+  const lines: string[] = [];
+  for (let n = from; n <= last; n++) {
+    const text = file.line(n);
+    lines.push(text.length > 160 ? `${text.slice(0, 157)}...` : text);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,241 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditCode } from '../src/code-audit/engine.js';
+import { RULES } from '../src/code-audit/rules/index.js';
+import { durationSeconds } from '../src/code-audit/rules/jwt.js';
+import { formatSarif } from '../src/code-audit/report/sarif.js';
+import { formatText } from '../src/code-audit/report/text.js';
+import { formatJson } from '../src/code-audit/report/json.js';
+
+const root = join(import.meta.dirname, '..');
+const corpus = join(import.meta.dirname, 'fixtures', 'audit-corpus');
+const scratch = mkdtempSync(join(tmpdir(), 'gatehouse-audit-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Expected {
+  rule: string;
+  file: string;
+  line: number;
+}
+
+/** Audits a small project written into a temp folder; returns `rule@file:line` keys. */
+function auditFiles(files: Record<string, string>): string[] {
+  const dir = mkdtempSync(join(scratch, 'case-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return auditCode({ paths: [dir], base: dir }).findings.map((f) => `${f.rule}@${f.file}:${f.line}`);
+}
+
+describe('audit corpus: vulnerable and fixed sample apps', () => {
+  const apps = readdirSync(corpus);
+  let truePositives = 0;
+  let falsePositives = 0;
+  let falseNegatives = 0;
+  const detected = new Set<string>();
+
+  it.each(apps)('%s: finds every expected finding in vulnerable/, nothing in fixed/', (app) => {
+    const expected = JSON.parse(readFileSync(join(corpus, app, 'expected.json'), 'utf8')) as { vulnerable: Expected[]; fixed: Expected[] };
+    for (const variant of ['vulnerable', 'fixed'] as const) {
+      const dir = join(corpus, app, variant);
+      const found = auditCode({ paths: [dir], base: dir }).findings.map((f) => `${f.rule}@${f.file}:${f.line}`);
+      const wanted = expected[variant].map((e) => `${e.rule}@${e.file}:${e.line}`);
+      const tp = found.filter((f) => wanted.includes(f));
+      truePositives += tp.length;
+      falsePositives += found.length - tp.length;
+      falseNegatives += wanted.filter((w) => !found.includes(w)).length;
+      for (const f of tp) detected.add(f.split('@')[0] ?? '');
+      expect({ variant, missed: wanted.filter((w) => !found.includes(w)), unexpected: found.filter((f) => !wanted.includes(f)) }).toEqual({ variant, missed: [], unexpected: [] });
+    }
+  });
+
+  it('has precision 1 and recall 1 over the corpus, and every rule is exercised', () => {
+    const precision = truePositives / (truePositives + falsePositives);
+    const recall = truePositives / (truePositives + falseNegatives);
+    console.log(`audit corpus: ${apps.length} apps, ${truePositives} true positives, ${falsePositives} false positives, ${falseNegatives} false negatives; precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)}`);
+    expect(truePositives).toBeGreaterThan(40);
+    expect(precision).toBe(1);
+    expect(recall).toBe(1);
+    expect(RULES.map((r) => r.info.id).filter((id) => !detected.has(id))).toEqual([]);
+  });
+});
+
+describe('rules: data flow within a file', () => {
+  it('follows a token variable into localStorage, and an options object defined above its use', () => {
+    const found = auditFiles({
+      'a.ts': [
+        "const r = await fetch('/api/auth/login', { method: 'POST' });",
+        'const data = await r.json();',
+        'const t = data.jwt;',
+        "localStorage.setItem('k', t);",
+        "const opts = { sameSite: 'lax' };",
+        "res.cookie('session', t, opts);",
+      ].join('\n'),
+    });
+    expect(found).toEqual(['token-in-script-storage@a.ts:4', 'cookie-not-httponly@a.ts:6']);
+    expect(auditFiles({ 'b.ts': "sessionStorage.setItem('a', auth.getAccessToken());\n" })).toEqual(['token-in-script-storage@b.ts:1']);
+  });
+
+  it('stays silent on non-secret values in web storage and on CSRF or pagination tokens', () => {
+    expect(
+      auditFiles({
+        'b.ts': ["localStorage.setItem('theme', 'dark');", "localStorage.setItem('csrfToken', csrf);", "sessionStorage.setItem('nextPageToken', cursor);", "localStorage.setItem('user', JSON.stringify(me));"].join('\n'),
+      }),
+    ).toEqual([]);
+  });
+
+  it('reads lifetimes in every spelling: jose strings, jsonwebtoken seconds, exp arithmetic', () => {
+    expect(durationSeconds('15m')).toBe(900);
+    expect(durationSeconds('30 days')).toBe(2_592_000);
+    expect(durationSeconds('2h')).toBe(7200);
+    expect(durationSeconds('soon')).toBeUndefined();
+    const found = auditFiles({
+      'sign.ts': [
+        "import jwt from 'jsonwebtoken';",
+        'const ONE_HOUR = 60 * 60;',
+        "jwt.sign({ sub }, key, { expiresIn: ONE_HOUR, algorithm: 'HS256' });",
+        "jwt.sign({ sub }, key, { expiresIn: '10m' });",
+        'jwt.sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, key);',
+        "jwt.sign({ sub, type: 'refresh' }, key, { expiresIn: '30d' });",
+        'jwt.sign({ sub }, key);',
+      ].join('\n'),
+    });
+    expect(found).toEqual(['access-token-lifetime@sign.ts:3', 'access-token-lifetime@sign.ts:7']);
+  });
+
+  it('does not treat decoding for an expiry check as trusting the claims', () => {
+    expect(auditFiles({ 'c.ts': "import { decodeJwt } from 'jose';\nexport const left = (t: string) => decodeJwt(t).exp;\n" })).toEqual([]);
+    expect(auditFiles({ 'd.ts': "import { decodeJwt } from 'jose';\nexport const who = (t: string) => decodeJwt(t).sub;\n" })).toEqual(['jwt-decode-unverified@d.ts:2']);
+  });
+
+  it('checks a hand-written OAuth callback for PKCE and state, and ignores cookies being cleared', () => {
+    const exchange = (body: string) => `export async function callback(url: URL, saved: { state: string; verifier: string }) {\n${body}\n}\n`;
+    expect(auditFiles({ 'a.ts': exchange("  const form = { grant_type: 'authorization_code', code: url.searchParams.get('code') };\n  return fetch('https://idp.example/token', { method: 'POST', body: new URLSearchParams(form) });") })).toEqual(['oauth-flow-params@a.ts:2']);
+    expect(
+      auditFiles({
+        'b.ts': exchange("  if (url.searchParams.get('state') !== saved.state) throw new Error('state');\n  const form = { grant_type: 'authorization_code', code: url.searchParams.get('code'), code_verifier: saved.verifier };\n  return fetch('https://idp.example/token', { method: 'POST', body: new URLSearchParams(form) });"),
+      }),
+    ).toEqual([]);
+    expect(auditFiles({ 'c.ts': "export function signOut(res) {\n  res.cookie('session', '', { maxAge: 0 });\n  res.cookie('sid', 'x', { expires: new Date(0) });\n}\n" })).toEqual([]);
+  });
+
+  it('keeps going on files that do not parse completely', () => {
+    const found = auditFiles({ 'broken.ts': "localStorage.setItem('access_token', t);\nconst = ;\n" });
+    expect(found.length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('suppressions', () => {
+  it('need a reason; with one they hide the finding on the next line or in the whole file', () => {
+    const found = auditFiles({
+      'a.ts': [
+        '// gatehouse-audit-ignore token-in-script-storage -- demo page that stores a fake token on purpose',
+        "localStorage.setItem('access_token', 'fake');",
+        '// gatehouse-audit-ignore token-in-script-storage',
+        "localStorage.setItem('access_token', t);",
+        "localStorage.setItem('id_token', t); // gatehouse-audit-ignore token-in-script-storage -- same-line form",
+      ].join('\n'),
+      'b.ts': "/* gatehouse-audit-ignore-file token-in-script-storage -- attack code for a test */\nlocalStorage.setItem('access_token', t);\n",
+    });
+    expect(found).toEqual(['token-in-script-storage@a.ts:4', 'invalid-suppression@a.ts:3']);
+  });
+
+  it('counts what it suppressed', () => {
+    const dir = mkdtempSync(join(scratch, 'count-'));
+    writeFileSync(join(dir, 'x.js'), "// gatehouse-audit-ignore token-in-script-storage -- fixture\nlocalStorage.setItem('jwt', v);\n");
+    expect(auditCode({ paths: [dir], base: dir })).toMatchObject({ findings: [], suppressed: 1, files: 1 });
+  });
+});
+
+describe('file discovery', () => {
+  it('skips node_modules, build output, declaration files and --exclude paths', () => {
+    const bad = "localStorage.setItem('access_token', t);\n";
+    const found = auditFiles({ 'src/app.tsx': `export const A = () => <div/>;\n${bad}`, 'node_modules/x/index.js': bad, 'dist/app.js': bad, '.next/server.js': bad, 'types.d.ts': 'declare const x: string;\n' });
+    expect(found).toEqual(['token-in-script-storage@src/app.tsx:2']);
+    const dir = mkdtempSync(join(scratch, 'exclude-'));
+    mkdirSync(join(dir, 'fixtures'));
+    writeFileSync(join(dir, 'fixtures', 'a.js'), bad);
+    expect(auditCode({ paths: [dir], base: dir, exclude: [join(dir, 'fixtures')] }).files).toBe(0);
+  });
+});
+
+describe('reports', () => {
+  const dir = join(corpus, 'spa-client', 'vulnerable');
+  const result = auditCode({ paths: [dir], base: dir });
+
+  it('text: grouped by severity with file:line, the code, the fix and the guide', () => {
+    const text = formatText(result);
+    expect(text.indexOf('HIGH (')).toBeLessThan(text.indexOf('gatehouse audit:'));
+    expect(text).toContain('src/auth.ts:13:3  token-in-script-storage');
+    expect(text).toContain("13 |   localStorage.setItem('access_token', accessToken);");
+    expect(text).toContain('Guide: docs/cookies.md');
+  });
+
+  it('json: versioned, with a summary', () => {
+    const parsed = JSON.parse(formatJson(result)) as { version: number; summary: { high: number }; findings: unknown[] };
+    expect(parsed.version).toBe(1);
+    expect(parsed.summary.high).toBe(parsed.findings.length);
+  });
+
+  it('sarif: a 2.1.0 log with rules, levels, security-severity and relative locations', () => {
+    const sarif = JSON.parse(formatSarif(result, '1.2.3')) as {
+      version: string;
+      runs: { tool: { driver: { name: string; rules: { id: string; properties: Record<string, string> }[] } }; results: { ruleId: string; ruleIndex: number; level: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[];
+    };
+    expect(sarif.version).toBe('2.1.0');
+    const run = sarif.runs[0];
+    expect(run?.tool.driver.rules.every((r) => /^\d+\.\d$/.test(r.properties['security-severity'] ?? ''))).toBe(true);
+    expect(run?.results).toHaveLength(result.findings.length);
+    for (const r of run?.results ?? []) {
+      expect(run?.tool.driver.rules[r.ruleIndex]?.id).toBe(r.ruleId);
+      expect(['error', 'warning', 'note']).toContain(r.level);
+      expect(r.locations[0]?.physicalLocation.artifactLocation.uri).toMatch(/^src\/[a-z]+\.ts$/);
+      expect(r.locations[0]?.physicalLocation.region.startLine).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('Gatehouse audits itself', () => {
+  it('reports nothing at or above medium in src, demo, tests (without the corpus) and bench', () => {
+    const result = auditCode({ paths: ['src', 'demo', 'tests', 'bench'].map((p) => join(root, p)), base: root, exclude: [corpus] });
+    expect(result.files).toBeGreaterThan(100);
+    expect(result.findings.filter((f) => f.severity !== 'low').map((f) => `${f.rule}@${f.file}:${f.line} ${f.message}`)).toEqual([]);
+  });
+});
+
+describe('architecture', () => {
+  it('src/code-audit imports only itself, oxc-parser, node: modules and the CLI\'s UsageError', () => {
+    const base = join(root, 'src', 'code-audit');
+    const files = readdirSync(base, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    const outside: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(base, file), 'utf8');
+      for (const match of text.matchAll(/^import [^'"]*['"]([^'"]+)['"]/gm)) {
+        const spec = match[1] ?? '';
+        if (spec === 'oxc-parser' || spec.startsWith('node:')) continue;
+        const target = join(base, dirname(file), spec);
+        if (target.startsWith(base + '/') || target === join(root, 'src', 'cli', 'context.js')) continue;
+        outside.push(`${file}: ${spec}`);
+      }
+    }
+    expect(outside).toEqual([]);
+  });
+});
+
+describe('docs/code-audit.md', () => {
+  it('documents every rule with its severity and guide, and every live check', () => {
+    const doc = readFileSync(join(root, 'docs', 'code-audit.md'), 'utf8');
+    for (const { id, severity, guide } of [...RULES.map((r) => r.info)]) {
+      expect(doc, id).toContain(`| \`${id}\` | ${severity} |`);
+      expect(doc, id).toContain(`### ${id} (${severity}`);
+      expect(doc, id).toContain(`${guide}.md`);
+    }
+    const live = readFileSync(join(root, 'src', 'code-audit', 'live.ts'), 'utf8');
+    for (const [, check] of live.matchAll(/check: '(live-[a-z-]+)'/g)) expect(doc).toContain(`\`${check}\``);
+    for (const [, check] of live.matchAll(/add\('(live-[a-z-]+)'/g)) expect(doc).toContain(`\`${check}\``);
+  });
+});
