@@ -66,7 +66,10 @@ export interface NextAuth {
 
 async function nextHeaders(): Promise<Headers> {
   try {
-    const { headers } = await import('next/headers');
+    // `next/headers.js`, not `next/headers`: Next has no exports map, and Node's ESM loader
+    // (which loads this file when the app lists gatehouse in serverExternalPackages) adds no
+    // extension. Bundlers resolve both spellings to the same file.
+    const { headers } = await import('next/headers.js');
     return await headers();
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === 'ERR_MODULE_NOT_FOUND') {
