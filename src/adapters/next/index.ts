@@ -18,6 +18,7 @@
 import { ConfigurationError } from '../../errors.js';
 import type { Gatehouse } from '../../gatehouse.js';
 import type { SessionResult } from '../../sessions/types.js';
+import type * as NextHeaders from 'next/headers.js';
 
 type RouteHandler = (request: Request) => Promise<Response>;
 
@@ -65,18 +66,17 @@ export interface NextAuth {
 }
 
 async function nextHeaders(): Promise<Headers> {
+  let next: typeof NextHeaders;
   try {
     // `next/headers.js`, not `next/headers`: Next has no exports map, and Node's ESM loader
     // (which loads this file when the app lists gatehouse in serverExternalPackages) adds no
     // extension. Bundlers resolve both spellings to the same file.
-    const { headers } = await import('next/headers.js');
-    return await headers();
+    next = await import('next/headers.js');
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ERR_MODULE_NOT_FOUND') {
-      throw new ConfigurationError('gatehouse/next needs the `next` package (or pass `headers` to createNextAuth).');
-    }
-    throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigurationError(`gatehouse/next needs the \`next\` package (or pass \`headers\` to createNextAuth). Loading next/headers failed: ${reason}`);
   }
+  return next.headers();
 }
 
 /** Session helpers that read the current request through `next/headers`. */

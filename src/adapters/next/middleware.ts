@@ -50,8 +50,9 @@ function readCookie(header: string | null, name: string): string | null {
 
 function matcher(protect: AuthMiddlewareOptions['protect']): (pathname: string) => boolean {
   if (typeof protect === 'function') return protect;
-  const prefixes = [...protect];
-  return (pathname) => prefixes.some((prefix) => pathname === prefix || pathname.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`));
+  // '/account' and '/account/' both mean the page and everything under it, not '/accounting'.
+  const prefixes = protect.map((prefix) => prefix.replace(/\/+$/, ''));
+  return (pathname) => prefixes.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
 }
 
 /** Builds the sign-in gate. */
