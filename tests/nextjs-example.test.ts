@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatehouse, SESSION_COOKIE, type Gatehouse } from '../src/index.js';
-import { defineAuthz } from '../src/authz/index.js';
+import { SESSION_COOKIE } from '../src/index.js';
 import { startDevIdp, type DevIdp } from '../src/dev-idp/dev-idp.js';
 import { chromiumAvailable, launchChromium } from './support/browser.js';
 
@@ -91,7 +90,7 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  let admin: Gatehouse;
+  let databaseUrl = '';
 
   const url = (path: string) => `${origin}${path}`;
   const sessionCookie = async () => (await context.cookies()).find((c) => c.name === SESSION_COOKIE);
@@ -125,7 +124,7 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
       NEXT_TELEMETRY_DISABLED: '1',
       PORT: String(port),
       GATEHOUSE_ORIGIN: origin,
-      DATABASE_URL: `sqlite:${join(dataDir, 'app.db')}`,
+      DATABASE_URL: (databaseUrl = `sqlite:${join(dataDir, 'app.db')}`),
       OAUTH_DEV_ISSUER: idp.issuer,
       OAUTH_DEV_CLIENT_ID: 'gatehouse-demo',
     };
@@ -133,14 +132,6 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
     server.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
     server.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
     await waitForServer(url('/'), server, () => logs);
-
-    // The operator's view of the same database (the CLI would do the same): to change a role.
-    admin = createGatehouse({
-      database: env.DATABASE_URL,
-      origin,
-      authz: defineAuthz({ roles: ['member', 'editor', 'admin'], permissions: { member: ['notes:read'], editor: ['notes:read', 'notes:write'], admin: ['notes:read', 'notes:write'] } }),
-      logger: { warn: () => {}, error: () => {} },
-    });
 
     mkdirSync(SHOTS, { recursive: true });
     browser = await launchChromium();
@@ -159,7 +150,6 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await admin?.close();
     if (server?.pid !== undefined && server.exitCode === null) {
       const exited = new Promise((resolve) => server!.once('exit', resolve));
       process.kill(-server.pid, 'SIGTERM'); // the process group this test started
@@ -205,9 +195,13 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
 
     // The operator makes Grace an editor. Raising a role ends her sessions: the cookie is still
     // in the browser (the proxy lets it through), but the page's server-side check says no.
-    const store = await admin.storage();
-    const grace = await store.findUserByEmail('grace@example.com');
-    await admin.users.setRole(grace!.id, 'editor', { userId: null, role: null });
+    // With the CLI, from the example's folder, as the README says (roles from gatehouse.config.mjs).
+    const cli = execFileSync(process.execPath, ['node_modules/gatehouse/dist/src/cli/main.js', 'users', 'set-role', '--email', 'grace@example.com', '--role', 'editor'], {
+      cwd: EXAMPLE,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      encoding: 'utf8',
+    });
+    expect(cli).toContain('editor');
     await page.goto(url('/dashboard'));
     await page.waitForURL(url('/sign-in?next=/dashboard'));
     expect(await sessionCookie()).toBeDefined();

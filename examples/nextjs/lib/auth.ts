@@ -1,17 +1,10 @@
 // The one Gatehouse instance of this app, and the helpers its pages and actions use.
 // Server-only: it opens the database. Client components use gatehouse/client instead.
 import { createGatehouse, oidcProvider, type Gatehouse } from 'gatehouse';
-import { defineAuthz, gatehousePermissions as P } from 'gatehouse/authz';
 import { createNextAuth } from 'gatehouse/next';
+import { authz } from '../gatehouse.config.mjs';
 
-export const authz = defineAuthz({
-  roles: ['member', 'editor', 'admin'], // least to most privileged; new accounts are members
-  permissions: {
-    member: ['notes:read'],
-    editor: ['notes:read', 'notes:write'],
-    admin: ['notes:read', 'notes:write', P.usersRead, P.usersManage, P.sessionsRevoke, P.eventsRead],
-  },
-});
+export { authz };
 
 function create(): Gatehouse {
   const origin = process.env.GATEHOUSE_ORIGIN ?? `http://localhost:${process.env.PORT ?? '3000'}`;
