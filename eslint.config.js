@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', '.ci/**', '*.mjs', '*.js'],
+    files: ['scripts/**/*.mjs', '.ci/**', '*.mjs', '*.js', 'examples/*/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );
