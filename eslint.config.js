@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/**', 'data/**', 'tests/fixtures/audit-corpus/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/**', 'data/**', 'tests/fixtures/audit-corpus/**', 'examples/*/.next/**', 'examples/*/node_modules/**', 'examples/*/next-env.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,7 +21,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', '.ci/**', '*.mjs', '*.js'],
+    files: ['scripts/**/*.mjs', '.ci/**', '*.mjs', '*.js', 'examples/*/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', AbortSignal: 'readonly', performance: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
   },
 );

@@ -1,0 +1,86 @@
+/**
+ * gatehouse/express: Gatehouse in an Express 4/5 app. The conversion is gatehouse/node's; this
+ * file adds the Express shapes (middleware, error handler, a permission guard).
+ *
+ * ```ts
+ * const gatehouse = createExpressAdapter(auth);
+ * app.use(gatehouse.handler);            // before express.json(): it reads its own bodies
+ * app.use(express.json());
+ * app.get('/api/posts', gatehouse.requirePermission('posts:read'), (req, res) => {
+ *   res.json({ user: res.locals.gatehouse.user });
+ * });
+ * app.use(gatehouse.errorHandler);       // AuthError -> the JSON error shape
+ * ```
+ *
+ * Only types come from `express` (an optional peer dependency): this module runs without it.
+ */
+import type { ErrorRequestHandler, Request as ExpressRequest, RequestHandler } from 'express';
+import type { Gatehouse } from '../gatehouse.js';
+import type { SessionResult } from '../sessions/types.js';
+import { createNodeAdapter } from './node.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** Set by `requirePermission` / `requireSession`: the signed-in user and session. */
+      gatehouse?: SessionResult;
+    }
+  }
+}
+
+export interface ExpressAdapter {
+  /** Middleware: answers `basePath/*` (e.g. `/auth/*`) and passes everything else on. Mount before body parsers. */
+  handler: RequestHandler;
+  /** `{ user, session }` or null, from the cookie only. */
+  getSession(req: ExpressRequest): Promise<SessionResult | null>;
+  /** Guard: 401 when signed out, else `res.locals.gatehouse` holds the session. */
+  requireSession(): RequestHandler;
+  /** Guard: 401 when signed out, 403 without the permission, else `res.locals.gatehouse` holds the session. */
+  requirePermission(permission: string): RequestHandler;
+  /** Guard: 403 CSRF_REFUSED for a cross-site unsafe request (for your own cookie-authenticated routes). */
+  verifyOrigin(): RequestHandler;
+  /** Error middleware: AuthError (and anything else) -> the JSON error response. Mount last. */
+  errorHandler: ErrorRequestHandler;
+}
+
+/**
+ * Gatehouse for Express. Mount `handler` with `app.use(handler)` (any mount path works: the
+ * original URL decides). The client IP is the socket's remote address; set `trustedProxies` behind a proxy (not Express's `trust proxy`). */
+export function createExpressAdapter(auth: Gatehouse): ExpressAdapter {
+  const node = createNodeAdapter(auth);
+  const guard =
+    (check: (req: ExpressRequest) => Promise<SessionResult>): RequestHandler =>
+    (req, res, next) => {
+      check(req).then((result) => {
+        res.locals.gatehouse = result;
+        next();
+      }, next);
+    };
+
+  return {
+    handler(req, res, next) {
+      node.handle(req, res, req.originalUrl).then((handled) => {
+        if (!handled) next();
+      }, next);
+    },
+    getSession: (req) => node.getSession(req),
+    requireSession: () => guard((req) => node.requireSession(req)),
+    requirePermission: (permission) => guard((req) => node.requirePermission(req, permission)),
+    verifyOrigin: () => (req, _res, next) => {
+      try {
+        auth.verifyOrigin(node.request(req));
+        next();
+      } catch (error) {
+        next(error);
+      }
+    },
+    errorHandler(error: unknown, _req, res, next) {
+      if (res.headersSent) {
+        next(error);
+        return;
+      }
+      node.sendError(res, error).catch(() => res.destroy());
+    },
+  };
+}

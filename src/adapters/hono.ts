@@ -1,0 +1,83 @@
+/**
+ * gatehouse/hono: Gatehouse in a Hono app. Hono already hands out the web Request
+ * (`c.req.raw`), so this is the handler, a guard and the client IP.
+ *
+ * ```ts
+ * const gatehouse = createHonoAdapter(auth);
+ * app.onError(gatehouse.onError);                     // AuthError -> the JSON error shape
+ * app.all('/auth/*', gatehouse.handler);
+ * app.get('/api/posts', gatehouse.requirePermission('posts:read'), (c) => c.json({ user: c.get('gatehouse').user }));
+ * ```
+ *
+ * Only types come from `hono` (an optional peer dependency), and no Node API is used: the
+ * module runs wherever Hono runs.
+ */
+import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
+import type { Gatehouse } from '../gatehouse.js';
+import type { SessionResult } from '../sessions/types.js';
+
+/** Hono context variables set by the guards: `c.get('gatehouse')`. */
+export interface GatehouseVariables {
+  gatehouse: SessionResult;
+}
+
+export interface HonoAdapterOptions {
+  /**
+   * The client's address as the runtime sees it (the socket, never a header). Default: the
+   * socket of `@hono/node-server` (`c.env.incoming.socket.remoteAddress`). On other runtimes
+   * pass theirs, e.g. `(c) => getConnInfo(c).remote.address` from `hono/bun` or `hono/deno`.
+   */
+  ip?: (c: Context) => string | undefined;
+}
+
+export interface HonoAdapter {
+  /** Route handler for `app.all('/auth/*', handler)` (your `basePath`). */
+  handler: Handler;
+  /** `{ user, session }` or null. */
+  getSession(c: Context): Promise<SessionResult | null>;
+  /** Guard: 401 when signed out; sets `c.get('gatehouse')`. */
+  requireSession(): MiddlewareHandler<{ Variables: GatehouseVariables }>;
+  /** Guard: 401 when signed out, 403 without the permission; sets `c.get('gatehouse')`. */
+  requirePermission(permission: string): MiddlewareHandler<{ Variables: GatehouseVariables }>;
+  /** Guard: 403 CSRF_REFUSED for a cross-site unsafe request (for your own cookie-authenticated routes). */
+  verifyOrigin(): MiddlewareHandler;
+  /** `app.onError(onError)`: AuthError (and anything else) -> the JSON error response. */
+  onError: ErrorHandler;
+  /** The client IP this adapter passes to Gatehouse, for your own `auth.rateLimit(...)` calls. */
+  ip(c: Context): string | undefined;
+}
+
+/** `c.env.incoming.socket.remoteAddress` when the app runs on @hono/node-server; parsed, not cast. */
+function nodeServerAddress(c: Context): string | undefined {
+  const env: unknown = c.env;
+  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
+  const incoming: unknown = env.incoming;
+  if (typeof incoming !== 'object' || incoming === null || !('socket' in incoming)) return undefined;
+  const socket: unknown = incoming.socket;
+  if (typeof socket !== 'object' || socket === null || !('remoteAddress' in socket)) return undefined;
+  return typeof socket.remoteAddress === 'string' ? socket.remoteAddress : undefined;
+}
+
+/** Gatehouse for Hono. */
+export function createHonoAdapter(auth: Gatehouse, options: HonoAdapterOptions = {}): HonoAdapter {
+  const ip = options.ip ?? nodeServerAddress;
+  const guard =
+    (check: (request: Request) => Promise<SessionResult>): MiddlewareHandler<{ Variables: GatehouseVariables }> =>
+    async (c, next) => {
+      c.set('gatehouse', await check(c.req.raw));
+      await next();
+    };
+
+  return {
+    handler: (c) => auth.handler(c.req.raw, { ip: ip(c) }),
+    getSession: (c) => auth.getSession(c.req.raw),
+    requireSession: () => guard((request) => auth.requireSession(request)),
+    requirePermission: (permission) => guard((request) => auth.requirePermission(request, permission)),
+    verifyOrigin: () => async (c, next) => {
+      auth.verifyOrigin(c.req.raw);
+      await next();
+    },
+    onError: (error) => auth.errorResponse(error),
+    ip,
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * gatehouse/node: Gatehouse on a plain `http.createServer` (and the conversion that the Express
+ * adapter reuses). The core speaks web `Request -> Response`; this file only translates
+ * `IncomingMessage -> Request` and `Response -> ServerResponse`.
+ *
+ * ```ts
+ * const gatehouse = createNodeAdapter(auth);
+ * http.createServer(async (req, res) => {
+ *   if (await gatehouse.handle(req, res)) return; // /auth/*
+ *   const session = await gatehouse.getSession(req);
+ *   ...
+ * });
+ * ```
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { ConfigurationError } from '../errors.js';
+import type { Gatehouse } from '../gatehouse.js';
+import type { SessionResult } from '../sessions/types.js';
+
+export interface ToWebRequestOptions {
+  /**
+   * The configured origin(s) (`auth.config.origins`). The URL is built from one of them and the
+   * request's path: the `Host` header picks among them but can never add a new one, so a forged
+   * Host cannot make Gatehouse see a foreign origin.
+   */
+  origins: readonly string[];
+  /** Attach the body stream (default true). `false` for a headers-only Request (session checks). */
+  body?: boolean;
+  /** Request target to use instead of `req.url` (Express strips its mount path from `req.url`; pass `req.originalUrl`). */
+  url?: string;
+}
+
+/** The origin to build URLs from: the configured one whose host the client asked for, else the first. */
+function pickOrigin(origins: readonly string[], host: string | undefined): string {
+  const first = origins[0];
+  if (first === undefined) throw new ConfigurationError('the adapter needs at least one configured origin.');
+  if (host === undefined) return first;
+  return origins.find((origin) => new URL(origin).host === host.toLowerCase()) ?? first;
+}
+
+/** Path and query of the request target. An absolute-form target (`GET http://x/y`) keeps only its path. */
+function pathAndQuery(target: string | undefined): string {
+  if (target === undefined || target === '') return '/';
+  if (target.startsWith('/')) return target;
+  try {
+    const url = new URL(target);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return '/';
+  }
+}
+
+/** The socket's remote address: what Gatehouse expects as `{ ip }` (forwarded headers count only via trustedProxies). */
+export function clientAddress(req: IncomingMessage): string | undefined {
+  return req.socket.remoteAddress;
+}
+
+/** `IncomingMessage -> Request`: method, every header, URL from the configured origin, body as a stream. */
+export function toWebRequest(req: IncomingMessage, options: ToWebRequestOptions): Request {
+  const headers = new Headers();
+  const cookies: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    // HTTP/2 pseudo-headers (:path, :authority) are not headers of a web Request.
+    if (name.startsWith(':')) continue;
+    // Several Cookie lines (HTTP/2 sends one per cookie) join with "; " (RFC 9113 8.2.3), not ", ".
+    if (name.toLowerCase() === 'cookie') cookies.push(raw[i + 1]!);
+    else headers.append(name, raw[i + 1]!);
+  }
+  if (cookies.length > 0) headers.set('cookie', cookies.join('; '));
+  const method = req.method ?? 'GET';
+  const url = new URL(`${pickOrigin(options.origins, req.headers.host)}${pathAndQuery(options.url ?? req.url)}`);
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
+  if (options.body !== false && method !== 'GET' && method !== 'HEAD') {
+    // A body parser (express.json(), ...) that ran first has drained the stream: the handler
+    // would see an empty body and answer a confusing 400. Say what to change instead.
+    if (req.readableDidRead || req.readableEnded) {
+      throw new ConfigurationError('the request body was already read. Mount the Gatehouse handler before body-parsing middleware.');
+    }
+    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    init.duplex = 'half'; // required by undici for a streamed request body
+  }
+  return new Request(url, init);
+}
+
+/** `Response -> ServerResponse`: status, every header (each Set-Cookie on its own line), the body streamed. */
+export async function sendWebResponse(res: ServerResponse, response: Response, method = 'GET'): Promise<void> {
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  });
+  // Headers#forEach joins Set-Cookie values with ", ", which breaks cookies that contain a date.
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+
+  if (response.body === null || method === 'HEAD') {
+    await response.body?.cancel();
+    res.end();
+    return;
+  }
+  await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
+}
+
+export interface NodeAdapter {
+  /**
+   * Answers requests under `basePath` (true), or leaves them to you (false). Never throws.
+   * `url` overrides `req.url` (a framework that rewrites `req.url` passes the original).
+   */
+  handle(req: IncomingMessage, res: ServerResponse, url?: string): Promise<boolean>;
+  /** A headers-only web Request for your own checks: `auth.verifyOrigin(gatehouse.request(req))`. */
+  request(req: IncomingMessage): Request;
+  /** `{ user, session }` or null. Reads only the cookie; the body stays unread for you. */
+  getSession(req: IncomingMessage): Promise<SessionResult | null>;
+  /** 401 when signed out: throws UnauthenticatedError. */
+  requireSession(req: IncomingMessage): Promise<SessionResult>;
+  /** 401 when signed out, 403 without the permission (throws; send the error with `sendError`). */
+  requirePermission(req: IncomingMessage, permission: string): Promise<SessionResult>;
+  /** Writes a web Response. */
+  send(res: ServerResponse, response: Response): Promise<void>;
+  /** Writes any thrown error as the JSON error response (AuthError keeps its status and code). */
+  sendError(res: ServerResponse, error: unknown): Promise<void>;
+}
+
+/** Gatehouse for `http.createServer`. The client IP is the socket's remote address. */
+export function createNodeAdapter(auth: Gatehouse): NodeAdapter {
+  const { origins, basePath } = auth.config;
+  const request = (req: IncomingMessage) => toWebRequest(req, { origins, body: false });
+  const underBasePath = (target: string | undefined) => pathAndQuery(target).split('?', 1)[0]!.startsWith(`${basePath}/`);
+
+  return {
+    async handle(req, res, url = req.url) {
+      if (!underBasePath(url)) return false;
+      let response: Response;
+      try {
+        response = await auth.handler(toWebRequest(req, { origins, url }), { ip: clientAddress(req) });
+      } catch (error) {
+        response = auth.errorResponse(error);
+      }
+      try {
+        await sendWebResponse(res, response, req.method);
+      } catch {
+        // The client disconnected mid-body: nothing left to tell it.
+        res.destroy();
+      }
+      return true;
+    },
+    request,
+    getSession: (req) => auth.getSession(request(req)),
+    requireSession: (req) => auth.requireSession(request(req)),
+    requirePermission: (req, permission) => auth.requirePermission(request(req), permission),
+    send: (res, response) => sendWebResponse(res, response),
+    sendError: (res, error) => sendWebResponse(res, auth.errorResponse(error)),
+  };
+}

@@ -1,0 +1,85 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExpressAdapter } from 'gatehouse/express';
+import { createAdapterWorld, runAdapterFlow, type AdapterWorld } from './support/adapter-flow.js';
+
+/** gatehouse/express mounted in a real Express 5 app: the shared adapter flow, plus Express specifics. */
+let world: AdapterWorld;
+let server: Server;
+let app: express.Express | undefined;
+
+beforeAll(async () => {
+  server = createServer((req, res) => (app ? app(req, res) : res.writeHead(503).end()));
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+  world = await createAdapterWorld((server.address() as AddressInfo).port);
+  const gatehouse = createExpressAdapter(world.auth);
+  const e = express();
+  e.use(gatehouse.handler); // before express.json(): Gatehouse reads its own bodies
+  e.use(express.json());
+  e.get('/api/me', gatehouse.requirePermission('posts:read'), (_req, res) => {
+    res.json({ email: res.locals.gatehouse?.user.email });
+  });
+  e.get('/api/drafts', gatehouse.requirePermission('posts:write'), (_req, res) => {
+    res.json({ drafts: [] });
+  });
+  e.post('/api/posts', gatehouse.verifyOrigin(), gatehouse.requirePermission('posts:read'), (req, res) => {
+    const body: unknown = req.body;
+    res.status(201).json({ title: typeof body === 'object' && body !== null && 'title' in body ? body.title : null });
+  });
+  e.get('/api/whoami', async (req, res) => {
+    res.json({ signedIn: (await gatehouse.getSession(req)) !== null });
+  });
+  e.use(gatehouse.errorHandler);
+  app = e;
+});
+
+afterAll(async () => {
+  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  await world?.close();
+});
+
+describe('gatehouse/express', () => {
+  it('signs in with the dev IdP, opens a protected route, signs out, and is refused after', async () => {
+    await runAdapterFlow(world);
+  });
+
+  it('getSession answers null when signed out; a mount path does not hide the auth routes', async () => {
+    expect(await (await fetch(`${world.origin}/api/whoami`)).json()).toEqual({ signedIn: false });
+    const gatehouse = createExpressAdapter(world.auth);
+    const mounted = express();
+    mounted.use('/auth', gatehouse.handler); // req.url loses "/auth" here; originalUrl keeps it
+    const probe = createServer(mounted);
+    await new Promise<void>((resolve) => probe.listen(0, 'localhost', resolve));
+    try {
+      const res = await fetch(`http://localhost:${(probe.address() as AddressInfo).port}/auth/session`);
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+    } finally {
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    }
+  });
+
+  it('says to mount it before the body parser when the body was already read', async () => {
+    const errors: string[] = [];
+    const gatehouse = createExpressAdapter({ ...world.auth, errorResponse: (error: unknown) => (errors.push(String(error)), world.auth.errorResponse(error)) });
+    const wrong = express();
+    wrong.use(express.json());
+    wrong.use(gatehouse.handler);
+    const probe = createServer(wrong);
+    await new Promise<void>((resolve) => probe.listen(0, 'localhost', resolve));
+    try {
+      const res = await fetch(`http://localhost:${(probe.address() as AddressInfo).port}/auth/passkeys/login/options`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin', origin: world.origin },
+        body: '{}',
+      });
+      expect(res.status).toBe(500);
+      expect(await res.json()).toMatchObject({ error: { code: 'INTERNAL_ERROR' } });
+      expect(errors.join('\n')).toContain('Mount the Gatehouse handler before body-parsing middleware');
+    } finally {
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    }
+  });
+});

@@ -1,0 +1,88 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeAdapter, toWebRequest, type NodeAdapter } from 'gatehouse/node';
+import { jsonResponse, readJsonBody } from 'gatehouse';
+import { createAdapterWorld, runAdapterFlow, type AdapterWorld } from './support/adapter-flow.js';
+
+/** gatehouse/node on a plain http.createServer: the shared adapter flow, plus the conversion's edges. */
+let world: AdapterWorld;
+let server: Server;
+let route: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+
+async function app(gatehouse: NodeAdapter, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (await gatehouse.handle(req, res)) return;
+  try {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'GET' && path === '/api/me') {
+      const { user } = await gatehouse.requirePermission(req, 'posts:read');
+      return await gatehouse.send(res, jsonResponse({ email: user.email }));
+    }
+    if (req.method === 'GET' && path === '/api/drafts') {
+      await gatehouse.requirePermission(req, 'posts:write');
+      return await gatehouse.send(res, jsonResponse({ drafts: [] }));
+    }
+    if (req.method === 'POST' && path === '/api/posts') {
+      world.auth.verifyOrigin(gatehouse.request(req));
+      await gatehouse.requirePermission(req, 'posts:read');
+      const body = await readJsonBody(toWebRequest(req, { origins: world.auth.config.origins }), 16 * 1024);
+      const title = typeof body === 'object' && body !== null && 'title' in body ? body.title : null;
+      return await gatehouse.send(res, jsonResponse({ title }, 201));
+    }
+    res.writeHead(404).end();
+  } catch (error) {
+    await gatehouse.sendError(res, error);
+  }
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => void (route ? route(req, res) : res.writeHead(503).end()));
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+  world = await createAdapterWorld((server.address() as AddressInfo).port);
+  const gatehouse = createNodeAdapter(world.auth);
+  route = (req, res) => app(gatehouse, req, res);
+});
+
+afterAll(async () => {
+  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  await world?.close();
+});
+
+/** A raw HTTP/1.1 exchange, so the test controls Host and the request target exactly. */
+async function raw(lines: string[]): Promise<string> {
+  const { connect } = await import('node:net');
+  const port = (server.address() as AddressInfo).port;
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(`${lines.join('\r\n')}\r\n\r\n`));
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString('utf8')));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
+describe('gatehouse/node', () => {
+  it('signs in with the dev IdP, opens a protected route, signs out, and is refused after', async () => {
+    await runAdapterFlow(world);
+  });
+
+  it('builds the URL from the configured origin, not from Host, and keeps only the path of an absolute target', () => {
+    const origins = ['https://app.example.com', 'https://www.example.com'];
+    const fake = (url: string, host: string) =>
+      ({ method: 'GET', url, headers: { host }, rawHeaders: ['Host', host, 'Cookie', 'a=1', 'Cookie', 'b=2'] }) as unknown as IncomingMessage;
+    expect(toWebRequest(fake('/auth/session?x=1', 'evil.example'), { origins }).url).toBe('https://app.example.com/auth/session?x=1');
+    expect(toWebRequest(fake('/auth/session', 'www.example.com'), { origins }).url).toBe('https://www.example.com/auth/session');
+    expect(toWebRequest(fake('http://evil.example/auth/session', 'evil.example'), { origins }).url).toBe('https://app.example.com/auth/session');
+    expect(toWebRequest(fake('//evil.example/auth', 'app.example.com'), { origins }).url).toBe('https://app.example.com//evil.example/auth');
+    expect(toWebRequest(fake('/', 'app.example.com'), { origins }).headers.get('cookie')).toBe('a=1; b=2');
+  });
+
+  it('answers HEAD without a body and a forged Host with the configured origin', async () => {
+    const head = await raw(['HEAD /auth/session HTTP/1.1', 'Host: evil.example', 'Connection: close']);
+    expect(head).toMatch(/^HTTP\/1\.1 405 /);
+    expect(head.split('\r\n\r\n')[1]).toBe('');
+    const get = await raw(['GET http://evil.example/auth/session HTTP/1.1', 'Host: evil.example', 'Connection: close']);
+    expect(get).toMatch(/^HTTP\/1\.1 401 /);
+    expect(get).toContain('{"error":{"code":"UNAUTHENTICATED"');
+  });
+});
