@@ -1,3 +1,4 @@
+// gatehouse-audit-ignore-file access-token-lifetime -- attack tests: forged tokens carry exp inside claimsFor(); each test checks the handler refuses them
 import { createServer, type Server } from 'node:http';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, base64url, type CryptoKey, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

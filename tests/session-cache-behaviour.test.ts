@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, type Gatehouse } from '../src/index.js';
@@ -147,6 +150,38 @@ describe('one instance', () => {
       await t.close();
     }
   }, 60_000);
+});
+
+describe('two processes on one SQLite file (e.g. the server and the CLI)', () => {
+  it('a change made through the other connection counts on the very next request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cache-'));
+    const url = `sqlite:${join(dir, 'shared.db')}`;
+    const a = createGatehouse({ database: url, origin: ORIGIN, logger: quiet });
+    const b = createGatehouse({ database: url, origin: ORIGIN, logger: quiet });
+    const request = (auth: Gatehouse, cookie: string) => auth.handler(new Request(`${ORIGIN}/auth/session`, { headers: { cookie } }), { ip: '203.0.113.9' }).then((r) => r.status);
+    try {
+      await a.migrate();
+      const user = await a.users.create({ email: 'cli@example.com', name: '' });
+      const { headers } = await a.createSession(user.id, new Request(ORIGIN), { method: 'test' });
+      const cookie = headers.get('set-cookie')!.split(';')[0]!;
+      expect(await request(b, cookie)).toBe(200);
+      expect(await request(b, cookie)).toBe(200);
+      await a.users.setDisabled(user.id, true, { userId: null, role: null });
+      // The very next request on B: PRAGMA data_version shows B that another connection wrote.
+      expect(await request(b, cookie)).toBe(401);
+      // A session ended through A, likewise.
+      const second = await a.users.create({ email: 'cli2@example.com', name: '' });
+      const other = (await a.createSession(second.id, new Request(ORIGIN), { method: 'test' })).headers.get('set-cookie')!.split(';')[0]!;
+      expect(await request(b, other)).toBe(200);
+      expect(await request(b, other)).toBe(200);
+      await a.users.revokeSessions(second.id, { userId: null, role: null });
+      expect(await request(b, other)).toBe(401);
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.runIf(hasPostgres)('two instances on PostgreSQL + Redis', () => {

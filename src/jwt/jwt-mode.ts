@@ -211,6 +211,8 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
         return { found: null, error: new AccessTokenExpiredError() };
       }
       const { claims } = entry;
+      const catchingUp = revocations.catchUp();
+      if (catchingUp !== undefined) await catchingUp;
       const verdict = revocations.healthy() ? revocations.check(claims.sid, claims.sub, claims.iat_ms) : await checkInDatabase(claims, at);
       if (verdict === 'revoked') return { found: null, error: signedOut() };
       // The account changed (role, disabled) after this token was issued: refresh for a current one (AUTHZ-05).

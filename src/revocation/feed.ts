@@ -15,6 +15,12 @@ export interface RevocationFeed {
   healthy(): boolean;
   /** Sends a revocation to every instance; resolves once this instance heard its own message back (at most ~1 s). */
   publish(record: RevocationRecord): Promise<void>;
+  /**
+   * SQLite: when another connection committed since the last read, reads the revocations now
+   * (so a change made by another process counts on the very next request). Undefined when
+   * there is nothing to catch up on.
+   */
+  catchUp?(): Promise<void> | undefined;
   close(): Promise<void>;
 }
 
@@ -27,6 +33,8 @@ export interface FeedSetup {
   /** Called after every (re)connect, before the feed reports healthy: reload the state from the database. */
   onConnected(): Promise<void>;
   onError(message: string, error: unknown): void;
+  /** Revocations recorded at or after `since` (ms), for the polling feed on SQLite. */
+  poll?(since: number): Promise<RevocationRecord[]>;
 }
 
 const ECHO_WAIT_MS = 1000;
@@ -83,9 +91,75 @@ export async function createRevocationFeed(setup: FeedSetup): Promise<Revocation
   if (setup.redis !== undefined) return createRedisFeed(setup, setup.redis);
   const database = await setup.database();
   if (database.dialect === 'postgres' && database.listen !== undefined) return createPostgresFeed(setup, database);
-  // One SQLite instance: a revocation is applied to this process's memory before the call returns.
+  // SQLite: this process applies its own revocations before the call returns; other processes
+  // on the same file (a second server, the CLI) are heard by polling the revocations table.
   await setup.onConnected();
-  return { kind: 'local', healthy: () => true, publish: async () => {}, close: async () => {} };
+  if (setup.poll === undefined) return { kind: 'local', healthy: () => true, publish: async () => {}, close: async () => {} };
+  return createPollingFeed(setup, setup.poll, database.dataVersion?.bind(database));
+}
+
+/** How often the polling feed reads new revocations, and when it counts as down. */
+const POLL_MS = 500;
+const POLL_STALE_MS = 2500;
+/** Rows are read again this far back: processes' clocks differ a little, and equal times happen. */
+const POLL_OVERLAP_MS = 5000;
+
+function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<RevocationRecord[]>, dataVersion?: () => number): RevocationFeed {
+  const seen = new Map<string, number>();
+  let version = dataVersion?.();
+  let inFlight: Promise<void> | undefined;
+  let cursor = 0;
+  let lastOk = Date.now();
+  let running = false;
+  const once = async () => {
+    if (running) return inFlight;
+    running = true;
+    // Taken before the read: a commit that lands during it makes the next check read again.
+    version = dataVersion?.();
+    try {
+      const records = await poll(cursor);
+      let newest = cursor;
+      for (const record of records) {
+        newest = Math.max(newest, record.at);
+        if (seen.has(record.id)) continue;
+        seen.set(record.id, record.at);
+        setup.onRevocation(record);
+      }
+      cursor = Math.max(0, newest - POLL_OVERLAP_MS);
+      for (const [id, at] of seen) if (at < cursor) seen.delete(id);
+      lastOk = Date.now();
+    } catch (error) {
+      if (Date.now() - lastOk > POLL_STALE_MS) setup.onError('revocation feed: cannot read revocations; checking the database on every request until it can', error);
+    } finally {
+      running = false;
+    }
+  };
+  const run = (): Promise<void> => {
+    if (!running) inFlight = once();
+    return inFlight ?? Promise.resolve();
+  };
+  const timer = setInterval(() => void run(), POLL_MS);
+  timer.unref();
+  void run();
+  return {
+    kind: 'local',
+    catchUp() {
+      if (dataVersion === undefined) return undefined;
+      let current: number;
+      try {
+        current = dataVersion();
+      } catch {
+        return undefined;
+      }
+      return current === version ? undefined : run();
+    },
+    healthy: () => Date.now() - lastOk < POLL_STALE_MS,
+    // The row in the database is the message: other processes read it on their next poll.
+    publish: async () => {},
+    close: async () => {
+      clearInterval(timer);
+    },
+  };
 }
 
 function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFeed {

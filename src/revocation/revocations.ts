@@ -19,6 +19,8 @@ export interface Revocations {
   start(): Promise<void>;
   /** True while the feed delivers; false: callers check the database instead (fail closed). */
   healthy(): boolean;
+  /** Reads what other processes on the same SQLite file revoked, if they wrote since; else undefined. */
+  catchUp(): Promise<void> | undefined;
   check(sessionId: string, userId: string, issuedAtMs: number): RevocationVerdict;
   userNotBefore(userId: string): number;
   /** Records a revocation: this instance at once, the database, then every other instance. */
@@ -74,6 +76,7 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
       onRevocation: apply,
       onConnected: reload,
       onError: (message, error) => config.logger.error(message, error instanceof Error ? { cause: error.message } : undefined),
+      poll: async (since) => (await storage()).listRevocationsSince(since),
     }).then(
       (created) => {
         feed = created;
@@ -109,6 +112,7 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
       await start();
     },
     healthy: () => feed?.healthy() ?? false,
+    catchUp: () => feed?.catchUp?.(),
     check: (sessionId, userId, issuedAtMs) => state.check(sessionId, userId, issuedAtMs),
     userNotBefore: (userId) => state.userNotBefore(userId),
     revoke,

@@ -144,6 +144,9 @@ export function createCachedSessions(setup: CachedSessionsSetup): Sessions {
         if (cache.size > 0) cache.clear();
         return inner.validate(token);
       }
+      // Another process on the same SQLite file committed: read its revocations before trusting an entry.
+      const catchingUp = revocations.catchUp();
+      if (catchingUp !== undefined) await catchingUp;
       const key = sha256(token);
       const now = config.now();
       const entry = cache.get(key);

@@ -334,6 +334,8 @@ export interface JwtStorage {
   insertRevocation(revocation: RevocationRecord): Promise<void>;
   /** Revocations still in force at `now`. */
   listRevocations(now: number): Promise<RevocationRecord[]>;
+  /** Revocations whose `at` is at or after `since` (the polling feed of several processes on one SQLite file). */
+  listRevocationsSince(since: number): Promise<RevocationRecord[]>;
   /** The latest `at` of a user revocation still in force, or null. */
   findUserRevokedAt(userId: string, now: number): Promise<number | null>;
   deleteExpiredRevocations(now: number): Promise<number>;

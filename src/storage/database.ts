@@ -32,6 +32,11 @@ export interface Database {
   /** Connection pool counts (PostgreSQL), for metrics. */
   poolStats?(): { total: number; idle: number; waiting: number };
   /**
+   * SQLite only: `PRAGMA data_version`, which changes when ANOTHER connection (another process
+   * on the same file, the CLI) commits. Lets a cache notice others' writes at once, cheaply.
+   */
+  dataVersion?(): number;
+  /**
    * PostgreSQL only: LISTEN on `channel` on a dedicated connection (JWT mode's revocation
    * feed). `onPayload` gets each NOTIFY payload; `onError` is called once when the
    * connection is lost. Resolves to a function that stops listening.
@@ -116,6 +121,7 @@ async function openSqlite(path: string): Promise<Database> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const kysely = new Kysely<GatehouseTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  let dataVersionStatement: Statement<[], number> | undefined;
   return {
     dialect: 'sqlite',
     kysely,
@@ -130,6 +136,10 @@ async function openSqlite(path: string): Promise<Database> {
           return Promise.reject(error instanceof Error ? error : new Error(String(error)));
         }
       };
+    },
+    dataVersion() {
+      dataVersionStatement ??= sqlite.prepare<[], number>('PRAGMA data_version').pluck();
+      return Number(dataVersionStatement.get());
     },
     prepareStatement(query: CompiledQuery) {
       // better-sqlite3 is synchronous: each call runs to completion before the promise settles.

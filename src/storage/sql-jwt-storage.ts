@@ -133,6 +133,12 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
         return rows.map(toRevocation);
       }),
 
+    listRevocationsSince: (since) =>
+      guard(async () => {
+        const rows = await db.selectFrom('gatehouse_revocations').selectAll().where('at', '>=', since).orderBy('at').execute();
+        return rows.map(toRevocation);
+      }),
+
     findUserRevokedAt: (userId, now) =>
       guard(async () => {
         const row = await db
