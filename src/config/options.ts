@@ -102,7 +102,7 @@ export interface GatehouseOptions {
      * Database strategy: an in-process cache of validated sessions, invalidated on every
      * instance through the revocation feed and bypassed while the feed is down
      * (docs/sessions.md, "Session cache"). Default on (10,000 entries, 300 s). `false` turns
-     * it off. Several processes on ONE SQLite file share no feed: turn it off there, or use Redis.
+     * it off. Several processes on one SQLite file hear each other through the revocations table.
      */
     cache?: false | { maxEntries?: number; maxAgeSeconds?: number };
   };
