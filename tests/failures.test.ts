@@ -97,8 +97,13 @@ describe('Redis dies and comes back (rate limits)', () => {
       const ready = await until(() => a.auth.readiness(), (r) => r.ready);
       expect(ready.ready).toBe(true);
       // Back to shared counters (Redis restarted empty): 3 points across both instances again.
+      // Each attempt uses a fresh client IP, so a retry while the limiter reconnects spends nothing the next attempt counts.
+      let attempt = 0;
       const after = await until(
-        async () => [await hit(a, '198.51.100.3'), await hit(b, '198.51.100.3'), await hit(a, '198.51.100.3'), await hit(b, '198.51.100.3')],
+        async () => {
+          const ip = `198.51.100.${10 + attempt++}`;
+          return [await hit(a, ip), await hit(b, ip), await hit(a, ip), await hit(b, ip)];
+        },
         (statuses) => statuses[3] === 429,
       );
       expect(after).toEqual([401, 401, 401, 429]);

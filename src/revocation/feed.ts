@@ -114,8 +114,9 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
   const once = async () => {
     if (running) return inFlight;
     running = true;
-    // Taken before the read: a commit that lands during it makes the next check read again.
-    version = dataVersion?.();
+    // Taken before the read, recorded only once its revocations are applied: a request that
+    // sees a newer version waits for a read that started after that commit.
+    const snapshot = dataVersion?.();
     try {
       const records = await poll(cursor);
       let newest = cursor;
@@ -128,6 +129,7 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
       cursor = Math.max(0, newest - POLL_OVERLAP_MS);
       for (const [id, at] of seen) if (at < cursor) seen.delete(id);
       lastOk = Date.now();
+      version = snapshot;
     } catch (error) {
       if (Date.now() - lastOk > POLL_STALE_MS) setup.onError('revocation feed: cannot read revocations; checking the database on every request until it can', error);
     } finally {
@@ -137,6 +139,13 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
   const run = (): Promise<void> => {
     if (!running) inFlight = once();
     return inFlight ?? Promise.resolve();
+  };
+  /**
+   * A poll already in flight may have started before the commit we saw: after it, read again
+   * until a read started after that commit (two rounds at most for any commit before this call).
+   */
+  const catchUpFrom = async (seen: number): Promise<void> => {
+    for (let round = 0; round < 3 && version !== seen; round++) await run();
   };
   const timer = setInterval(() => void run(), POLL_MS);
   timer.unref();
@@ -151,7 +160,7 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
       } catch {
         return undefined;
       }
-      return current === version ? undefined : run();
+      return current === version ? undefined : catchUpFrom(current);
     },
     healthy: () => Date.now() - lastOk < POLL_STALE_MS,
     // The row in the database is the message: other processes read it on their next poll.
