@@ -18,9 +18,9 @@ import { checkReadiness, jwtReadiness, type ReadinessReport } from './ops/health
 import { createMetrics, NO_METRICS, signInObserver, timedValidation, type MetricsRecorder } from './ops/metrics.js';
 import { createClientIpResolver, ipKey } from './protect/client-ip.js';
 import { createRateLimiter, type RateLimiter } from './protect/rate-limit.js';
-import { createSessions, toSession, toSessionResult } from './sessions/sessions.js';
+import { createSessions, freezeResult, toSession, toSessionResult } from './sessions/sessions.js';
 import type { Session, SessionResult } from './sessions/types.js';
-import type { Storage } from './storage/contract.js';
+import type { SessionWithUser, Storage } from './storage/contract.js';
 import { databaseKind, openDatabase, type Database } from './storage/database.js';
 import { migrate, type MigrateResult } from './storage/migrate.js';
 import { createSqlStorage } from './storage/sql-storage.js';
@@ -45,6 +45,11 @@ export interface Gatehouse {
   handler: Handler;
   /** The signed-in user and session for a request, or null. Role and disabled flag are current. */
   getSession(request: Request): Promise<SessionResult | null>;
+  /**
+   * getSession from the raw `Cookie` header, for adapters that can read it without building a
+   * web Request (on @hono/node-server, `gatehouse/hono` reads it straight from Node's request).
+   */
+  getSessionFromCookie(cookieHeader: string | null): Promise<SessionResult | null>;
   /** Like getSession, but throws UnauthenticatedError (401). */
   requireSession(request: Request): Promise<SessionResult>;
   /** 401 when signed out, 403 when the user's role lacks `permission`. */
@@ -151,14 +156,29 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
   const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, jwt, oauth: null, metrics: recorder };
   if (config.oauth !== null) core.oauth = createOAuthFlow(core, config.oauth);
 
-  const getSession = async (request: Request): Promise<SessionResult | null> => {
-    const { found } = await authenticateCookies(core, request.headers.get('cookie'));
-    return found === null ? null : toSessionResult(found);
+  // A cache hit returns the same validated object until it changes: its public result is built
+  // once and shared (frozen, read-only), so a hit allocates nothing.
+  const results = new WeakMap<SessionWithUser, SessionResult>();
+  const shared = config.sessionCache !== null && jwt === undefined;
+  const resultOf = (found: SessionWithUser): SessionResult => {
+    if (!shared) return toSessionResult(found);
+    let result = results.get(found);
+    if (result === undefined) {
+      result = freezeResult(toSessionResult(found));
+      results.set(found, result);
+    }
+    return result;
   };
+  const getSessionFromCookie = async (cookie: string | null): Promise<SessionResult | null> => {
+    // Database strategy: straight to the (cached) validation, no intermediate result object.
+    const found = jwt === undefined ? await sessions.validate(readCookie(cookie, SESSION_COOKIE)) : (await authenticateCookies(core, cookie)).found;
+    return found === null ? null : resultOf(found);
+  };
+  const getSession = (request: Request): Promise<SessionResult | null> => getSessionFromCookie(request.headers.get('cookie'));
   const requireSession = async (request: Request): Promise<SessionResult> => {
     const { found, error } = await authenticateCookies(core, request.headers.get('cookie'));
     if (found === null) throw error ?? new UnauthenticatedError();
-    return toSessionResult(found);
+    return resultOf(found);
   };
 
   return {
@@ -166,6 +186,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     config,
     handler: createHandler(core),
     getSession,
+    getSessionFromCookie,
     requireSession,
     async requirePermission(request, permission) {
       const result = await requireSession(request);

@@ -16,9 +16,11 @@ export function createHandwrittenCheck(file) {
     FROM gatehouse_sessions s JOIN gatehouse_users u ON u.id = s.user_id WHERE s.id = ?`);
 
   /** The signed-in user's id, or null. */
-  function check(request) {
+  function check(request, c) {
     let token = null;
-    for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    // The raw Cookie header the cheapest way the server offers (the same as gatehouse/hono reads it).
+    const header = c?.env?.incoming?.headers?.cookie ?? request.headers.get('cookie') ?? '';
+    for (const part of header.split(';')) {
       const eq = part.indexOf('=');
       if (eq !== -1 && part.slice(0, eq).trim() === COOKIE) {
         token = part.slice(eq + 1).trim();

@@ -7,9 +7,9 @@ const COOKIE = '__Host-gatehouse-access';
 
 export function createNaiveJoseCheck({ jwks, issuer }) {
   const keys = createLocalJWKSet(jwks);
-  async function check(request) {
+  async function check(request, c) {
     let token = null;
-    for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    for (const part of (c?.env?.incoming?.headers?.cookie ?? request.headers.get('cookie') ?? '').split(';')) {
       const eq = part.indexOf('=');
       if (eq !== -1 && part.slice(0, eq).trim() === COOKIE) {
         token = part.slice(eq + 1).trim();

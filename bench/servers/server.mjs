@@ -19,20 +19,24 @@ const CHECKS = {
   // (c)/(d) Gatehouse from the built package, exactly as an application calls it.
   async gatehouse(spec) {
     const { createGatehouse } = await import(GATEHOUSE_ENTRY.href);
+    const { createHonoAdapter } = await import(new URL('hono.js', new URL('./adapters/', GATEHOUSE_ENTRY)).href);
     const auth = createGatehouse({ database: spec.databaseUrl, origin: 'http://localhost:3000' });
     await auth.storage(); // open the database now rather than on the first measured request
+    const gatehouse = createHonoAdapter(auth); // as a Hono app would: gatehouse/hono
     return {
-      check: async (request) => (await auth.getSession(request))?.user.id ?? null,
+      check: async (_request, c) => (await gatehouse.getSession(c))?.user.id ?? null,
       close: () => auth.close(),
     };
   },
   // (c) without the session cache: every request reads the database.
   async 'gatehouse-nocache'(spec) {
     const { createGatehouse } = await import(GATEHOUSE_ENTRY.href);
+    const { createHonoAdapter } = await import(new URL('hono.js', new URL('./adapters/', GATEHOUSE_ENTRY)).href);
     const auth = createGatehouse({ database: spec.databaseUrl, origin: 'http://localhost:3000', session: { cache: false } });
     await auth.storage();
+    const gatehouse = createHonoAdapter(auth);
     return {
-      check: async (request) => (await auth.getSession(request))?.user.id ?? null,
+      check: async (_request, c) => (await gatehouse.getSession(c))?.user.id ?? null,
       close: () => auth.close(),
     };
   },
@@ -42,8 +46,10 @@ const CHECKS = {
     const { jwtOptions } = await import('../lib/fixtures-jwt.mjs');
     const auth = createGatehouse({ database: spec.databaseUrl, origin: 'http://localhost:3000', ...jwtOptions(spec.secret) });
     await auth.jwt.ready(); // keys and revocation feed now rather than on the first measured request
+    const { createHonoAdapter } = await import(new URL('hono.js', new URL('./adapters/', GATEHOUSE_ENTRY)).href);
+    const gatehouse = createHonoAdapter(auth);
     return {
-      check: async (request) => (await auth.getSession(request))?.user.id ?? null,
+      check: async (_request, c) => (await gatehouse.getSession(c))?.user.id ?? null,
       close: () => auth.close(),
     };
   },
@@ -71,7 +77,9 @@ async function main() {
 
   const app = new Hono();
   app.get('/', async (c) => {
-    const userId = await check(c.req.raw);
+    // Each check gets the web Request and Hono's context (on @hono/node-server the raw Cookie
+    // header is readable from Node's request without building a Headers object: see cookieOf).
+    const userId = await check(c.req.raw, c);
     return userId === null ? c.json({ error: 'UNAUTHENTICATED' }, 401) : c.json({ userId });
   });
 

@@ -58,6 +58,22 @@ function nodeServerAddress(c: Context): string | undefined {
   return typeof socket.remoteAddress === 'string' ? socket.remoteAddress : undefined;
 }
 
+/**
+ * The Cookie header straight from Node's IncomingMessage on @hono/node-server (null when the
+ * request has none), or undefined on other runtimes. Reading `c.req.raw.headers` there would
+ * first build a web Headers object from every header of the request, for one value.
+ */
+function nodeServerCookie(c: Context): string | null | undefined {
+  const env: unknown = c.env;
+  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
+  const incoming: unknown = env.incoming;
+  if (typeof incoming !== 'object' || incoming === null || !('headers' in incoming)) return undefined;
+  const headers: unknown = incoming.headers;
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const cookie: unknown = 'cookie' in headers ? headers.cookie : undefined;
+  return typeof cookie === 'string' ? cookie : null;
+}
+
 /** Gatehouse for Hono. */
 export function createHonoAdapter(auth: Gatehouse, options: HonoAdapterOptions = {}): HonoAdapter {
   const ip = options.ip ?? nodeServerAddress;
@@ -70,7 +86,10 @@ export function createHonoAdapter(auth: Gatehouse, options: HonoAdapterOptions =
 
   return {
     handler: (c) => auth.handler(c.req.raw, { ip: ip(c) }),
-    getSession: (c) => auth.getSession(c.req.raw),
+    getSession: (c) => {
+      const cookie = nodeServerCookie(c);
+      return cookie === undefined ? auth.getSession(c.req.raw) : auth.getSessionFromCookie(cookie);
+    },
     requireSession: () => guard((request) => auth.requireSession(request)),
     requirePermission: (permission) => guard((request) => auth.requirePermission(request, permission)),
     verifyOrigin: () => async (c, next) => {

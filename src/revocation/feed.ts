@@ -103,11 +103,15 @@ const POLL_MS = 500;
 const POLL_STALE_MS = 2500;
 /** Rows are read again this far back: processes' clocks differ a little, and equal times happen. */
 const POLL_OVERLAP_MS = 5000;
+/** How often a request may read PRAGMA data_version (see catchUp). */
+const CHECK_EVERY_MS = 1;
 
 function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<RevocationRecord[]>, dataVersion?: () => number): RevocationFeed {
   const seen = new Map<string, number>();
   let version = dataVersion?.();
   let inFlight: Promise<void> | undefined;
+  let catchingUp: Promise<void> | undefined;
+  let lastCheck = -Infinity;
   let cursor = 0;
   let lastOk = Date.now();
   let running = false;
@@ -154,13 +158,25 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
     kind: 'local',
     catchUp() {
       if (dataVersion === undefined) return undefined;
+      // A catch-up under way: every request waits for it.
+      if (catchingUp !== undefined) return catchingUp;
+      // PRAGMA data_version is the one per-request cost of the SQLite feed: read it at most once
+      // per millisecond. A change another process committed counts for every request that
+      // arrives more than 1 ms after the commit (closer than that, the two are concurrent).
+      const now = performance.now();
+      if (now - lastCheck < CHECK_EVERY_MS) return undefined;
+      lastCheck = now;
       let current: number;
       try {
         current = dataVersion();
       } catch {
         return undefined;
       }
-      return current === version ? undefined : catchUpFrom(current);
+      if (current === version) return undefined;
+      catchingUp = catchUpFrom(current).finally(() => {
+        catchingUp = undefined;
+      });
+      return catchingUp;
     },
     healthy: () => Date.now() - lastOk < POLL_STALE_MS,
     // The row in the database is the message: other processes read it on their next poll.

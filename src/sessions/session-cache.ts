@@ -160,8 +160,8 @@ export function createCachedSessions(setup: CachedSessionsSetup): Sessions {
             const expiresAt = Math.min(now + config.idleTimeoutMs, session.absoluteExpiresAt);
             const store = await setup.storage();
             if (await store.touchSession(session.id, session.lastSeenAt, { lastSeenAt: now, expiresAt })) {
-              session.lastSeenAt = now;
-              session.expiresAt = expiresAt;
+              // A new object, not a mutation: results derived from the old one stay as they were.
+              entry.found = { session: { ...session, lastSeenAt: now, expiresAt }, user };
             }
           }
           metrics.count('session_cache_total', HIT);

@@ -46,6 +46,14 @@ export function toSession(record: ActiveSessionRecord): Session {
   };
 }
 
+/** Makes a result read-only (it may be shared between requests). */
+export function freezeResult(result: SessionResult): SessionResult {
+  Object.freeze(result.user);
+  Object.freeze(result.session.amr);
+  Object.freeze(result.session);
+  return Object.freeze(result);
+}
+
 export function toSessionResult(found: SessionWithUser): SessionResult {
   return { user: toUser(found.user), session: toSession(found.session) };
 }
