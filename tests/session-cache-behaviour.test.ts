@@ -237,6 +237,31 @@ describe.runIf(hasPostgres)('two instances on PostgreSQL + Redis', () => {
     expect(max).toBeLessThan(1000);
   }, 120_000);
 
+  it('a role change and a disable on A reach B\'s cache too (within the bound)', async () => {
+    const refusedOnB = async (cookie: string, path: string, expected: number) => {
+      const until = performance.now() + 1000;
+      let status = (await b.handler(new Request(`${ORIGIN}${path}`, { headers: { cookie } }), { ip: '203.0.113.9' })).status;
+      while (status !== expected && performance.now() < until) {
+        await new Promise((r) => setImmediate(r));
+        status = (await b.handler(new Request(`${ORIGIN}${path}`, { headers: { cookie } }), { ip: '203.0.113.9' })).status;
+      }
+      return status;
+    };
+    const admin = await a.users.create({ email: 'role-two@example.com', name: '', role: 'admin' });
+    const adminCookie = (await a.createSession(admin.id, new Request(ORIGIN), { method: 'test' })).headers.get('set-cookie')!.split(';')[0]!;
+    expect(await refusedOnB(adminCookie, '/auth/admin/users', 200)).toBe(200);
+    expect(await refusedOnB(adminCookie, '/auth/admin/users', 200)).toBe(200); // cached on B
+    await a.users.setRole(admin.id, 'member', { userId: null, role: null });
+    expect(await refusedOnB(adminCookie, '/auth/admin/users', 403)).toBe(403);
+
+    const member = await a.users.create({ email: 'disable-two@example.com', name: '' });
+    const memberCookie = (await a.createSession(member.id, new Request(ORIGIN), { method: 'test' })).headers.get('set-cookie')!.split(';')[0]!;
+    expect(await request(b, memberCookie)).toBe(200);
+    expect(await request(b, memberCookie)).toBe(200);
+    await a.users.setDisabled(member.id, true, { userId: null, role: null });
+    expect(await refusedOnB(memberCookie, '/auth/session', 401)).toBe(401);
+  });
+
   it('with the feed down (Redis killed), B stops trusting its cache at once and asks the database; it trusts it again after', async () => {
     const user = await a.users.create({ email: 'feed@example.com', name: '' });
     const { headers } = await a.createSession(user.id, new Request(ORIGIN), { method: 'test' });
