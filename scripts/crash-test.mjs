@@ -7,16 +7,13 @@
 //
 // Needs `npm run build` first (uses dist/). PostgreSQL from DATABASE_TEST_URL (default
 // postgres://postgres@127.0.0.1:5432/test), in a schema of its own that is dropped at the end.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort, startDemoServer } from './lib/demo-process.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     kills: { type: 'string', default: '20' },
@@ -52,41 +49,7 @@ function random() {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function startServer(port, env) {
-  const child = spawn(process.execPath, ['dist/demo/server.js'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DEV_IDP: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 20_000);
-    const collect = (chunk) => {
-      log = (log + chunk.toString()).slice(-4000);
-      if (log.includes('Gatehouse demo on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${log}`));
-    });
-  });
-  return child;
-}
 
 /** One simulated browser: its own cookies and its own passkey authenticator. */
 function browser(base) {
@@ -202,7 +165,7 @@ async function runOne(kind, kills) {
   const stats = { signUps: 0, signIns: 0, kills: 0, failedRequests: 0, replayed: 0 };
   const violations = [];
   const interrupted = [];
-  let child = await startServer(port, env);
+  let child = (await startDemoServer(port, env)).child;
   const db = await openDatabase(url);
   try {
     for (let k = 0; k < kills; k++) {
@@ -227,7 +190,7 @@ async function runOne(kind, kills) {
       clearTimeout(killer);
       await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
       stats.kills++;
-      child = await startServer(port, env);
+      child = (await startDemoServer(port, env)).child;
       await checkInvariants(db, base, interrupted, violations, stats);
       process.stdout.write(`\r  ${kind}: ${stats.kills}/${kills} kills, ${stats.signUps} sign-ups, ${stats.signIns} sign-ins, ${stats.replayed} cut-off verifications replayed, ${violations.length} violations`);
     }

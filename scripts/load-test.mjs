@@ -8,16 +8,13 @@
 //
 // One instance runs on SQLite unless --database-url is given; two instances always share the
 // PostgreSQL at DATABASE_TEST_URL (a schema of their own) and the Redis at REDIS_TEST_URL.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort, startDemoServer } from './lib/demo-process.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '180' },
@@ -50,41 +47,7 @@ const { openDatabase } = await import(new URL('../dist/src/index.js', import.met
 const { createSoftwareAuthenticator } = await import(new URL('../dist/src/testing/index.js', import.meta.url).href);
 const { sql } = await import('kysely');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function startServer(port, env) {
-  const child = spawn(process.execPath, ['dist/demo/server.js'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DEV_IDP: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 20_000);
-    const collect = (chunk) => {
-      log = (log + chunk.toString()).slice(-4000);
-      if (log.includes('Gatehouse demo on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${log}`));
-    });
-  });
-  return { child, base: `http://127.0.0.1:${port}`, output: () => log };
-}
 
 function rssMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -174,7 +137,7 @@ env.RATE_LIMIT_SCALE = '1000';
 
 const servers = [];
 try {
-  for (let i = 0; i < INSTANCES; i++) servers.push(await startServer(await freePort(), env));
+  for (let i = 0; i < INSTANCES; i++) servers.push(await startDemoServer(await freePort(), env));
   const rssStart = servers.map((s) => rssMiB(s.child.pid));
   const started = Date.now();
   const stopAt = started + DURATION_MS;

@@ -207,7 +207,7 @@ describe('Gatehouse audits itself', () => {
 });
 
 describe('architecture', () => {
-  it('src/code-audit imports only itself, oxc-parser, node: modules and the CLI\'s UsageError', () => {
+  it('src/code-audit imports only itself, oxc-parser, node: modules and the CLI\'s context (UsageError, repeatedOption)', () => {
     const base = join(root, 'src', 'code-audit');
     const files = readdirSync(base, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     expect(files.length).toBeGreaterThan(10);

@@ -75,3 +75,17 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
+
+/**
+ * Every value of a repeatable option, comma lists split (`--name A --name B,C` -> A, B, C). The
+ * option parser keeps only the last value of a repeated option, so the raw arguments are read.
+ */
+export function repeatedOption(argv: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  argv.forEach((arg, i) => {
+    const next = argv[i + 1];
+    if (arg === `--${name}` && next !== undefined) values.push(next);
+    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+  });
+  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}

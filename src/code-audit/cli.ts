@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../cli/context.js';
+import { repeatedOption, UsageError } from '../cli/context.js';
 import { auditCode } from './engine.js';
 import { formatLiveJson, formatLiveText, liveAudit } from './live.js';
 import { formatJson } from './report/json.js';
@@ -32,7 +32,7 @@ export async function runAuditCommand(values: Record<string, string | boolean | 
 
   const paths = positionals.length > 0 ? positionals : ['.'];
   for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or folder.`);
-  const exclude = repeated(argv, 'exclude').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const exclude = repeatedOption(argv, 'exclude');
   const result = auditCode({ paths, exclude, onProgress: progress() });
   emit(format === 'json' ? formatJson(result) : format === 'sarif' ? formatSarif(result, packageVersion()) : formatText(result));
   return result.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? 1 : 0;
@@ -43,16 +43,6 @@ function text(values: Record<string, string | boolean | undefined>, name: string
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** Every value of a repeatable option (the option parser keeps only the last one). */
-function repeated(argv: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  argv.forEach((arg, i) => {
-    const next = argv[i + 1];
-    if (arg === `--${name}` && next !== undefined) values.push(next);
-    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
-  });
-  return values;
-}
 
 /** A one-line counter on stderr for large trees, only when stderr is a terminal (never in CI logs or pipes). */
 function progress(): ((done: number, total: number) => void) | undefined {

@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/context.js';
+import { repeatedOption, UsageError } from '../cli/context.js';
 import { startDevIdp } from './dev-idp.js';
 import { DEV_IDP_USERS } from './users.js';
 
@@ -10,19 +10,6 @@ export const DEV_IDP_DEFAULTS = {
   redirectUri: 'http://localhost:3000/auth/oauth/dev/callback',
 } as const;
 
-/**
- * Every value of a repeatable option. The CLI's option parser keeps only the last value of a
- * repeated option, so the raw arguments are read again here (`--name V` and `--name=V`).
- */
-function repeated(argv: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  argv.forEach((arg, i) => {
-    const next = argv[i + 1];
-    if (arg === `--${name}` && next !== undefined) values.push(next);
-    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
-  });
-  return values;
-}
 
 function text(values: Record<string, string | boolean | undefined>, name: string): string | undefined {
   const v = values[name];
@@ -35,7 +22,7 @@ export async function runDevIdpCommand(values: Record<string, string | boolean |
   const host = text(values, 'host') ?? DEV_IDP_DEFAULTS.host;
   const clientId = text(values, 'client-id') ?? DEV_IDP_DEFAULTS.clientId;
   const clientSecret = text(values, 'client-secret');
-  const given = repeated(argv, 'redirect-uri').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const given = repeatedOption(argv, 'redirect-uri');
   const redirectUris = given.length > 0 ? given : [DEV_IDP_DEFAULTS.redirectUri];
   for (const uri of redirectUris) {
     if (!URL.canParse(uri)) throw new UsageError(`--redirect-uri "${uri}" is not an absolute URL.`);
