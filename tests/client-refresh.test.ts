@@ -73,7 +73,7 @@ describe('authFetch', () => {
     const refreshToken = jar.cookies.get(REFRESH)!.value;
     await (await t.auth.storage()).deleteSession((await t.auth.requireSession(new Request('http://localhost:3000/', { headers: { cookie: jar.header('/') } }))).session.id);
     jar.cookies.delete(ACCESS);
-    expect(refreshToken).toBeTruthy();
+    expect(refreshToken).toMatch(/^[A-Za-z0-9_.-]{20,}$/);
     const res = await authFetch('/auth/session');
     expect(res.status).toBe(401);
     expect(sent.filter((s) => s.includes('/token/refresh'))).toHaveLength(1);

@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, type Database, type Gatehouse } from '../src/index.js';
 import { ACCESS, cookiesOf, JWT_SECRET, REFRESH } from './jwt-helpers.js';
+import { freePort, startDemo, stopDemo, type DemoInstance } from './support/demo-process.js';
 import { freshPostgres, hasPostgres, hasRedis, REDIS_URL, redisPrefix } from './services.js';
 
 /**
@@ -18,54 +18,11 @@ const HOST = '127.0.0.1';
 // Our own client IP (through the trusted proxy header), so our rate-limit keys never meet another test's.
 const CLIENT_IP = `198.51.100.${randomInt(1, 254)}`;
 
-interface Instance {
-  base: string;
-  child: ChildProcess;
-  output: () => string;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function startDemo(port: number, env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, ['dist/demo/server.js'], { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo on port ${port} did not start:\n${log}`)), 20_000);
-    const collect = (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-4000);
-      if (log.includes('Gatehouse demo on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`demo on port ${port} exited with ${code}:\n${log}`));
-    });
-  });
-  return { base: `http://${HOST}:${port}`, child, output: () => log };
-}
 
-function stopDemo(instance: Instance | undefined): Promise<void> {
-  if (instance === undefined || instance.child.exitCode !== null || instance.child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    instance.child.once('exit', () => resolve());
-    instance.child.kill('SIGTERM');
-  });
-}
 
-function call(instance: Instance, path: string, options: { method?: string; cookie?: string; json?: unknown } = {}): Promise<Response> {
+function call(instance: DemoInstance, path: string, options: { method?: string; cookie?: string; json?: unknown } = {}): Promise<Response> {
   const headers = new Headers({ 'sec-fetch-site': 'same-origin', 'x-forwarded-for': CLIENT_IP });
   if (options.cookie !== undefined) headers.set('cookie', options.cookie);
   if (options.json !== undefined) headers.set('content-type', 'application/json');
@@ -84,8 +41,8 @@ async function code(response: Promise<Response>): Promise<string> {
 }
 
 describe.runIf(hasPostgres && hasRedis)('JWT mode on two instances (PostgreSQL + Redis)', () => {
-  let a!: Instance;
-  let b!: Instance;
+  let a!: DemoInstance;
+  let b!: DemoInstance;
   let pgdb: Awaited<ReturnType<typeof freshPostgres>> | undefined;
   let database: Database | undefined;
   let auth: Gatehouse;

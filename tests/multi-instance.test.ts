@@ -1,9 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, type Database, type Gatehouse } from '../src/index.js';
+import { freePort, startDemo, stopDemo, type DemoInstance } from './support/demo-process.js';
 import { freshPostgres, hasPostgres, hasRedis, REDIS_URL } from './services.js';
 
 /**
@@ -18,60 +18,12 @@ const IP = '127.0.0.1';
 const SESSION_LIMIT_KEY = `gatehouse:rl:session:ip:${IP}`;
 const SESSION_LIMIT = 600;
 
-interface Instance {
-  base: string;
-  child: ChildProcess;
-  output: () => string;
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, IP, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function startDemo(port: number, env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, ['dist/demo/server.js'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: IP },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo on port ${port} did not start:\n${log}`)), 20_000);
-    // Both pipes stay drained for the child's whole life, so it never blocks on a full pipe.
-    const collect = (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-4000);
-      if (log.includes('Gatehouse demo on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`demo on port ${port} exited with ${code}:\n${log}`));
-    });
-  });
-  return { base: `http://${IP}:${port}`, child, output: () => log };
-}
 
-function stopDemo(instance: Instance | undefined): Promise<void> {
-  if (instance === undefined || instance.child.exitCode !== null || instance.child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    instance.child.once('exit', () => resolve());
-    instance.child.kill('SIGTERM');
-  });
-}
 
 /** A same-origin browser request: Fetch Metadata passes the CSRF check, bodies are JSON. */
-function call(instance: Instance, path: string, options: { method?: string; cookie?: string; json?: unknown } = {}): Promise<Response> {
+function call(instance: DemoInstance, path: string, options: { method?: string; cookie?: string; json?: unknown } = {}): Promise<Response> {
   const headers = new Headers({ 'sec-fetch-site': 'same-origin' });
   if (options.cookie !== undefined) headers.set('cookie', options.cookie);
   if (options.json !== undefined) headers.set('content-type', 'application/json');
@@ -86,8 +38,8 @@ async function status(response: Promise<Response>): Promise<number> {
 }
 
 describe.runIf(hasPostgres && hasRedis)('several instances on one PostgreSQL and one Redis', () => {
-  let a!: Instance;
-  let b!: Instance;
+  let a!: DemoInstance;
+  let b!: DemoInstance;
   let pgdb: Awaited<ReturnType<typeof freshPostgres>> | undefined;
   let database: Database | undefined;
   let auth: Gatehouse;
