@@ -3,10 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { z } from 'zod';
 import { AuthError, NotFoundError, parseInput, readJsonBody, jsonResponse, type Gatehouse } from 'gatehouse';
 import type { PostsStore } from './posts.js';
-import { demoScript, homePage, postsPage, sessionsPage } from './pages.js';
-import { accountPage } from './account-page.js';
-import { recoverPage, signInPage, signUpPage } from './auth-pages.js';
-import { ASSET_ROUTES, importMapHash, readAsset } from './assets.js';
+import { demoScript, homePage, postsPage } from './pages.js';
 
 const newPost = z.object({ title: z.string().trim().min(1).max(120), body: z.string().trim().min(1).max(2000) }).strict();
 
@@ -63,12 +60,14 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoO
     c.header('x-frame-options', 'DENY');
     // Pages show who is signed in: no shared or back-button cache may keep them.
     if (!c.res.headers.has('cache-control')) c.header('cache-control', 'no-store');
-    // Scripts: files from this origin, plus the import map by its hash (the only inline script).
-    // img-src allows data: for the empty favicon (<link rel="icon" href="data:,">).
-    c.header(
-      'content-security-policy',
-      `default-src 'self'; script-src 'self' ${importMapHash}; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
-    );
+    // The built-in pages under /auth bring their own (stricter) policy; the demo's pages get this one.
+    // Scripts: files from this origin only. img-src allows data: for the empty favicon.
+    if (!c.res.headers.has('content-security-policy')) {
+      c.header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      );
+    }
   });
 
   // The whole auth API: one line.
@@ -122,15 +121,6 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoO
 
   app.get('/assets/demo.js', (c) => c.body(demoScript, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
 
-  // gatehouse/client, @simplewebauthn/browser and the page scripts, straight from their folders.
-  for (const [prefix, folder] of Object.entries(ASSET_ROUTES)) {
-    app.get(`${prefix}*`, async (c) => {
-      const file = await readAsset(folder, new URL(c.req.url).pathname.slice(prefix.length));
-      if (file === null) throw new NotFoundError();
-      return file;
-    });
-  }
-
   app.get('/', async (c) => c.html(homePage(await auth.getSession(c.req.raw))));
 
   app.get('/posts', async (c) => {
@@ -146,40 +136,15 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoO
     );
   });
 
-  const providers = [...(auth.config.oauth?.providers.values() ?? [])].map(({ provider }) => ({ id: provider.id, name: provider.name }));
-  app.get('/sign-in', async (c) => c.html(signInPage(await auth.getSession(c.req.raw), providers, { error: c.req.query('error'), next: c.req.query('next') })));
-  app.get('/sign-up', async (c) => c.html(signUpPage(await auth.getSession(c.req.raw))));
-  app.get('/recover', async (c) => c.html(recoverPage(await auth.getSession(c.req.raw))));
-
-  app.get('/account', async (c) => {
-    const session = await auth.getSession(c.req.raw);
-    if (session === null) return c.html(accountPage(null, null), 401);
-    const store = await auth.storage();
-    const userId = session.user.id;
-    const [passkeys, sessions, recoveryCodes, identities] = await Promise.all([
-      store.listPasskeys(userId),
-      store.listUserSessions(userId),
-      store.countRecoveryCodes(userId),
-      store.listIdentities(userId),
-    ]);
-    const view = {
-      passkeys,
-      sessions,
-      recoveryCodes,
-      identities,
-      providers,
-      error: c.req.query('error'),
-      recovered: c.req.query('recovered') === '1',
-      welcome: c.req.query('welcome') === '1',
-    };
-    return c.html(accountPage(session, view));
-  });
-
-  app.get('/account/sessions', async (c) => {
-    const session = await auth.getSession(c.req.raw);
-    const list = session ? await (await auth.storage()).listUserSessions(session.user.id) : [];
-    return c.html(sessionsPage(session, list), session === null ? 401 : 200);
-  });
+  // The sign-in, sign-up, recovery and account pages are Gatehouse's built-in pages under /auth.
+  // The short paths stay as redirects (bookmarks, the README, OAuth error redirects).
+  const builtIn = { '/sign-in': '/auth/sign-in', '/sign-up': '/auth/sign-up', '/recover': '/auth/recover', '/account': '/auth/account', '/account/sessions': '/auth/account#devices' };
+  for (const [from, to] of Object.entries(builtIn)) {
+    app.get(from, (c) => {
+      const query = new URL(c.req.url).search;
+      return c.redirect(to.includes('#') ? to : `${to}${query}`, 302);
+    });
+  }
 
   // Liveness: the process answers. Readiness: it can serve (database, migrations, Redis).
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

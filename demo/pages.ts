@@ -1,8 +1,7 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { SessionResult, SessionRecord } from 'gatehouse';
+import type { SessionResult } from 'gatehouse';
 import type { Post } from './posts.js';
-import { importMap } from './assets.js';
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -57,16 +56,9 @@ function duration(ms: number): string {
   return `${Math.round(hours / 24)} days`;
 }
 
-/** A UTC timestamp as the pages show it: 2025-06-01 14:05 UTC. */
-export function utc(ms: number | Date): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
 
-/**
- * Every page: the import map first (it must precede any module script), the shared
- * script, and the page's own module from /assets/demo/ when it has one.
- */
-export function layout(title: string, auth: SessionResult | null, body: Html, pageScript?: string): Html {
+/** Every demo page: the shared script, the nav and the page's body. */
+export function layout(title: string, auth: SessionResult | null, body: Html): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -75,17 +67,15 @@ export function layout(title: string, auth: SessionResult | null, body: Html, pa
 <link rel="icon" href="data:,">
 <title>${title} · Gatehouse demo</title>
 <style>${styles}</style>
-<script type="importmap">${raw(importMap)}</script>
 <script type="module" src="/assets/demo.js"></script>
-${pageScript ? html`<script type="module" src="/assets/demo/${pageScript}.js"></script>` : ''}
 </head>
 <body>
 <header><nav aria-label="Main">
-<a href="/">Home</a><a href="/posts">Posts</a><a href="/account">Account</a>
+<a href="/">Home</a><a href="/posts">Posts</a><a href="/auth/account">Account</a>
 ${auth
   ? html`<span class="who">Signed in as <strong>${auth.user.email}</strong> <span class="badge">${auth.user.role}</span>
   <button class="secondary" data-action="sign-out" type="button">Sign out</button></span>`
-  : html`<span class="who">Not signed in <a href="/sign-in">Sign in</a> <a href="/sign-up">Sign up</a></span>`}
+  : html`<span class="who">Not signed in <a href="/auth/sign-in">Sign in</a> <a href="/auth/sign-up">Sign up</a></span>`}
 </nav></header>
 <main>${body}</main>
 </body>
@@ -102,7 +92,7 @@ ${auth
   ? html`<p>You are signed in as <strong>${auth.user.email}</strong> with the role <span class="badge">${auth.user.role}</span>.
      Your session ends after ${duration(auth.session.expiresAt.getTime() - Date.now())} without activity, and in any case
      ${duration(auth.session.absoluteExpiresAt.getTime() - Date.now())} after you signed in.</p>`
-  : html`<p>You are not signed in. <a href="/sign-in">Sign in with a passkey</a> or <a href="/sign-up">create an account</a>;
+  : html`<p>You are not signed in. <a href="/auth/sign-in">Sign in with a passkey</a> or <a href="/auth/sign-up">create an account</a>;
      until then, protected pages and <code>/api/*</code> answer 401.</p>
      <p class="muted">New accounts are members. An operator can raise a role with
      <code>npm run cli -- users set-role --email you@example.com --role admin</code>.</p>`}
@@ -141,29 +131,6 @@ ${posts === null
       </article>`,
     )}`}`,
   );
-}
-
-export function sessionsPage(auth: SessionResult | null, sessions: SessionRecord[]): Html {
-  return layout(
-    'Your devices',
-    auth,
-    html`<h1>Your devices</h1>
-${auth === null
-  ? html`<div class="card"><p>Sign in to see the devices signed in to your account.</p></div>`
-  : html`<div class="card">${sessionsTable(auth, sessions)}</div>`}`,
-  );
-}
-
-/** The signed-in user's devices, with a sign-out button for each (also on the account page). */
-export function sessionsTable(auth: SessionResult, sessions: SessionRecord[]): Html {
-  return html`<div class="table-wrap"><table><thead><tr><th scope="col">Device</th><th scope="col">IP</th><th scope="col">Last seen</th><th scope="col"></th></tr></thead>
-      <tbody>${sessions.map(
-        (s) => html`<tr><td class="device">${s.userAgent ?? 'Unknown browser'} ${s.id === auth.session.id ? html`<span class="badge">this device</span>` : ''}</td>
-          <td>${s.ip ?? ''}</td><td class="when"><span class="cell-label">Last seen </span>${utc(s.lastSeenAt)}</td>
-          <td><button class="danger" type="button" data-action="end-session" data-id="${s.id}">Sign out</button></td></tr>`,
-      )}</tbody></table></div>
-      <p><button class="secondary" type="button" data-action="revoke-others">Sign out all other devices</button>
-      <span role="status" aria-live="polite"></span></p>`;
 }
 
 /** The one script the pages need: it calls the JSON API with fetch (cookies go along automatically). */

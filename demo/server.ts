@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     origin,
     authz: demoAuthz,
     oauth: { providers: signInProviders.providers },
+    // The built-in pages under /auth, with the demo's own pages in their header.
+    ui: { appName: 'Gatehouse demo', links: [{ label: 'Home', href: '/' }, { label: 'Posts', href: '/posts' }] },
     // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt plus GATEHOUSE_JWT_SECRET (32+ characters, the same on every instance).
     session: { strategy },
     ...(strategy === 'jwt' ? { jwt: { secret: process.env.GATEHOUSE_JWT_SECRET, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined, signingKeys: signingKeysFromEnv() } } : {}),

@@ -43,7 +43,7 @@ describe.runIf(hasChromium)('JWT mode in a real browser', () => {
   // A string, so the test runner's transform leaves the page's dynamic import() alone.
   const authFetchAll = (p: Page, paths: string[]): Promise<number[]> =>
     p.evaluate(`(async () => {
-      const { authFetch } = await import('/assets/gatehouse-client/refresh.js');
+      const { authFetch } = await import('/auth/assets/client/refresh.js');
       return Promise.all(${JSON.stringify(paths)}.map(async (u) => (await authFetch(u)).status));
     })()`);
 

@@ -83,13 +83,13 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
   });
 
   it('signs up and in with "Sign in with Dev IdP" from the sign-in page', async () => {
-    await page.goto(url('/sign-in'));
+    await page.goto(url('/auth/sign-in'));
     await shot('sign-in');
     await page.click('a[data-provider="dev"]');
     await page.waitForURL(/\/interaction\//);
     await page.locator('h1', { hasText: 'choose a test user' }).waitFor();
     await shot('dev-idp-chooser');
-    await Promise.all([page.waitForURL(url('/account')), page.click('button:has-text("Continue as Alice")')]);
+    await Promise.all([page.waitForURL(url('/auth/account')), page.click('button:has-text("Continue as Alice")')]);
     await page.locator('nav .who', { hasText: 'alice@example.com' }).waitFor();
     const cookie = await sessionCookie();
     expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Lax' });
@@ -103,10 +103,10 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
 
   it('cancelling at the provider comes back to the sign-in page with a clear message and no session', async () => {
     await signOut();
-    await page.goto(url('/sign-in'));
+    await page.goto(url('/auth/sign-in'));
     await page.click('a[data-provider="dev"]');
     await page.waitForURL(/\/interaction\//);
-    await Promise.all([page.waitForURL(url('/sign-in?error=OAUTH_ACCESS_DENIED')), page.click('button:has-text("Cancel")')]);
+    await Promise.all([page.waitForURL(url('/auth/sign-in?error=OAUTH_ACCESS_DENIED')), page.click('button:has-text("Cancel")')]);
     await expect(page.locator('[role=alert]').innerText()).resolves.toContain('cancelled at the provider');
     expect(await sessionCookie()).toBeUndefined();
     await shot('cancelled');
@@ -118,15 +118,15 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
       options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
     });
-    await page.goto(url('/sign-up'));
+    await page.goto(url('/auth/sign-up'));
     await page.fill('#email', 'grace@example.com');
     await page.fill('#name', 'Grace');
-    await Promise.all([page.waitForURL(url('/account?welcome=1')), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(url('/auth/account?welcome=1')), page.click('button[type=submit]')]);
     await expect(page.locator('#linked').innerText()).resolves.toContain('No provider is linked yet');
 
     await page.click('button[data-action="link"][data-provider="dev"]');
     await page.waitForURL(/\/interaction\//);
-    await Promise.all([page.waitForURL(url('/account#linked')), page.click('button:has-text("Continue as Bob")')]);
+    await Promise.all([page.waitForURL(url('/auth/account#linked')), page.click('button:has-text("Continue as Bob")')]);
     await page.locator('#linked tbody tr', { hasText: 'bob@example.com' }).waitFor();
     const grace = await (await auth.storage()).findUserByEmail('grace@example.com');
     expect((await identities()).filter((i) => i.user_id === grace!.id)).toEqual([expect.objectContaining({ subject: 'dev-bob', provider: 'dev' })]);

@@ -132,36 +132,36 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
 
   it('serves gatehouse/client and @simplewebauthn/browser as ES modules, and nothing outside their folders', async () => {
     const get = (path: string) => app!.fetch(new Request(url(path)));
-    for (const path of ['/assets/gatehouse-client/index.js', '/assets/vendor/simplewebauthn/index.js', '/assets/vendor/simplewebauthn/methods/startAuthentication.js', '/assets/demo/sign-in.js']) {
+    for (const path of ['/auth/assets/client/index.js', '/auth/assets/simplewebauthn/index.js', '/auth/assets/simplewebauthn/methods/startAuthentication.js', '/auth/assets/ui/sign-in.js']) {
       const res = await get(path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     }
-    expect(await (await get('/assets/gatehouse-client/index.js')).text()).toContain("from '@simplewebauthn/browser'");
+    expect(await (await get('/auth/assets/client/index.js')).text()).toContain("from '@simplewebauthn/browser'");
     for (const path of [
-      '/assets/gatehouse-client/..%2f..%2f..%2fpackage.json',
-      '/assets/gatehouse-client/%2e%2e/index.js',
-      '/assets/gatehouse-client/..%2F..%2Findex.js',
-      '/assets/vendor/simplewebauthn/..%2f..%2f..%2fzod%2findex.js',
-      '/assets/demo/..%2fapp.js',
-      '/assets/demo/%2fetc%2fpasswd',
-      '/assets/gatehouse-client/index.d.ts',
-      '/assets/gatehouse-client/index.js.map',
-      '/assets/gatehouse-client/',
-      '/assets/vendor/simplewebauthn/helpers',
+      '/auth/assets/client/..%2f..%2f..%2fpackage.json',
+      '/auth/assets/client/%2e%2e/index.js',
+      '/auth/assets/client/..%2F..%2Findex.js',
+      '/auth/assets/simplewebauthn/..%2f..%2f..%2fzod%2findex.js',
+      '/auth/assets/ui/..%2fapp.js',
+      '/auth/assets/ui/%2fetc%2fpasswd',
+      '/auth/assets/client/index.d.ts',
+      '/auth/assets/client/index.js.map',
+      '/auth/assets/client/',
+      '/auth/assets/simplewebauthn/helpers',
     ]) {
       expect((await get(path)).status, path).toBe(404);
     }
-    const csp = (await get('/sign-in')).headers.get('content-security-policy') ?? '';
+    const csp = (await get('/auth/sign-in')).headers.get('content-security-policy') ?? '';
     expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/]+=*';/);
     expect(csp.match(/script-src [^;]*/)?.[0]).not.toContain('unsafe-inline');
   });
 
   it('signs up through the sign-up page', async () => {
-    await page.goto(url('/sign-up'));
+    await page.goto(url('/auth/sign-up'));
     await page.fill('#email', EMAIL);
     await page.fill('#name', NAME);
-    await Promise.all([page.waitForURL(url('/account?welcome=1')), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(url('/auth/account?welcome=1')), page.click('button[type=submit]')]);
 
     const user = await (await store()).findUserByEmail(EMAIL);
     expect(user).toMatchObject({ email: EMAIL, name: NAME, role: 'member' });
@@ -177,7 +177,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     await expect.poll(() => main.innerText()).toContain(NAME);
     expect(await main.innerText()).toContain('Your account is ready');
     expect(await page.locator('#passkeys tbody tr').count()).toBe(1);
-    expect(await page.locator('#passkeys .badge').innerText()).toBe('this device'); // the virtual authenticator is not backup-eligible
+    expect(await page.locator('#passkeys .badge').innerText()).toBe('device-bound'); // the virtual authenticator is not backup-eligible
     await shot(page, 'account-desktop');
   });
 
@@ -189,7 +189,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
   it('signs in usernameless with the button while the autofill request waits', async () => {
     await presence(laptop, false);
     const options = count('POST /auth/passkeys/login/options 200');
-    await page.goto(url('/sign-in'));
+    await page.goto(url('/auth/sign-in'));
     // The autofill (conditional) request started on page load: the server issued a login challenge
     // and the browser is waiting for the user to pick a passkey.
     await expect.poll(() => count('POST /auth/passkeys/login/options 200')).toBe(options + 1);
@@ -202,7 +202,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
 
     await presence(laptop, true);
     const verified = count('POST /auth/passkeys/login/verify 200');
-    await Promise.all([page.waitForURL(url('/account')), page.click('button[type=submit]')]);
+    await Promise.all([page.waitForURL(url('/auth/account')), page.click('button[type=submit]')]);
     expect(mediations.at(-1)).toBe('optional'); // the button's modal request replaced the conditional one
     expect(count('POST /auth/passkeys/login/verify 200')).toBe(verified + 1);
     expect(await sessionCookie()).toBeDefined();
@@ -218,7 +218,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     const verified = count('POST /auth/passkeys/login/verify 200');
     const before = mediations.length;
     // No click: the conditional request that the page starts on load is answered by the authenticator.
-    await Promise.all([page.waitForURL(url('/account')), page.goto(url('/sign-in'))]);
+    await Promise.all([page.waitForURL(url('/auth/account')), page.goto(url('/auth/sign-in'))]);
     expect(mediations.slice(before)).toEqual(['conditional']);
     expect(count('POST /auth/passkeys/login/verify 200')).toBe(verified + 1);
     expect(await sessionCookie()).toBeDefined();
@@ -272,7 +272,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
   it('offers to sign out the other devices after a passkey change (SESS-08)', async () => {
     // Another device of the same user is signed in.
     const other = await auth.createSession(userId, new Request(url('/')), { method: 'passkey' });
-    await page.goto(url('/account'));
+    await page.goto(url('/auth/account'));
     expect(await page.locator('#passkeys').getAttribute('data-other-sessions')).toBe('1');
     // The laptop's passkey was deleted above, so the laptop can add one again; the key is excluded.
     await presence(securityKey, false);
@@ -307,7 +307,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     // Confirmed on a phone (same session): the new set replaces the old one.
     const phone = await browser.newContext({ storageState: await context.storageState(), viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
     const small = await phone.newPage();
-    await small.goto(url('/account'));
+    await small.goto(url('/auth/account'));
     await shot(small, 'account-phone');
     small.once('dialog', (d) => void d.accept());
     await small.click('[data-action="generate-codes"]');
@@ -333,7 +333,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
       await expect.poll(() => status('#passkeys').innerText()).toContain('Sign in again');
       expect(await status('#passkeys').innerText()).toContain('needs a sign-in from the last 600 seconds');
       expect(await status('#passkeys').getAttribute('aria-live')).toBe('polite');
-      expect(await status('#passkeys').locator('a').getAttribute('href')).toBe('/sign-in?next=%2Faccount');
+      expect(await status('#passkeys').locator('a').getAttribute('href')).toBe('/auth/sign-in?next=%2Fauth%2Faccount');
       // Two: the security key, and the laptop passkey added again in the SESS-08 test; nothing new.
       expect(await (await store()).listPasskeys(userId)).toHaveLength(2);
     } finally {
@@ -343,7 +343,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
 
   it('signs in with a recovery code on /recover, then asks for a new passkey', async () => {
     await signOut();
-    await page.goto(url('/recover'));
+    await page.goto(url('/auth/recover'));
     await page.fill('#email', EMAIL);
     await page.fill('#code', oldCodes[0]!); // replaced by the new set: no longer valid
     await page.click('button[type=submit]');
@@ -352,8 +352,8 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
 
     // Case, spaces and dashes do not matter.
     await page.fill('#code', codes[0]!.toLowerCase().replace('-', ' '));
-    await Promise.all([page.waitForURL(url('/account?recovered=1')), page.click('button[type=submit]')]);
-    expect(await page.locator('main .notice').innerText()).toContain('Add a passkey now');
+    await Promise.all([page.waitForURL(url('/auth/account?recovered=1')), page.click('button[type=submit]')]);
+    expect(await page.locator('main [role=note]').innerText()).toContain('Add a passkey now');
     expect(await sessionCookie()).toBeDefined();
     expect(await (await store()).countRecoveryCodes(userId)).toBe(9);
     const [session] = await (await store()).listUserSessions(userId);
@@ -362,7 +362,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
 
     // The same code does not work twice.
     await signOut();
-    await page.goto(url('/recover'));
+    await page.goto(url('/auth/recover'));
     await page.fill('#email', EMAIL);
     await page.fill('#code', codes[0]!);
     await page.click('button[type=submit]');
@@ -391,7 +391,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     // No authenticator answers, so the dialog waits; the caller's AbortSignal ends it.
     await Promise.all([presence(laptop, false), presence(securityKey, false)]);
     try {
-      await page.goto(url('/'));
+      await page.goto(url('/auth/recover'));
       // A string, so that the test runner does not rewrite this dynamic import; the page's import map resolves it.
       const outcome = await page.evaluate(`(async () => {
         const client = await import('gatehouse/client');
@@ -412,7 +412,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     });
     const oldPage = await old.newPage();
     const optionsBefore = count('POST /auth/passkeys/login/options 200');
-    await oldPage.goto(url('/sign-in'));
+    await oldPage.goto(url('/auth/sign-in'));
     await oldPage.click('button[type=submit]');
     await expect.poll(() => oldPage.locator('form [role=status]').innerText()).toContain('This browser cannot use passkeys');
     expect(count('POST /auth/passkeys/login/options 200')).toBe(optionsBefore); // no autofill, no request
@@ -422,13 +422,13 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
   it('screenshots each page at 1280x800 and 375x740', async () => {
     const phoneOut = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
     const desktop = await context.newPage();
-    for (const [slug, path] of [['home', '/'], ['sign-up', '/sign-up'], ['recover', '/recover']] as const) {
+    for (const [slug, path] of [['home', '/'], ['sign-up', '/auth/sign-up'], ['recover', '/auth/recover']] as const) {
       await desktop.goto(url(path));
       await shot(desktop, `${slug}-desktop`);
     }
     await desktop.close();
     const phone = await phoneOut.newPage();
-    for (const [slug, path] of [['home', '/'], ['sign-in', '/sign-in'], ['sign-up', '/sign-up'], ['recover', '/recover']] as const) {
+    for (const [slug, path] of [['home', '/'], ['sign-in', '/auth/sign-in'], ['sign-up', '/auth/sign-up'], ['recover', '/auth/recover']] as const) {
       await phone.goto(url(path));
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, `${slug} scrolls sideways at 375 px`).toBeLessThanOrEqual(0);

@@ -54,15 +54,17 @@ describe('demo posts board: authorization by permission', () => {
     expect(await posts.list()).toEqual([]);
   });
 
-  it('serves the pages; signed out they say so, and protected pages answer 401', async () => {
+  it('serves the pages; signed out they say so, and protected pages answer 401 or go to sign-in', async () => {
     const { call } = await demo();
     const home = await call('/');
     expect(home.status).toBe(200);
     expect(await home.text()).toContain('You are not signed in');
     expect((await call('/posts')).status).toBe(401);
-    expect((await call('/account/sessions')).status).toBe(401);
+    const anonymous = await call('/auth/account');
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toBe('/auth/sign-in?next=%2Fauth%2Faccount');
     const admin = await t.signIn('admin@example.com', { role: 'admin' });
-    const page = await call('/account/sessions', { cookie: admin.cookie });
+    const page = await call('/auth/account', { cookie: admin.cookie });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('this device');
@@ -71,36 +73,51 @@ describe('demo posts board: authorization by permission', () => {
     expect(page.headers.get('cache-control')).toBe('no-store');
   });
 
-  it('serves the passkey pages; the import map is the only inline script, allowed by its CSP hash', async () => {
+  it('keeps the short page paths as redirects to the built-in pages, query included', async () => {
     const { call } = await demo();
-    for (const path of ['/sign-in', '/sign-up', '/recover']) expect((await call(path)).status, path).toBe(200);
-    const res = await call('/sign-in');
+    for (const [from, to] of [
+      ['/sign-in?error=OAUTH_ACCESS_DENIED', '/auth/sign-in?error=OAUTH_ACCESS_DENIED'],
+      ['/sign-up', '/auth/sign-up'],
+      ['/recover', '/auth/recover'],
+      ['/account?welcome=1', '/auth/account?welcome=1'],
+      ['/account/sessions', '/auth/account#devices'],
+    ]) {
+      const res = await call(from!);
+      expect(res.status, from).toBe(302);
+      expect(res.headers.get('location'), from).toBe(to);
+    }
+  });
+
+  it('serves the built-in passkey pages; the import map is the only inline script, allowed by its CSP hash', async () => {
+    const { call } = await demo();
+    for (const path of ['/auth/sign-in', '/auth/sign-up', '/auth/recover']) expect((await call(path)).status, path).toBe(200);
+    const res = await call('/auth/sign-in');
     const html = await res.text();
     expect(html).toContain('autocomplete="username webauthn"');
-    expect(html).toContain('href="/recover"');
+    expect(html).toContain('href="/auth/recover"');
     const inline = [...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)].filter(([, , body]) => body !== '');
     expect(inline.map(([, attrs]) => attrs?.trim())).toEqual(['type="importmap"']);
     const hash = createHash('sha256').update(inline[0]![2]!).digest('base64');
     expect(res.headers.get('content-security-policy')).toContain(`script-src 'self' 'sha256-${hash}';`);
     expect(JSON.parse(inline[0]![2]!)).toEqual({
-      imports: { 'gatehouse/client': '/assets/gatehouse-client/index.js', '@simplewebauthn/browser': '/assets/vendor/simplewebauthn/index.js' },
+      imports: { 'gatehouse/client': '/auth/assets/client/index.js', '@simplewebauthn/browser': '/auth/assets/simplewebauthn/index.js' },
     });
   });
 
   it('the account page needs a session and shows passkeys, recovery codes and devices', async () => {
     const { call } = await demo();
-    const anonymous = await call('/account');
-    expect(anonymous.status).toBe(401);
-    expect(await anonymous.text()).toContain('href="/sign-in?next=/account"');
+    const anonymous = await call('/auth/account?recovered=1');
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toBe(`/auth/sign-in?next=${encodeURIComponent('/auth/account?recovered=1')}`);
     const member = await t.signIn('member@example.com', { role: 'member' });
-    const page = await call('/account', { cookie: member.cookie });
+    const page = await call('/auth/account', { cookie: member.cookie });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('member@example.com');
     expect(html).toContain('You have no passkeys.');
     expect(html).toContain('You have no recovery codes yet.');
     expect(html).toContain('this device'); // the devices table
-    expect(await (await call('/account?recovered=1', { cookie: member.cookie })).text()).toContain('Add a passkey now');
+    expect(await (await call('/auth/account?recovered=1', { cookie: member.cookie })).text()).toContain('Add a passkey now');
   });
 
   it('escapes user content in pages', async () => {

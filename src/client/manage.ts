@@ -52,7 +52,6 @@ export async function signInWithRecoveryCode(options: SignInWithRecoveryCodeOpti
   return parseSignIn(await callApi('POST', '/recovery/sign-in', { basePath: options.basePath, signal: options.signal, body }));
 }
 
-/** Ends this browser's session on the server; the server clears the cookie. Safe to call twice. */
 /** Ends every other session of the signed-in user (fresh session needed); returns how many ended. */
 export async function signOutOtherDevices(options: ClientOptions = {}): Promise<number> {
   const body = await callApi('POST', '/sessions/revoke-others', options);
@@ -60,6 +59,12 @@ export async function signOutOtherDevices(options: ClientOptions = {}): Promise<
   return Number.isFinite(revoked) ? revoked : 0;
 }
 
+/** Ends this browser's session on the server; the server clears the cookie. Safe to call twice. */
 export async function signOut(options: ClientOptions = {}): Promise<void> {
   await callApi('POST', '/sign-out', options);
+}
+
+/** Ends one of the signed-in user's sessions (a device on the account page); 404 for another user's. */
+export async function signOutDevice(options: { id: string } & ClientOptions): Promise<void> {
+  await callApi('DELETE', `/sessions/${encodeURIComponent(options.id)}`, { basePath: options.basePath, signal: options.signal });
 }

@@ -1,3 +1,4 @@
+import type { UiOptions } from '../ui/config.js';
 import type { Redis } from 'ioredis';
 import type { JWK } from 'jose';
 import type { Authz } from '../authz/index.js';
@@ -109,6 +110,8 @@ export interface GatehouseOptions {
   passkeys?: PasskeyOptions;
   /** Sign-in with OpenID Connect providers and GitHub (docs/oauth.md). */
   oauth?: OAuthOptions;
+  /** The built-in pages: sign in, sign up, recovery, account, admin (docs/ui.md). On by default; `false` turns them off. */
+  ui?: UiOptions | false;
   /** JWT mode (`session.strategy: "jwt"`); see docs/jwt.md for every default and why. */
   jwt?: JwtOptions;
   csrf?: {

@@ -3,6 +3,7 @@ import { defaultAuthz, type Authz } from '../authz/index.js';
 import { ConfigurationError } from '../errors.js';
 import { oauthSchema, resolveOAuth, type ResolvedOAuth } from '../oauth/config.js';
 import type { GatehouseLogger, GatehouseOptions, LimitName, LimitOptions } from './options.js';
+import { resolveUi, uiSchema, type ResolvedUi } from '../ui/config.js';
 import { JWT_DEFAULTS, jwtOptionsSchema, resolveJwt, type ResolvedJwtConfig } from './jwt.js';
 
 const MINUTE = 60;
@@ -65,6 +66,8 @@ export interface ResolvedConfig {
   limits: Record<LimitName, LimitOptions>;
   /** Null when no OAuth/OIDC provider is configured. */
   oauth: ResolvedOAuth | null;
+  /** The built-in pages, or null with `ui: false`. */
+  ui: ResolvedUi | null;
   trustedProxies: readonly string[];
   maxBodyBytes: number;
   metrics: boolean;
@@ -112,6 +115,7 @@ const schema = z
       .strict()
       .optional(),
     oauth: oauthSchema.optional(),
+    ui: uiSchema.optional(),
     rateLimit: z
       .object({
         redis: z.unknown().optional(),
@@ -220,6 +224,7 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
   }
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const logger = options.logger ?? consoleLogger;
+  const passkeys = resolvePasskeys(options, origins);
   return {
     origins,
     strategy,
@@ -228,8 +233,9 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
         ? null
         : { maxEntries: s.cache?.maxEntries ?? DEFAULTS.sessionCache.maxEntries, maxAgeMs: (s.cache?.maxAgeSeconds ?? DEFAULTS.sessionCache.maxAgeSeconds) * 1000 },
     jwt: strategy === 'jwt' ? resolveJwt(options, origins, logger) : null,
-    passkeys: resolvePasskeys(options, origins),
-    oauth: resolveOAuth(options.oauth, origins, basePath),
+    passkeys,
+    oauth: resolveOAuth(options.oauth, origins, basePath, options.ui === false ? undefined : `${basePath}/sign-in`),
+    ui: resolveUi(options.ui, basePath, passkeys.rpName),
     basePath,
     authz: options.authz ?? defaultAuthz,
     idleTimeoutMs: idle * 1000,

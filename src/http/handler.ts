@@ -13,6 +13,8 @@ import { oauthRoutes } from './routes/oauth.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { recoveryRoutes } from './routes/recovery.js';
 import { tokenRoutes } from './routes/token.js';
+import { createPageKit } from '../ui/layout.js';
+import { uiRoutes } from '../ui/routes.js';
 
 /** What the adapter knows about the connection that a web Request does not carry. */
 export interface RequestContext {
@@ -33,6 +35,10 @@ function compile(route: Route): CompiledRoute {
   const source = route.path
     .split('/')
     .map((segment) => {
+      if (segment === '*') {
+        names.push('*');
+        return '(.+)';
+      }
       if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       names.push(segment.slice(1));
       return '([^/]+)';
@@ -57,7 +63,8 @@ function createCsrfEventThrottle(): (ip: string, now: number) => boolean {
 
 /** The whole HTTP API as `Request -> Response`, so any framework can mount it. */
 export function createHandler(core: Core): Handler {
-  const routes = ALL_ROUTES.map(compile);
+  const kit = core.config.ui === null ? null : createPageKit(core, core.config.ui);
+  const routes = [...ALL_ROUTES, ...(kit === null ? [] : uiRoutes(kit))].map(compile);
   const { basePath } = core.config;
   const shouldLogCsrf = createCsrfEventThrottle();
 
@@ -66,6 +73,7 @@ export function createHandler(core: Core): Handler {
 
   const handle = async (request: Request, context: RequestContext, matched: { route: string }): Promise<Response> => {
     let ctx: ReturnType<typeof createRouteContext> | undefined;
+    let page = false;
     try {
       const url = new URL(request.url);
       if (!url.pathname.startsWith(`${basePath}/`)) throw new NotFoundError();
@@ -87,6 +95,7 @@ export function createHandler(core: Core): Handler {
         throw new NotFoundError();
       }
       matched.route = match.compiled.route.path;
+      page = match.compiled.route.page === true;
       const params: Record<string, string> = {};
       match.compiled.names.forEach((name, i) => {
         params[name] = match.values[i] ?? '';
@@ -94,7 +103,8 @@ export function createHandler(core: Core): Handler {
       ctx = createRouteContext(core, request, url, params, context.ip);
       // CSRF first: a refused request touches nothing, not even the rate-limit counters.
       checkCsrf(request, { origins: core.config.origins, allowSameSite: core.config.allowSameSite });
-      await (await core.limiter()).consume(match.compiled.route.limit, ipKey(ctx.ip));
+      const { limit } = match.compiled.route;
+      if (limit !== null) await (await core.limiter()).consume(limit, ipKey(ctx.ip));
       return await match.compiled.route.run(ctx);
     } catch (error) {
       if (error instanceof CsrfError) metrics.csrfRefused();
@@ -105,6 +115,7 @@ export function createHandler(core: Core): Handler {
           data: { reason: error.reason, method: request.method, path: ctx.url.pathname },
         });
       }
+      if (page && kit !== null) return kit.errorPage(error);
       return toErrorResponse(error, core.config.logger);
     }
   };

@@ -4,7 +4,7 @@ import type { OAuthProvider } from './providers.js';
 
 export interface OAuthOptions {
   providers: readonly OAuthProvider[];
-  /** Where a failed sign-in lands, as `<errorPath>?error=CODE`. A same-origin path. Default `/sign-in`. */
+  /** Where a failed sign-in lands, as `<errorPath>?error=CODE`. A same-origin path. Default: the built-in sign-in page (`<basePath>/sign-in`), or `/sign-in` with `ui: false`. */
   errorPath?: string;
   /** How long a started sign-in may take at the provider. Default 600 seconds. */
   transactionTtlSeconds?: number;
@@ -106,7 +106,7 @@ function checkServerUrl(value: string, where: string): boolean {
 }
 
 /** Validated OAuth settings, or null when no providers are configured. */
-export function resolveOAuth(options: OAuthOptions | undefined, origins: readonly string[], basePath: string): ResolvedOAuth | null {
+export function resolveOAuth(options: OAuthOptions | undefined, origins: readonly string[], basePath: string, defaultErrorPath: string = OAUTH_DEFAULTS.errorPath): ResolvedOAuth | null {
   if (options === undefined || options.providers.length === 0) return null;
   const providers = new Map<string, ResolvedProvider>();
   for (const [i, provider] of options.providers.entries()) {
@@ -126,7 +126,7 @@ export function resolveOAuth(options: OAuthOptions | undefined, origins: readonl
     if (provider.kind === 'oidc' && !scopes.includes('openid')) throw new ConfigurationError(`${where}.scopes must include "openid": without it there is no ID token.`);
     providers.set(provider.id, { provider, redirectUri: `${origins[0]}${basePath}/oauth/${provider.id}/callback`, scopes, allowHttp });
   }
-  const errorPath = options.errorPath ?? OAUTH_DEFAULTS.errorPath;
+  const errorPath = options.errorPath ?? defaultErrorPath;
   if (!/^\/[A-Za-z0-9/_-]*$/.test(errorPath) || errorPath.startsWith('//')) {
     throw new ConfigurationError(`oauth.errorPath "${errorPath}" must be a same-origin path such as /sign-in.`);
   }

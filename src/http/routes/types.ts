@@ -3,10 +3,12 @@ import type { RouteContext } from '../context.js';
 
 export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** Path below the base path; `:name` segments become params. */
+  /** Path below the base path; `:name` segments become params, a final `*` the rest of the path. */
   path: string;
-  /** The rate limit spent per client IP on every call. */
-  limit: LimitName;
+  /** The rate limit spent per client IP on every call; null for static files. */
+  limit: LimitName | null;
+  /** A built-in page (or its asset): failures answer as an HTML page, not JSON. */
+  page?: true;
   run(ctx: RouteContext): Promise<Response>;
 }
 

@@ -1,15 +1,18 @@
-import { addPasskey, deletePasskey, generateRecoveryCodes, linkProvider, renamePasskey, signOutOtherDevices, unlinkAccount } from 'gatehouse/client';
-import { busy, find, isCode, say, setFlash, showError, showFlash, statusNear } from './ui.js';
+import { addPasskey, deletePasskey, generateRecoveryCodes, linkProvider, renamePasskey, signOutDevice, signOutOtherDevices, unlinkAccount } from 'gatehouse/client';
+import { api, busy, find, isCode, page, say, setFlash, showError, showFlash, statusNear } from './dom.js';
 
 /**
- * /account: add, rename and delete passkeys, and generate recovery codes. Changes to the
- * passkey list reload the page (the server renders the list) with a message kept for
- * after the reload; new recovery codes are shown in place, once.
+ * The account page: passkeys (add, rename, delete), devices (sign out one or all others),
+ * linked providers (link, unlink) and recovery codes (generate, copy, download). Changes to a
+ * list reload the page (the server renders the lists) with a message kept for after the
+ * reload; new recovery codes are shown in place, once. Every destructive action asks first.
  */
+
+const accountPath = `${page.basePath}/account`;
 
 function rowOf(el: Element): HTMLTableRowElement {
   const row = el.closest('tr');
-  if (row === null) throw new Error('demo: no passkey row');
+  if (row === null) throw new Error('gatehouse ui: no table row');
   return row;
 }
 
@@ -29,7 +32,7 @@ function toggleRename(row: HTMLTableRowElement, open: boolean): void {
 async function offerToEndOtherSessions(): Promise<string> {
   const others = Number(document.getElementById('passkeys')?.dataset.otherSessions ?? '0');
   if (others === 0 || !confirm(`Also sign out your ${others} other device${others === 1 ? '' : 's'}? Do this if a device was lost or shared.`)) return '';
-  const ended = await signOutOtherDevices().catch(() => -1);
+  const ended = await signOutOtherDevices(api).catch(() => -1);
   return ended < 0 ? ' Signing out the other devices failed; use “Sign out all other devices” below.' : ` ${ended} other device${ended === 1 ? '' : 's'} signed out.`;
 }
 
@@ -37,9 +40,9 @@ async function add(button: HTMLButtonElement): Promise<void> {
   const status = statusNear(button);
   say(status, 'info', 'Follow your browser’s prompt to create the passkey…');
   try {
-    const passkey = await addPasskey();
+    const passkey = await addPasskey(api);
     setFlash('passkeys', `Passkey “${passkey.name}” added.${await offerToEndOtherSessions()}`);
-    location.assign('/account');
+    location.assign(accountPath);
   } catch (error) {
     if (isCode(error, 'CANCELLED')) say(status, 'info', 'No passkey was added.');
     else showError(status, error);
@@ -47,11 +50,38 @@ async function add(button: HTMLButtonElement): Promise<void> {
 }
 
 async function remove(button: HTMLButtonElement): Promise<void> {
-  const id = button.dataset.id ?? '';
   if (!confirm(`Delete the passkey “${button.dataset.name ?? ''}”? You will no longer be able to sign in with it.`)) return;
   try {
-    await deletePasskey({ id });
+    await deletePasskey({ ...api, id: button.dataset.id ?? '' });
     setFlash('passkeys', `Passkey deleted.${await offerToEndOtherSessions()}`);
+    location.reload();
+  } catch (error) {
+    showError(statusNear(button), error);
+  }
+}
+
+async function endSession(button: HTMLButtonElement): Promise<void> {
+  const current = button.dataset.current === '1';
+  if (!confirm(current ? 'Sign out this device?' : 'Sign out this device? It will have to sign in again.')) return;
+  try {
+    await signOutDevice({ ...api, id: button.dataset.id ?? '' });
+    if (current) {
+      location.assign(page.afterSignOut);
+      return;
+    }
+    setFlash('devices', 'The device was signed out.');
+    location.reload();
+  } catch (error) {
+    showError(statusNear(button), error);
+  }
+}
+
+async function endOthers(button: HTMLButtonElement): Promise<void> {
+  const count = Number(button.dataset.count ?? '0');
+  if (!confirm(`Sign out ${count === 1 ? 'the other device' : `all ${count} other devices`}? They will have to sign in again.`)) return;
+  try {
+    const ended = await signOutOtherDevices(api);
+    setFlash('devices', `${ended} other device${ended === 1 ? '' : 's'} signed out.`);
     location.reload();
   } catch (error) {
     showError(statusNear(button), error);
@@ -63,7 +93,7 @@ async function generate(button: HTMLButtonElement): Promise<void> {
   const status = statusNear(button);
   if (Number(button.dataset.existing ?? '0') > 0 && !confirm('Generate new recovery codes? The codes you have now stop working.')) return;
   try {
-    const codes = await generateRecoveryCodes();
+    const codes = await generateRecoveryCodes(api);
     const list = find('ol.codes', HTMLOListElement, card);
     list.replaceChildren(...codes.map((code) => Object.assign(document.createElement('li'), { textContent: code })));
     find('[data-codes]', HTMLElement, card).hidden = false;
@@ -77,24 +107,39 @@ async function generate(button: HTMLButtonElement): Promise<void> {
   }
 }
 
+function shownCodes(): string[] {
+  return [...find('#recovery ol.codes', HTMLOListElement).querySelectorAll('li')].map((li) => li.textContent);
+}
+
 async function copyCodes(button: HTMLButtonElement): Promise<void> {
-  const list = find('#recovery ol.codes', HTMLOListElement);
-  const codes = [...list.querySelectorAll('li')].map((li) => li.textContent ?? '');
+  const codes = shownCodes();
   const status = statusNear(button);
   try {
     await navigator.clipboard.writeText(codes.join('\n'));
     say(status, 'ok', `Copied ${codes.length} codes to the clipboard.`);
   } catch {
     // No clipboard access (permissions, insecure context): select them for a manual copy.
-    getSelection()?.selectAllChildren(list);
+    getSelection()?.selectAllChildren(find('#recovery ol.codes', HTMLOListElement));
     say(status, 'info', 'Could not copy automatically. The codes are selected: press Ctrl+C (⌘C on a Mac).');
   }
+}
+
+/** The codes as a text file, made in the page: they never go back to the server. */
+function downloadCodes(button: HTMLButtonElement): void {
+  const text = `Recovery codes for ${location.host}\nEach code works once. Keep this file somewhere safe.\n\n${shownCodes().join('\n')}\n`;
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  const link = Object.assign(document.createElement('a'), { href: url, download: `recovery-codes-${location.hostname}.txt` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  say(statusNear(button), 'ok', 'Downloaded. Keep the file somewhere safe, away from this device.');
 }
 
 /** Linking leaves for the provider and comes back here (or with ?error=CODE, shown by the page). */
 async function link(button: HTMLButtonElement): Promise<void> {
   try {
-    location.assign(await linkProvider({ provider: button.dataset.provider ?? '', returnTo: '/account#linked' }));
+    location.assign(await linkProvider({ ...api, provider: button.dataset.provider ?? '', returnTo: `${accountPath}#linked` }));
   } catch (error) {
     showError(statusNear(button), error);
   }
@@ -103,7 +148,7 @@ async function link(button: HTMLButtonElement): Promise<void> {
 async function unlink(button: HTMLButtonElement): Promise<void> {
   if (!confirm(`Unlink ${button.dataset.name ?? 'this provider'}? You will no longer be able to sign in with it.`)) return;
   try {
-    await unlinkAccount({ id: button.dataset.id ?? '' });
+    await unlinkAccount({ ...api, id: button.dataset.id ?? '' });
     setFlash('linked', `${button.dataset.name ?? 'Provider'} unlinked.`);
     location.reload();
   } catch (error) {
@@ -111,35 +156,25 @@ async function unlink(button: HTMLButtonElement): Promise<void> {
   }
 }
 
+const ACTIONS: Record<string, (button: HTMLButtonElement) => Promise<void> | void> = {
+  'add-passkey': add,
+  'delete-passkey': remove,
+  'rename-passkey': (el) => toggleRename(rowOf(el), true),
+  'cancel-rename': (el) => toggleRename(rowOf(el), false),
+  'end-session': endSession,
+  'revoke-others': endOthers,
+  'generate-codes': generate,
+  'copy-codes': copyCodes,
+  'download-codes': downloadCodes,
+  link,
+  unlink,
+};
+
 document.addEventListener('click', (event) => {
   const el = event.target instanceof Element ? event.target.closest('[data-action]') : null;
   if (!(el instanceof HTMLButtonElement)) return;
-  switch (el.dataset.action) {
-    case 'add-passkey':
-      void busy(el, () => add(el));
-      break;
-    case 'delete-passkey':
-      void busy(el, () => remove(el));
-      break;
-    case 'rename-passkey':
-      toggleRename(rowOf(el), true);
-      break;
-    case 'cancel-rename':
-      toggleRename(rowOf(el), false);
-      break;
-    case 'generate-codes':
-      void busy(el, () => generate(el));
-      break;
-    case 'copy-codes':
-      void copyCodes(el);
-      break;
-    case 'link':
-      void busy(el, () => link(el));
-      break;
-    case 'unlink':
-      void busy(el, () => unlink(el));
-      break;
-  }
+  const action = ACTIONS[el.dataset.action ?? ''];
+  if (action !== undefined) void busy(el, async () => action(el));
 });
 
 document.addEventListener('submit', (event) => {
@@ -150,7 +185,7 @@ document.addEventListener('submit', (event) => {
   const save = find('button[type="submit"]', HTMLButtonElement, form);
   void busy(save, async () => {
     try {
-      await renamePasskey({ id: form.dataset.id ?? '', name });
+      await renamePasskey({ ...api, id: form.dataset.id ?? '', name });
       setFlash('passkeys', `Passkey renamed to “${name}”.`);
       location.reload();
     } catch (error) {

@@ -1,22 +1,32 @@
 import { GatehouseClientError } from 'gatehouse/client';
 
 /**
- * Small DOM helpers shared by the demo's page scripts. Runs in the browser: served as is
- * from dist/demo/browser/ (compiled by tsc, no bundler), importing gatehouse/client through
- * the page's import map.
+ * DOM helpers shared by the built-in pages' scripts. They run in the browser, served as is from
+ * `<base>/assets/ui/` (compiled by tsc, no bundler), importing gatehouse/client through the
+ * page's import map.
  */
+
+/** What the page tells its scripts, from `<body data-*>`. */
+export const page = {
+  basePath: document.body.dataset.base ?? '/auth',
+  afterSignIn: document.body.dataset.afterSignIn ?? '/',
+  afterSignOut: document.body.dataset.afterSignOut ?? '/',
+};
+
+/** Options for every gatehouse/client call. */
+export const api = { basePath: page.basePath };
 
 /** The one element matching `selector`, of the expected class; throws when the page lacks it. */
 export function find<T extends Element>(selector: string, type: abstract new () => T, root: ParentNode = document): T {
   const el = root.querySelector(selector);
-  if (!(el instanceof type)) throw new Error(`demo: ${selector} is missing`);
+  if (!(el instanceof type)) throw new Error(`gatehouse ui: ${selector} is missing`);
   return el;
 }
 
-/** The live region (role=status) of the card or form around `el`. */
+/** The live region (role=status) of the card, form or header around `el`. */
 export function statusNear(el: Element): HTMLElement {
-  const region = el.closest('.card, form')?.querySelector('[role=status]');
-  if (!(region instanceof HTMLElement)) throw new Error('demo: no status region');
+  const region = el.closest('.card, form, nav')?.querySelector('[role=status]');
+  if (!(region instanceof HTMLElement)) throw new Error('gatehouse ui: no status region');
   return region;
 }
 
@@ -27,16 +37,15 @@ export function say(region: HTMLElement, kind: Kind, ...parts: (string | Node)[]
   region.replaceChildren(...parts);
 }
 
-/** The wait in words, from Retry-After: "45 seconds", "15 minutes". */
+/** "45 seconds", "about 15 minutes" (the same words as the server-rendered 429 page). */
 function waitText(seconds: number): string {
   if (seconds < 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
-  const minutes = Math.ceil(seconds / 60);
-  return `about ${minutes} minutes`;
+  return `about ${Math.ceil(seconds / 60)} minutes`;
 }
 
 function signInAgainLink(): HTMLAnchorElement {
   const link = document.createElement('a');
-  link.href = `/sign-in?next=${encodeURIComponent(location.pathname)}`;
+  link.href = `${page.basePath}/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`;
   link.textContent = 'Sign in again';
   return link;
 }
@@ -49,8 +58,8 @@ export function showError(region: HTMLElement, error: unknown): void {
     return;
   }
   const parts: (string | Node)[] = [error.message];
-  if (error.status === 429 && error.retryAfterSeconds !== undefined) parts.push(` Wait time: ${waitText(error.retryAfterSeconds)}.`);
-  // SESS-10: adding or deleting a passkey and new recovery codes need a recent sign-in.
+  if (error.status === 429) parts.push(error.retryAfterSeconds === undefined ? ' Wait a minute and try again.' : ` Wait time: ${waitText(error.retryAfterSeconds)}.`);
+  // SESS-10: sensitive changes need a recent sign-in; a signed-out page needs a sign-in at all.
   if (error.code === 'REAUTHENTICATION_REQUIRED' || error.code === 'UNAUTHENTICATED') parts.push(' ', signInAgainLink(), '.');
   say(region, 'error', ...parts);
 }
@@ -60,6 +69,18 @@ export function isCode(error: unknown, ...codes: string[]): boolean {
 }
 
 /** Disables the button while `run` works, so a double click cannot start two ceremonies. */
+export async function busy(button: HTMLButtonElement | HTMLSelectElement, run: () => Promise<void>): Promise<void> {
+  if (button.disabled) return;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    await run();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
 /**
  * Wires a page form (`data-form="name"`): browser validation first, then `run` with the form
  * and its status region while the submit button shows busy.
@@ -75,25 +96,13 @@ export function onFormSubmit(name: string, run: (form: HTMLFormElement, status: 
   });
 }
 
-export async function busy(button: HTMLButtonElement, run: () => Promise<void>): Promise<void> {
-  if (button.disabled) return;
-  button.disabled = true;
-  button.setAttribute('aria-busy', 'true');
-  try {
-    await run();
-  } finally {
-    button.disabled = false;
-    button.removeAttribute('aria-busy');
-  }
+/** Where a form goes next (`data-next`, checked by the server to be a path on this site). */
+export function nextOf(form: HTMLFormElement): string {
+  const next = form.dataset.next ?? '';
+  return /^\/(?![/\\])/.test(next) ? next : page.afterSignIn;
 }
 
-/** Where to go after signing in: `?next=` when it is a path on this site (no open redirect), else the account. */
-export function nextPath(fallback = '/account'): string {
-  const next = new URLSearchParams(location.search).get('next');
-  return next !== null && /^\/(?![/\\])/.test(next) ? next : fallback;
-}
-
-const FLASH = 'gatehouse-demo-flash';
+const FLASH = 'gatehouse-flash';
 
 /** A message to show after the reload that follows a change ("Passkey added."). */
 export function setFlash(section: string, text: string): void {
