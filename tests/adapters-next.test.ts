@@ -1,4 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JSONWebKeySet } from 'jose';
+import { verifyAccessToken } from 'gatehouse/verify';
+import { getJwtInstance, jwtSignIn } from './jwt-helpers.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNextAuth, routeHandlers } from 'gatehouse/next';
 import { createAuthMiddleware } from 'gatehouse/next/middleware';
@@ -108,6 +113,46 @@ describe('gatehouse/next/middleware', () => {
     expect((await gate(at('/app', '__Host-gatehouse-access=forged')))?.headers.get('location')).toBe('https://app.example.com/login?next=%2Fapp');
     expect((await gate(at('/app', `${SESSION_COOKIE}=abc.def`)))?.status).toBe(307);
     expect(verified).toEqual(['good', 'forged']);
+  });
+
+  it('JWT mode with the real verifier: gatehouse/verify checks the access cookie against the JWKS', async () => {
+    const jwt = await getJwtInstance();
+    try {
+      const jwks = (await (await jwt.request('/auth/jwks.json')).json()) as JSONWebKeySet;
+      const gate = createAuthMiddleware({
+        protect: ['/app'],
+        verify: (token) => verifyAccessToken(token, { issuer: ORIGIN, audience: ORIGIN, jwks, now: () => jwt.clock.now }),
+      });
+      const s = await jwtSignIn(jwt, 'edge@example.com');
+      expect(await gate(at('/app', s.cookie))).toBeUndefined();
+      // A token with one flipped signature character, and an expired one, are sent to sign-in.
+      const [h, p, sig] = s.access.split('.');
+      const flipped = `${h}.${p}.${sig!.startsWith('A') ? 'B' : 'A'}${sig!.slice(1)}`;
+      expect((await gate(at('/app', `__Host-gatehouse-access=${flipped}`)))?.status).toBe(307);
+      jwt.clock.advance(16 * 60 * 1000);
+      expect((await gate(at('/app', s.cookie)))?.headers.get('location')).toBe('https://app.example.com/sign-in?next=%2Fapp');
+    } finally {
+      await jwt.close();
+    }
+  });
+
+  it('gatehouse/verify is edge-safe: its whole import graph has no node:* module and no database driver', () => {
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      // Type-only imports are erased by the compiler; only value imports reach the bundle.
+      for (const [, spec] of source.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)) {
+        if (spec!.startsWith('.')) visit(join(dirname(file), spec!.replace(/\.js$/, '.ts')));
+        else bare.add(spec!);
+      }
+      expect(source, file).not.toMatch(/\brequire\(|\bimport\(/);
+    };
+    visit(fileURLToPath(new URL('../src/jwt/verify-access-token.ts', import.meta.url)));
+    expect([...bare].sort()).toEqual(['jose', 'zod']);
+    expect(seen.size).toBeGreaterThanOrEqual(4); // the file, access-token, config/jwt, errors
   });
 
   it('is edge-safe: the module imports nothing (no node:*, no database, no other Gatehouse file)', () => {

@@ -45,12 +45,11 @@ describe.skipIf(!chromiumAvailable('built-in page tests'))('built-in pages in a 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     database = await openDatabase('sqlite::memory:');
-    let handler: ((r: Request) => Promise<Response>) | undefined;
-    site = await listen('localhost', (request) => handler!(request));
+    // The handler is late-bound: the origin in its configuration must name the port.
+    site = await listen('localhost', (request) => auth.handler(request, { ip: '127.0.0.1' }));
     origin = `http://localhost:${site.port}`;
     auth = createGatehouse({ database, origin, authz: testAuthz, logger: { warn: () => {}, error: () => {} }, ui: { appName: 'Acme' } });
     await auth.migrate();
-    handler = (request) => auth.handler(request, { ip: '127.0.0.1' });
 
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });

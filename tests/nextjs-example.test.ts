@@ -210,6 +210,16 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
     await shot('dashboard');
   });
 
+  it('serves Gatehouse\'s built-in account page through the same route handler, scripts and all', async () => {
+    await page.goto(url('/auth/account'));
+    expect(await page.locator('#passkeys tbody tr').count()).toBe(1);
+    expect(await page.locator('#devices').innerText()).toContain('this device');
+    // Its script runs (served by the route handler from the installed package): new recovery codes appear in place.
+    await page.click('button[data-action=generate-codes]');
+    await expect.poll(() => page.locator('#recovery ol.codes li').count()).toBe(10);
+    await shot('built-in-account');
+  });
+
   it('signs out, then signs in with the dev IdP', async () => {
     await page.click('[data-action="sign-out"]');
     await expect.poll(() => who().innerText()).toBe('Not signed in');

@@ -1,8 +1,8 @@
-import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { base64url, decodeProtectedHeader, errors, jwtVerify, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { AccessTokenExpiredError, UnauthenticatedError } from '../errors.js';
-import { randomToken } from '../lib/crypto.js';
 
 /** RFC 9068: access tokens are typed `at+jwt`, so an ID token or any other JWT from the same key is refused (JWT-12). */
+// No node: imports in this file or verify-access-token.ts: `gatehouse/verify` runs on the edge too.
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 /** The only algorithms Gatehouse signs with or accepts (JWT-02, JWT-13). */
 export const ACCESS_TOKEN_ALGORITHMS = ['EdDSA', 'ES256'] as const;
@@ -68,7 +68,7 @@ export async function mintAccessToken(input: MintAccessTokenInput): Promise<stri
     .setSubject(input.userId)
     .setIssuedAt(Math.floor(input.issuedAtMs / 1000))
     .setExpirationTime(input.expiresAt)
-    .setJti(randomToken(16))
+    .setJti(base64url.encode(crypto.getRandomValues(new Uint8Array(16))))
     .sign(input.privateKey);
 }
 

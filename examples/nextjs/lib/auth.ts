@@ -12,6 +12,9 @@ function create(): Gatehouse {
     database: process.env.DATABASE_URL ?? 'sqlite:./data/app.db',
     origin,
     authz,
+    // GATEHOUSE_SESSION_STRATEGY=jwt (plus GATEHOUSE_JWT_SECRET, 32+ characters): short-lived access
+    // JWTs and rotating refresh tokens instead of database sessions; proxy.ts then verifies the JWT.
+    ...(process.env.GATEHOUSE_SESSION_STRATEGY === 'jwt' ? { session: { strategy: 'jwt' as const }, jwt: { secret: process.env.GATEHOUSE_JWT_SECRET } } : {}),
     oauth: {
       providers: [
         // The dev IdP (`npm run dev-idp`): a real OpenID Provider with test users, for development.
