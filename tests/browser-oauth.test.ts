@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ServerType } from '@hono/node-server';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { chromiumAvailable, launchChromium, listen } from './support/browser.js';
+import { addVirtualAuthenticator, chromiumAvailable, closeAll, launchChromium, listen } from './support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, oidcProvider, openDatabase, SESSION_COOKIE, type Database, type Gatehouse } from '../src/index.js';
 import { startDevIdp, type DevIdp } from '../src/dev-idp/dev-idp.js';
@@ -75,11 +75,7 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (site) await new Promise<void>((resolve) => site.server.close(() => resolve()));
-    await idp?.close();
-    await auth?.close();
-    await database?.close();
+    await closeAll(browser, site, idp, auth, database);
   });
 
   it('signs up and in with "Sign in with Dev IdP" from the sign-in page', async () => {
@@ -115,9 +111,7 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
   it('links the Dev IdP from the account page of a passkey account, then unlinks it', async () => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    await addVirtualAuthenticator(cdp);
     await page.goto(url('/auth/sign-up'));
     await page.fill('#email', 'grace@example.com');
     await page.fill('#name', 'Grace');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ServerType } from '@hono/node-server';
 import { sql } from 'kysely';
 import { type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
-import { chromiumAvailable, launchChromium, listen } from './support/browser.js';
+import { addVirtualAuthenticator, chromiumAvailable, closeAll, launchChromium, listen } from './support/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, SESSION_COOKIE, type Database, type Gatehouse } from '../src/index.js';
 import { createDemoApp } from '../demo/app.js';
@@ -68,12 +68,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
   const credentials = async (authenticatorId: string) => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
   const presence = (authenticatorId: string, enabled: boolean) => cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
   const status = (scope: string) => page.locator(`${scope} [role=status]`);
-  const addAuthenticator = async (transport: 'internal' | 'usb') =>
-    (
-      await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-      })
-    ).authenticatorId;
+  const addAuthenticator = (transport: 'internal' | 'usb') => addVirtualAuthenticator(cdp, transport);
   const signOut = async () => {
     await page.goto(url('/'));
     await page.click('[data-action="sign-out"]');
@@ -124,10 +119,7 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (site) await new Promise<void>((resolve) => site.server.close(() => resolve()));
-    await auth?.close();
-    await database?.close();
+    await closeAll(browser, site, auth, database);
   });
 
   it('serves gatehouse/client and @simplewebauthn/browser as ES modules, and nothing outside their folders', async () => {

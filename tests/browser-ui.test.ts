@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, type Gatehouse } from '../src/index.js';
 import { SYSTEM_ACTOR } from '../src/users/users.js';
 import type { Database } from '../src/storage/database.js';
-import { chromiumAvailable, launchChromium, listen } from './support/browser.js';
+import { addVirtualAuthenticator, chromiumAvailable, closeAll, launchChromium, listen } from './support/browser.js';
 import { testAuthz } from './helpers.js';
 
 /**
@@ -61,16 +61,11 @@ describe.skipIf(!chromiumAvailable('built-in page tests'))('built-in pages in a 
     page.on('dialog', (dialog) => void dialog.accept());
     cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    await addVirtualAuthenticator(cdp);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (site) await new Promise<void>((resolve) => site.server.close(() => resolve()));
-    await auth?.close();
-    await database?.close();
+    await closeAll(browser, site, auth, database);
   });
 
   it('signs up with the keyboard alone: tab to each field, type, press Enter', async () => {

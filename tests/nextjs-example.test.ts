@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE } from '../src/index.js';
 import { startDevIdp, type DevIdp } from '../src/dev-idp/dev-idp.js';
 import { freePort } from './support/private-services.js';
-import { chromiumAvailable, launchChromium } from './support/browser.js';
+import { addVirtualAuthenticator, chromiumAvailable, launchChromium } from './support/browser.js';
 
 /**
  * examples/nextjs end to end: the example installs gatehouse from this repository the way a
@@ -138,9 +138,7 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
     });
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    await addVirtualAuthenticator(cdp);
   }, 10 * MINUTE);
 
   afterAll(async () => {
@@ -218,6 +216,7 @@ describe.runIf(run)('examples/nextjs in a real browser', () => {
     await page.click('button[data-action=generate-codes]');
     await expect.poll(() => page.locator('#recovery ol.codes li').count()).toBe(10);
     await shot('built-in-account');
+    await page.goto(url('/dashboard')); // back to the app's own pages for the next test
   });
 
   it('signs out, then signs in with the dev IdP', async () => {

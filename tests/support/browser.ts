@@ -2,7 +2,7 @@
 // and a server on a free port for the pages under test.
 import { existsSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type CDPSession } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -31,4 +31,22 @@ export function listen(hostname: string, fetch: (request: Request, env: unknown)
   return new Promise((resolve) => {
     const server = serve({ fetch, hostname, port: 0 }, (info) => resolve({ server, port: info.port }));
   });
+}
+
+/**
+ * A DevTools WebAuthn virtual authenticator that holds discoverable credentials and verifies the
+ * user (a platform authenticator with biometrics); returns its id. Call `WebAuthn.enable` first.
+ */
+export async function addVirtualAuthenticator(cdp: CDPSession, transport: 'internal' | 'usb' = 'internal'): Promise<string> {
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return authenticatorId;
+}
+
+/** afterAll for the browser suites: the browser, then the server, then whatever else holds resources. */
+export async function closeAll(browser: Browser | undefined, site: { server: ServerType } | undefined, ...rest: ({ close(): Promise<void> } | undefined)[]): Promise<void> {
+  await browser?.close();
+  if (site) await new Promise<void>((resolve) => site.server.close(() => resolve()));
+  for (const item of rest) await item?.close();
 }

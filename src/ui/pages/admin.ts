@@ -18,11 +18,18 @@ export interface AdminCaps {
   readEvents: boolean;
 }
 
-function tabs(kit: PageKit, caps: AdminCaps, current: 'users' | 'events'): SafeHtml {
-  const tab = (id: 'users' | 'events', href: string, label: string) =>
+type AdminTab = 'users' | 'events';
+
+function tabs(kit: PageKit, caps: AdminCaps, current: AdminTab): SafeHtml {
+  const tab = (id: AdminTab, href: string, label: string) =>
     html`<a class="button${current === id ? '' : ' secondary'}" href="${href}"${current === id ? html` aria-current="page"` : ''}>${label}</a>`;
   return html`<nav class="row tabs" aria-label="Admin sections">${caps.readUsers ? tab('users', `${kit.basePath}/admin`, 'Users') : ''}
 ${caps.readEvents ? tab('events', `${kit.basePath}/admin/audit`, 'Audit events') : ''}</nav>`;
+}
+
+/** An admin page: the heading, the section tabs, then the section. */
+function adminPage(kit: PageKit, viewer: Viewer, caps: AdminCaps, tab: AdminTab, title: string, section: SafeHtml): Response {
+  return kit.page(viewer, { title, current: 'admin', script: 'admin', body: html`<h1>Admin</h1>\n${tabs(kit, caps, tab)}\n${section}` });
 }
 
 export interface UsersView {
@@ -60,13 +67,13 @@ ${caps.readEvents ? html`<a href="${kit.basePath}/admin/audit?user=${encodeURICo
 export function usersPage(kit: PageKit, authz: Authz, viewer: Viewer, caps: AdminCaps, view: UsersView): Response {
   const base = `${kit.basePath}/admin`;
   const q = view.search === '' ? '' : `q=${encodeURIComponent(view.search)}&`;
-  return kit.page(viewer, {
-    title: 'Users',
-    current: 'admin',
-    script: 'admin',
-    body: html`<h1>Admin</h1>
-${tabs(kit, caps, 'users')}
-<section class="card" aria-labelledby="users-h" id="users">
+  return adminPage(
+    kit,
+    viewer,
+    caps,
+    'users',
+    'Users',
+    html`<section class="card" aria-labelledby="users-h" id="users">
 <h2 id="users-h">Users</h2>
 <form class="filters" method="get" action="${base}" role="search">
 <div class="field"><label for="q">Search email or name</label><input id="q" name="q" type="search" value="${view.search}" maxlength="200"></div>
@@ -80,7 +87,7 @@ ${view.users.length === 0
 <div class="pager">${view.cursor === null ? html`<span></span>` : html`<a href="${base}${view.search === '' ? '' : `?q=${encodeURIComponent(view.search)}`}">First page</a>`}
 ${view.nextCursor === null ? '' : html`<a href="${base}?${q}cursor=${encodeURIComponent(view.nextCursor)}">Next page</a>`}</div>
 </section>`,
-  });
+  );
 }
 
 export interface EventsView {
@@ -107,13 +114,13 @@ export function eventsPage(kit: PageKit, viewer: Viewer, caps: AdminCaps, view: 
   if (view.filter.type !== '') params.set('type', view.filter.type);
   const older = new URLSearchParams(params);
   if (view.nextBefore !== null) older.set('before', String(view.nextBefore));
-  return kit.page(viewer, {
-    title: 'Audit events',
-    current: 'admin',
-    script: 'admin',
-    body: html`<h1>Admin</h1>
-${tabs(kit, caps, 'events')}
-<section class="card" aria-labelledby="events-h">
+  return adminPage(
+    kit,
+    viewer,
+    caps,
+    'events',
+    'Audit events',
+    html`<section class="card" aria-labelledby="events-h">
 <h2 id="events-h">Audit events</h2>
 <form class="filters" method="get" action="${base}" role="search">
 <div class="field"><label for="user">User (email or id)</label><input id="user" name="user" value="${view.filter.user}" maxlength="320" autocapitalize="off" spellcheck="false"></div>
@@ -133,5 +140,5 @@ ${view.events.length === 0
 <div class="pager">${view.before === null ? html`<span></span>` : html`<a href="${base}${params.size > 0 ? `?${params.toString()}` : ''}">Newest</a>`}
 ${view.nextBefore === null ? '' : html`<a href="${base}?${older.toString()}">Older events</a>`}</div>
 </section>`,
-  });
+  );
 }
