@@ -66,7 +66,9 @@ describe('built-in pages', () => {
       const res = await t.request(path, { cookie });
       expect(res.status, path).toBe(403);
       expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-      expect(await res.text()).toMatch(/Your role cannot/);
+      const html = await res.text();
+      expect(html).toMatch(/Your role cannot/);
+      expect(html).toContain('Signed in as <strong>member@example.com</strong>'); // still shown as signed in
     }
     // The nav shows Admin only to who may open it.
     expect(await (await t.request('/auth/account', { cookie })).text()).not.toContain('href="/auth/admin"');

@@ -37,6 +37,8 @@ export interface PageKit {
   page(viewer: Viewer | null, spec: PageSpec): Response;
   /** The HTML answer to a failed page request: same status as the JSON API would give. */
   errorPage(error: unknown): Response;
+  /** A page that only says something went wrong, for a viewer the page already knows (403s). */
+  messagePage(viewer: Viewer | null, title: string, text: string, status: number): Response;
   stylesheet(ifNoneMatch: string | null): Response;
   redirect(location: string, status?: number): Response;
 }
@@ -117,14 +119,14 @@ ${spec.body}
     return new Response(body.value, { status: spec.status ?? 200, headers });
   }
 
-  function message(title: string, text: SafeHtml | string, status: number, headers?: Headers): Response {
-    return page(null, {
+  function message(title: string, text: SafeHtml | string, status: number, headers?: Headers, viewer: Viewer | null = null): Response {
+    return page(viewer, {
       title,
       status,
       narrow: true,
       headers,
       body: html`<h1>${title}</h1><div class="card banner error" role="alert"><p>${text}</p></div>
-<p><a href="${basePath}/sign-in">Sign in</a> · <a href="${ui.homePath}">${ui.appName}</a></p>`,
+<p>${viewer === null ? html`<a href="${basePath}/sign-in">Sign in</a>` : html`<a href="${basePath}/account">Your account</a>`} · <a href="${ui.homePath}">${ui.appName}</a></p>`,
     });
   }
 
@@ -151,6 +153,7 @@ ${spec.body}
     viewer: (found) => (found === null ? null : { found, canAdmin: canAdmin(found) }),
     page,
     errorPage,
+    messagePage: (viewer, title, text, status) => message(title, text, status, undefined, viewer),
     stylesheet: (ifNoneMatch) => fileResponse(css, cssTag, 'text/css; charset=utf-8', ifNoneMatch),
     redirect: (location, status = 303) => new Response(null, { status, headers: { location, 'cache-control': 'no-store' } }),
   };

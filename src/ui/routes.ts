@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { gatehousePermissions as P } from '../authz/index.js';
 import { AUTH_EVENT_TYPES } from '../audit/audit-log.js';
-import { AccessTokenExpiredError, ForbiddenError, NotFoundError } from '../errors.js';
+import { AccessTokenExpiredError, NotFoundError } from '../errors.js';
 import type { RouteContext } from '../http/context.js';
 import type { Route } from '../http/routes/types.js';
 import type { SessionWithUser } from '../storage/contract.js';
@@ -74,7 +74,7 @@ export function uiRoutes(kit: PageKit): Route[] {
       const caps = capsOf(ctx, viewer);
       if (!caps.readUsers) {
         if (caps.readEvents) return kit.redirect(`${kit.basePath}/admin/audit`);
-        throw new ForbiddenError('Your role cannot open the admin pages.');
+        return kit.messagePage(viewer, 'Cannot show this page', 'Your role cannot open the admin pages.', 403);
       }
       const search = param(ctx, 'q', z.string().trim().max(200)) ?? '';
       const cursor = param(ctx, 'cursor', id);
@@ -88,7 +88,7 @@ export function uiRoutes(kit: PageKit): Route[] {
       const viewer = await signedIn(kit, ctx);
       if (viewer instanceof Response) return viewer;
       const caps = capsOf(ctx, viewer);
-      if (!caps.readEvents) throw new ForbiddenError('Your role cannot read the audit log.');
+      if (!caps.readEvents) return kit.messagePage(viewer, 'Cannot show this page', 'Your role cannot read the audit log.', 403);
       const store = await ctx.core.storage();
       const userFilter = param(ctx, 'user', z.string().trim().max(320)) ?? '';
       const typeFilter = param(ctx, 'type', z.enum(AUTH_EVENT_TYPES as [string, ...string[]])) ?? '';
