@@ -56,7 +56,7 @@ describe('with a real OpenID Provider (oidc-provider)', () => {
   it('consent denied at the provider: error page, no session', async () => {
     const browser = new OAuthBrowser(t);
     const res = await viaIdp(browser, 'cancel');
-    expect(res.headers.get('location')).toBe('/sign-in?error=OAUTH_ACCESS_DENIED');
+    expect(res.headers.get('location')).toBe('/auth/sign-in?error=OAUTH_ACCESS_DENIED');
     expect(await session(browser)).toBeNull();
   });
 

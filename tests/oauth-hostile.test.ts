@@ -247,7 +247,7 @@ describe('protocol attacks (state, iss, mix-up, PKCE, redirects)', () => {
     const denied = new URL('http://localhost:3000/auth/oauth/hostile/callback');
     denied.search = new URLSearchParams({ error: 'access_denied', state: url.searchParams.get('state')!, iss: a.issuer }).toString();
     const res = await browser.callback(denied);
-    expect(res.headers.get('location')).toBe('/sign-in?error=OAUTH_ACCESS_DENIED');
+    expect(res.headers.get('location')).toBe('/auth/sign-in?error=OAUTH_ACCESS_DENIED');
     expect(a.hits.token).toBe(0);
     expect(await failureReasons(t)).toEqual(['access_denied']);
   });
