@@ -223,7 +223,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     async issue(session, user) {
       await ready();
       const first = mintRefreshToken();
-      await (await storage()).insertRefreshToken({
+      const stored = await (await storage()).insertRefreshToken({
         id: first.id,
         familyId: session.id,
         parentId: null,
@@ -233,6 +233,8 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
         expiresAt: session.absoluteExpiresAt,
         rotatedAt: null,
       });
+      // The new session was ended before its family's first token was stored (a revoke-all that ran mid sign-in).
+      if (!stored) throw new UnauthenticatedError('This session has ended. Sign in again.');
       return mint(session, user, first.token);
     },
 

@@ -49,14 +49,17 @@ export async function rotateRefreshToken(setup: RotateRefreshTokenSetup, present
   if (found.user.disabled) throw signedOut();
 
   const child = successorOf(setup.successors, row.id);
-  const won =
-    row.rotatedAt === null &&
-    (await store.rotateRefreshToken(
-      row.id,
-      { id: child.id, familyId: row.familyId, parentId: row.id, userId: row.userId, secretHash: child.secretHash, createdAt: at, expiresAt: row.expiresAt, rotatedAt: null },
-      at,
-    ));
-  if (!won) {
+  const rotation =
+    row.rotatedAt === null
+      ? await store.rotateRefreshToken(
+          row.id,
+          { id: child.id, familyId: row.familyId, parentId: row.id, userId: row.userId, secretHash: child.secretHash, createdAt: at, expiresAt: row.expiresAt, rotatedAt: null },
+          at,
+        )
+      : 'taken';
+  // The session ended after it was read above (a revoke-all racing this refresh): signed out, like a refresh that came later.
+  if (rotation === 'ended') throw signedOut();
+  if (rotation === 'taken') {
     // Rotated already. Inside the grace window every caller gets the same successor, as
     // long as that successor is still the live token (RT-04).
     const successor = await store.findRefreshToken(child.id);
