@@ -1,3 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, oidcProvider, openDatabase } from '../src/index.js';
 import { createSoftwareAuthenticator } from '../src/testing/index.js';
@@ -5,7 +11,11 @@ import { createDemoApp, type AccessLogEntry } from '../demo/app.js';
 import { demoAuthz } from '../demo/authz.js';
 import { createPostsStore } from '../demo/posts.js';
 import { getTestInstance, ORIGIN } from './helpers.js';
+import { ACCESS, JWT_SECRET, REFRESH, REFRESHABLE } from './jwt-helpers.js';
+import { freePort, startDemo, stopDemo, type DemoInstance } from './support/demo-process.js';
 import { startHostileIdp, type HostileIdp } from './support/hostile-idp.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Health, readiness, metrics and logs (docs/operations.md). */
 
@@ -177,4 +187,143 @@ describe('logs', () => {
       await t.close();
     }
   });
+});
+
+describe('logs in JWT mode: the demo process with LOG_FORMAT=json', () => {
+  let idp: HostileIdp;
+  let dir: string;
+  let demo: DemoInstance | undefined;
+  beforeAll(async () => {
+    // The test runs the compiled demo: build it if the sources changed.
+    execFileSync(process.execPath, ['scripts/build.mjs', '--if-needed'], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    idp = await startHostileIdp();
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-logs-'));
+  });
+  afterAll(async () => {
+    await stopDemo(demo);
+    await idp?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sign-up, refreshes, a reused refresh token, passkey and provider sign-ins, sign-outs: no access token, refresh token or cookie in the access, library or audit logs', async () => {
+    const output = { stdout: '', stderr: '' };
+    const databaseUrl = `sqlite:${join(dir, 'demo.db')}`;
+    demo = await startDemo(
+      await freePort(),
+      {
+        DATABASE_URL: databaseUrl,
+        LOG_FORMAT: 'json',
+        GATEHOUSE_SESSION_STRATEGY: 'jwt',
+        GATEHOUSE_JWT_SECRET: JWT_SECRET,
+        GATEHOUSE_ORIGIN: ORIGIN,
+        OIDC_ISSUER: idp.issuer,
+        OIDC_CLIENT_ID: idp.clientId,
+        OIDC_CLIENT_SECRET: idp.clientSecret,
+      },
+      (text, stream) => (output[stream] += text),
+    );
+    const base = demo.base;
+    const secrets = new Set<string>();
+    const addSecret = (value: string | null | undefined) => {
+      if (value !== null && value !== undefined && value !== '') secrets.add(value);
+    };
+    // A browser's cookie jar: the refresh cookie only travels to its own path.
+    const jar = new Map<string, { value: string; path: string }>();
+    let requests = 0;
+    const send = async (path: string, init: { method?: string; json?: unknown; site?: string; headers?: Record<string, string>; cookie?: string } = {}) => {
+      const headers = new Headers({ 'sec-fetch-site': init.site ?? 'same-origin', accept: 'application/json', ...init.headers });
+      const pathname = new URL(path, ORIGIN).pathname;
+      const cookie = init.cookie ?? [...jar].filter(([, c]) => pathname.startsWith(c.path)).map(([name, c]) => `${name}=${c.value}`).join('; ');
+      if (cookie !== '') headers.set('cookie', cookie);
+      if (init.json !== undefined) headers.set('content-type', 'application/json');
+      const res = await fetch(`${base}${path}`, { method: init.method ?? 'GET', headers, body: init.json === undefined ? undefined : JSON.stringify(init.json), redirect: 'manual' });
+      requests++;
+      for (const line of res.headers.getSetCookie()) {
+        const pair = line.split(';')[0]!;
+        const name = pair.slice(0, pair.indexOf('='));
+        const value = pair.slice(pair.indexOf('=') + 1);
+        if (/Max-Age=0/i.test(line)) {
+          jar.delete(name);
+          continue;
+        }
+        jar.set(name, { value, path: /;\s*Path=([^;]+)/i.exec(line)?.[1] ?? '/' });
+        // The "refreshable" marker is the constant 1, no secret; every other cookie value is one.
+        if (name === REFRESHABLE) continue;
+        addSecret(value);
+        // Parts that would betray a token cut up or decoded by a logger: the JWT's signature, the refresh token's secret half.
+        if (name === ACCESS) addSecret(value.split('.')[2]);
+        if (name === REFRESH) addSecret(value.split('.')[1]);
+      }
+      return res;
+    };
+    const expectStatus = async (res: Promise<Response>, status: number) => {
+      const answer = await res;
+      expect(answer.status, await answer.clone().text()).toBe(status);
+      return answer;
+    };
+
+    // A passkey sign-up: JWT cookies.
+    const authenticator = createSoftwareAuthenticator({ origin: ORIGIN });
+    const reg = (await (await expectStatus(send('/auth/passkeys/register/options', { method: 'POST', json: { email: 'jwt-log@example.com', name: 'Log' } }), 200)).json()) as PublicKeyCredentialCreationOptionsJSON;
+    addSecret(reg.challenge);
+    await expectStatus(send('/auth/passkeys/register/verify', { method: 'POST', json: { response: authenticator.register(reg) } }), 201);
+    const access = jar.get(ACCESS)!.value;
+    const firstRefresh = jar.get(REFRESH)!.value;
+    // Clients that misbehave: the access token in an Authorization header and in a query string.
+    await expectStatus(send('/auth/session', { headers: { authorization: `Bearer ${access}`, 'x-request-id': 'jwt-log-test-1' } }), 200);
+    await expectStatus(send(`/auth/session?access_token=${access}&refresh_token=${firstRefresh}`), 200);
+    const codes = (await (await expectStatus(send('/auth/recovery-codes', { method: 'POST', json: {} }), 201)).json()) as { codes: string[] };
+    for (const code of codes.codes) addSecret(code);
+    // Two refreshes; then the first refresh token again, whose successor was rotated since: reuse ends the family (RT-03).
+    await expectStatus(send('/auth/token/refresh', { method: 'POST' }), 200);
+    await expectStatus(send('/auth/token/refresh', { method: 'POST' }), 200);
+    await expectStatus(send('/api/posts'), 200);
+    const lastAccess = jar.get(ACCESS)!.value;
+    await expectStatus(send('/auth/token/refresh', { method: 'POST', cookie: `${REFRESH}=${firstRefresh}` }), 401);
+    await expectStatus(send('/auth/session', { cookie: `${ACCESS}=${lastAccess}` }), 401);
+    // A passkey sign-in, a refresh, sign-out.
+    const login = (await (await expectStatus(send('/auth/passkeys/login/options', { method: 'POST', json: {} }), 200)).json()) as PublicKeyCredentialRequestOptionsJSON;
+    addSecret(login.challenge);
+    await expectStatus(send('/auth/passkeys/login/verify', { method: 'POST', json: { response: authenticator.authenticate(login) } }), 200);
+    await expectStatus(send('/auth/token/refresh', { method: 'POST' }), 200);
+    await expectStatus(send('/auth/sign-out', { method: 'POST' }), 204);
+    // A provider sign-in: the callback's query carries the code and state. Then a refresh and sign-out.
+    const start = await expectStatus(send('/auth/oauth/oidc'), 302);
+    const authorize = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+    const callback = new URL(authorize.headers.get('location')!);
+    addSecret(callback.searchParams.get('code'));
+    addSecret(callback.searchParams.get('state'));
+    const signedIn = await send(`${callback.pathname}${callback.search}`, { site: 'cross-site' });
+    expect(signedIn.status).toBeGreaterThanOrEqual(300);
+    expect(jar.has(ACCESS)).toBe(true);
+    await expectStatus(send('/auth/token/refresh', { method: 'POST' }), 200);
+    await expectStatus(send('/auth/sign-out', { method: 'POST' }), 204);
+
+    // Stop the process so every line is written out.
+    await stopDemo(demo);
+    expect(demo.child.exitCode).toBe(0);
+
+    const entries = output.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const accessLog = entries.filter((e) => e.msg === 'request');
+    // One access-log line per request, with exactly the fixed fields (plus pino's own), paths without their query.
+    expect(accessLog).toHaveLength(requests);
+    for (const entry of accessLog) expect(Object.keys(entry).sort()).toEqual(['ip', 'level', 'method', 'ms', 'msg', 'path', 'requestId', 'service', 'status', 'time']);
+    expect(accessLog.filter((e) => String(e.path).includes('?'))).toEqual([]);
+    expect(accessLog.find((e) => e.requestId === 'jwt-log-test-1')).toMatchObject({ path: '/auth/session', status: 200 });
+    expect(accessLog.filter((e) => e.path === '/auth/token/refresh').map((e) => e.status)).toEqual([200, 200, 401, 200, 200]);
+    // The audit log (in the database) saw the reuse, with no secret either.
+    const database = await openDatabase(databaseUrl);
+    const events = await database.kysely.selectFrom('gatehouse_auth_events').selectAll().execute();
+    await database.close();
+    expect(events.map((e) => e.type)).toContain('refresh_token.reused');
+
+    expect(secrets.size).toBeGreaterThan(25);
+    const logs = { 'access and library log (stdout)': output.stdout, stderr: output.stderr, 'audit log': JSON.stringify(events) };
+    for (const [where, text] of Object.entries(logs)) {
+      for (const secret of secrets) expect(text, `secret ${secret.slice(0, 6)}... in the ${where}`).not.toContain(secret);
+    }
+  }, 60_000);
 });
