@@ -152,7 +152,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
   );
   const users = createUsers(storage, config, audit);
   const clientIp = createClientIpResolver(config.trustedProxies);
-  if (config.jwt !== null && revocations !== undefined) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit, revocations });
+  if (config.jwt !== null && revocations !== undefined) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit, revocations, metrics: recorder });
   const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, jwt, oauth: null, metrics: recorder };
   if (config.oauth !== null) core.oauth = createOAuthFlow(core, config.oauth);
 

@@ -11,9 +11,10 @@ import { createDemoApp, type AccessLogEntry } from '../demo/app.js';
 import { demoAuthz } from '../demo/authz.js';
 import { createPostsStore } from '../demo/posts.js';
 import { getTestInstance, ORIGIN } from './helpers.js';
-import { ACCESS, JWT_SECRET, REFRESH, REFRESHABLE } from './jwt-helpers.js';
+import { ACCESS, cookiesOf, getJwtInstance, JWT_SECRET, jwtSignIn, refresh, REFRESH, REFRESHABLE } from './jwt-helpers.js';
 import { freePort, startDemo, stopDemo, type DemoInstance } from './support/demo-process.js';
 import { startHostileIdp, type HostileIdp } from './support/hostile-idp.js';
+import { freshPostgres, hasPostgres } from './services.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -113,6 +114,53 @@ describe('metrics', () => {
       expect(text).not.toMatch(/some-credential-id|ada@example\.com|198\.51\.100/);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('metrics in JWT mode and on PostgreSQL', () => {
+  it('count refresh rotations, grace-window repeats, reuse detections and invalid tokens', async () => {
+    const t = await getJwtInstance({ metrics: true });
+    try {
+      const user = await jwtSignIn(t, 'refresh@example.com');
+      const first = await refresh(t, user.refresh);
+      expect(first.status).toBe(200);
+      const second = cookiesOf(first.headers).values[REFRESH]!;
+      // The same token again inside the grace window: the same successor (RT-04).
+      expect((await refresh(t, user.refresh)).status).toBe(200);
+      const third = await refresh(t, second);
+      expect(third.status).toBe(200);
+      // The first token again, its successor rotated since: reuse, the family ends (RT-03).
+      expect((await refresh(t, user.refresh)).status).toBe(401);
+      // The family's live token went with it (no row: invalid), and garbage.
+      expect((await refresh(t, cookiesOf(third.headers).values[REFRESH]!)).status).toBe(401);
+      expect((await refresh(t, 'not-a-token')).status).toBe(401);
+      const text = await (await t.auth.metrics()).text();
+      expect(text).toContain('gatehouse_refresh_total{result="rotated"} 2');
+      expect(text).toContain('gatehouse_refresh_total{result="grace"} 1');
+      expect(text).toContain('gatehouse_refresh_total{result="reused"} 1');
+      expect(text).toContain('gatehouse_refresh_total{result="invalid"} 2');
+      expect(text).toContain('gatehouse_http_requests_total{route="/token/refresh",method="POST",status="401"} 3');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it.runIf(hasPostgres)('report the PostgreSQL pool: total, idle and waiting connections', async () => {
+    const pg = await freshPostgres();
+    const t = await getTestInstance({ databaseUrl: pg.url, metrics: true });
+    try {
+      const { cookie } = await t.signIn('pool@example.com');
+      await Promise.all(Array.from({ length: 5 }, () => t.request('/auth/session', { cookie })));
+      const text = await (await t.auth.metrics()).text();
+      const gauge = (state: string) => Number(new RegExp(`gatehouse_db_pool_connections\\{state="${state}"\\} (\\d+)`).exec(text)?.[1] ?? -1);
+      expect(gauge('total')).toBeGreaterThanOrEqual(1);
+      expect(gauge('idle')).toBeGreaterThanOrEqual(0);
+      expect(gauge('idle')).toBeLessThanOrEqual(gauge('total'));
+      expect(gauge('waiting')).toBe(0);
+    } finally {
+      await t.close();
+      await pg.drop();
     }
   });
 });

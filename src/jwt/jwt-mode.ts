@@ -1,5 +1,6 @@
 import { decodeJwt, type JSONWebKeySet } from 'jose';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { MetricsRecorder } from '../ops/metrics.js';
 import type { ResolvedJwtConfig } from '../config/jwt.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { AccessTokenExpiredError, AuthError, UnauthenticatedError } from '../errors.js';
@@ -66,10 +67,12 @@ export interface JwtModeSetup {
   audit: AuditLog;
   /** The revocation state and feed (shared with the session cache; owned and closed by the caller). */
   revocations: Revocations;
+  /** Refresh outcomes are counted here (`gatehouse_refresh_total`); a no-op recorder when metrics are off. */
+  metrics: MetricsRecorder;
 }
 
 export function createJwtMode(setup: JwtModeSetup): JwtMode {
-  const { config, settings, storage, audit, revocations } = setup;
+  const { config, settings, storage, audit, revocations, metrics } = setup;
   const now = config.now;
   const keys: KeyRing =
     settings.signingKeys !== null
@@ -240,7 +243,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
 
     async refresh(token, meta) {
       await ready();
-      const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs }, token, meta);
+      const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs, metrics }, token, meta);
       return { tokens: await mint(rotated.session, rotated.user, rotated.token), session: rotated.session, user: rotated.user };
     },
 
