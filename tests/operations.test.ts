@@ -64,6 +64,23 @@ describe('readiness', () => {
     }
   });
 
+  it('JWT mode: signing keys loaded is a check; keys the configured secret cannot decrypt make the instance not ready, saying no more', async () => {
+    const t = await getJwtInstance();
+    const other = createGatehouse({ database: t.database, origin: ORIGIN, logger: { warn() {}, error() {} }, session: { strategy: 'jwt' }, jwt: { secret: 'another-secret-that-is-long-enough-0123456789' } });
+    try {
+      const report = await t.auth.readiness();
+      expect(report.ready).toBe(true);
+      expect(report.checks.find((c) => c.name === 'signing-keys')).toEqual({ name: 'signing-keys', ok: true, detail: '1 key(s) loaded; revocation feed up' });
+      const wrong = await other.readiness();
+      expect(wrong.ready).toBe(false);
+      expect(wrong.checks.find((c) => c.name === 'signing-keys')).toEqual({ name: 'signing-keys', ok: false, detail: 'signing keys could not be loaded (check jwt.secret and the database)' });
+      expect(JSON.stringify(wrong)).not.toMatch(/another-secret|jwt-test-secret/);
+    } finally {
+      await other.close();
+      await t.close();
+    }
+  });
+
   it('the demo answers /healthz 200 and /readyz 200 with the checks', async () => {
     const t = await getTestInstance({ authz: demoAuthz });
     try {

@@ -53,6 +53,8 @@ export interface JwtMode {
   wrapStorage(store: Storage): Storage;
   /** Starts the keys and the revocation feed (done on first use otherwise). */
   ready(): Promise<void>;
+  /** Readiness: the key that signs can be used (decrypted with jwt.secret); throws when it cannot. */
+  checkSigningKey(): Promise<void>;
   /** Whether revocations arrive through the feed (true) or each request checks the database (false). */
   feedHealthy(): boolean;
   close(): Promise<void>;
@@ -182,6 +184,10 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
   const mode: JwtMode = {
     settings,
     ready,
+    async checkSigningKey() {
+      await ready();
+      await keys.signer();
+    },
     feedHealthy: () => revocations.healthy(),
 
     async authenticate(token, refreshable = false) {
