@@ -2,7 +2,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, oidcProvider, openDatabase, type Database, type Gatehouse } from '../src/index.js';
 import { ORIGIN, getTestInstance, testAuthz } from './helpers.js';
-import { ACCESS, cookiesOf, JWT_SECRET } from './jwt-helpers.js';
+import { ACCESS, cookiesOf, JWT_SECRET, REFRESH } from './jwt-helpers.js';
 import { errorCode, OAuthBrowser } from './oauth-helpers.js';
 import { freshPostgres, hasPostgres, redisPrefix } from './services.js';
 import { startHostileIdp } from './support/hostile-idp.js';
@@ -31,15 +31,17 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
 
 describe.runIf(postgresMissing === null)('PostgreSQL dies and comes back', () => {
   let pg: PrivateService;
+  let database: Database;
   let auth: Gatehouse;
   beforeAll(async () => {
     pg = await startPrivatePostgres();
-    const database = await openDatabase(pg.url);
+    database = await openDatabase(pg.url);
     auth = createGatehouse({ database, origin: ORIGIN, logger: quiet });
     await auth.migrate();
   }, 60_000);
   afterAll(async () => {
     await auth?.close();
+    await database?.close();
     await pg?.close();
   });
 
@@ -68,6 +70,35 @@ describe.runIf(postgresMissing === null)('PostgreSQL dies and comes back', () =>
     const back = await until(() => session(cookie), (res) => res.status === 200);
     expect(back.status).toBe(200);
     expect((await auth.readiness()).ready).toBe(true);
+  }, 60_000);
+
+  it('JWT mode without Redis: the LISTEN feed dies with the database, so access tokens are checked there and refused (503), refresh too; both recover', async () => {
+    const jwtDatabase = await openDatabase(pg.url);
+    const jwt = createGatehouse({ database: jwtDatabase, origin: ORIGIN, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET } });
+    try {
+      const user = await jwt.users.create({ email: 'pg-jwt@example.com', name: 'PG' });
+      const { headers } = await jwt.createSession(user.id, new Request(ORIGIN, { method: 'POST' }), { method: 'test' });
+      const { values } = cookiesOf(headers);
+      const access = `${ACCESS}=${values[ACCESS]!}`;
+      const check = () => jwt.handler(new Request(`${ORIGIN}/auth/session`, { headers: { cookie: access } }), { ip: '203.0.113.2' }).then((r) => r.status);
+      const refresh = () =>
+        jwt.handler(new Request(`${ORIGIN}/auth/token/refresh`, { method: 'POST', headers: { cookie: `${REFRESH}=${values[REFRESH]!}`, 'sec-fetch-site': 'same-origin' } }), { ip: '203.0.113.2' }).then((r) => r.status);
+      await until(async () => jwt.jwt!.feedHealthy(), (healthy) => healthy);
+      expect(await check()).toBe(200);
+
+      await pg.kill();
+      // The signature alone would still verify: it is the dead feed that sends every check to the database.
+      expect(await until(check, (status) => status !== 200)).toBe(503);
+      expect(jwt.jwt!.feedHealthy()).toBe(false);
+      expect(await refresh()).toBe(503);
+
+      await pg.start();
+      expect(await until(check, (status) => status === 200, 20_000)).toBe(200);
+      expect(await refresh()).toBe(200);
+    } finally {
+      await jwt.close();
+      await jwtDatabase.close();
+    }
   }, 60_000);
 });
 
