@@ -191,6 +191,35 @@ describe('logs', () => {
     await idp.close();
   });
 
+  it('a 5xx is logged by the library with the request id of its access-log line (auth routes and the app\'s own)', async () => {
+    const lines: Array<{ message: string; details: Record<string, unknown> | undefined }> = [];
+    const t = await getTestInstance({ authz: demoAuthz, logger: { warn: (message, details) => lines.push({ message, details }), error: (message, details) => lines.push({ message, details }) } });
+    const entries: AccessLogEntry[] = [];
+    const posts = createPostsStore(t.database);
+    await posts.migrate();
+    const app = createDemoApp(t.auth, posts, { accessLog: (entry) => entries.push(entry) });
+    const { cookie } = await t.signIn('five-hundred@example.com');
+    // The database goes away under the app: every decision is a 503, each logged once.
+    await t.database.close();
+    try {
+      const auth = await app.fetch(new Request(`${ORIGIN}/auth/session`, { headers: { cookie, 'x-request-id': 'req-5xx-auth' } }));
+      const api = await app.fetch(new Request(`${ORIGIN}/api/posts`, { headers: { cookie, 'x-request-id': 'req-5xx-api', 'sec-fetch-site': 'same-origin' } }));
+      expect([auth.status, api.status]).toEqual([503, 503]);
+      expect(auth.headers.get('x-request-id')).toBe('req-5xx-auth');
+      expect(entries.map((e) => [e.requestId, e.path, e.status])).toEqual([
+        ['req-5xx-auth', '/auth/session', 503],
+        ['req-5xx-api', '/api/posts', 503],
+      ]);
+      // (The session cache's own warning about the feed is about the instance, not a request.)
+      expect(lines.filter((l) => l.message.startsWith('SERVICE_UNAVAILABLE')).map((l) => [l.message, l.details?.requestId])).toEqual([
+        ['SERVICE_UNAVAILABLE: The service is temporarily unavailable. Try again shortly.', 'req-5xx-auth'],
+        ['SERVICE_UNAVAILABLE: The service is temporarily unavailable. Try again shortly.', 'req-5xx-api'],
+      ]);
+    } finally {
+      await t.auth.close();
+    }
+  });
+
   it('a full sign-up, sign-in, recovery, provider sign-in and sign-out leaves no secret in the access or library logs', async () => {
     const lines: string[] = [];
     const t = await getTestInstance({

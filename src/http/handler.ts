@@ -1,3 +1,4 @@
+import type { GatehouseLogger } from '../config/options.js';
 import type { Core } from '../core.js';
 import { NO_METRICS } from '../ops/metrics.js';
 import { CsrfError, MethodNotAllowedError, NotFoundError } from '../errors.js';
@@ -18,6 +19,17 @@ import { tokenRoutes } from './routes/token.js';
 export interface RequestContext {
   /** The socket's remote address. Forwarding headers count only through `trustedProxies`. */
   ip?: string;
+  /** Your request id (the one your access log writes): added to what Gatehouse logs about this request. */
+  requestId?: string;
+}
+
+/** The logger with the request id in every line's details, so a 5xx is found next to its access-log line. */
+export function withRequestId(logger: GatehouseLogger, requestId: string | undefined): GatehouseLogger {
+  if (requestId === undefined) return logger;
+  return {
+    warn: (message, details) => logger.warn(message, { ...details, requestId }),
+    error: (message, details) => logger.error(message, { ...details, requestId }),
+  };
 }
 
 export type Handler = (request: Request, context?: RequestContext) => Promise<Response>;
@@ -105,7 +117,7 @@ export function createHandler(core: Core): Handler {
           data: { reason: error.reason, method: request.method, path: ctx.url.pathname },
         });
       }
-      return toErrorResponse(error, core.config.logger);
+      return toErrorResponse(error, withRequestId(core.config.logger, context.requestId));
     }
   };
 
