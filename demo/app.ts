@@ -7,7 +7,7 @@ import { demoScript, homePage, postsPage } from './pages.js';
 
 const newPost = z.object({ title: z.string().trim().min(1).max(120), body: z.string().trim().min(1).max(2000) }).strict();
 
-function clientIp(c: Context): string | undefined {
+function clientIp(c: Context<DemoEnv>): string | undefined {
   try {
     return getConnInfo(c).remote.address;
   } catch {
@@ -37,8 +37,11 @@ export interface DemoOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoOptions = {}): Hono {
-  const app = new Hono();
+/** The request id travels from the access-log middleware to Gatehouse, which adds it to what it logs. */
+type DemoEnv = { Variables: { requestId: string | undefined } };
+
+export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoOptions = {}): Hono<DemoEnv> {
+  const app = new Hono<DemoEnv>();
 
   // Request ids: the caller's X-Request-Id when it looks like one (a proxy's), else a new one.
   if (options.accessLog !== undefined) {
@@ -47,6 +50,7 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoO
       const started = performance.now();
       const given = c.req.header('x-request-id');
       const requestId = given !== undefined && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+      c.set('requestId', requestId);
       await next();
       c.header('x-request-id', requestId);
       log({ requestId, method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10, ip: clientIp(c) });
@@ -71,9 +75,9 @@ export function createDemoApp(auth: Gatehouse, posts: PostsStore, options: DemoO
   });
 
   // The whole auth API: one line.
-  app.all('/auth/*', (c) => auth.handler(c.req.raw, { ip: clientIp(c) }));
+  app.all('/auth/*', (c) => auth.handler(c.req.raw, { ip: clientIp(c), requestId: c.get('requestId') }));
 
-  app.onError((error) => auth.errorResponse(error));
+  app.onError((error, c) => auth.errorResponse(error, { requestId: c.get('requestId') }));
 
   // Your own cookie-authenticated API: check origin on unsafe methods, then the permission.
   app.use('/api/*', async (c, next) => {

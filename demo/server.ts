@@ -1,3 +1,4 @@
+import { Server, type ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import type { JWK } from 'jose';
@@ -29,6 +30,14 @@ function signingKeysFromEnv(): JWK[] | undefined {
   return parsed as JWK[];
 }
 
+/** SHUTDOWN_TIMEOUT_SECONDS: how long SIGTERM waits for in-flight requests before exiting with status 1 (default 10). */
+function shutdownTimeoutMs(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 10_000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) throw new ConfigurationError(`SHUTDOWN_TIMEOUT_SECONDS "${raw}" must be a number of seconds above 0, at most 600.`);
+  return seconds * 1000;
+}
+
 /** `npm start`: the demo on http://localhost:3000, SQLite by default, PostgreSQL/Redis through env. */
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
@@ -41,6 +50,7 @@ async function main(): Promise<void> {
   }
   // Structured JSON logs on stdout when LOG_FORMAT=json (the access log only carries fixed fields).
   const json = process.env.LOG_FORMAT === 'json' ? pino({ base: { service: 'gatehouse-demo' } }) : null;
+  const shutdownTimeout = shutdownTimeoutMs(process.env.SHUTDOWN_TIMEOUT_SECONDS);
   const strategy = process.env.GATEHOUSE_SESSION_STRATEGY ?? 'database';
   if (strategy !== 'database' && strategy !== 'jwt') throw new ConfigurationError(`GATEHOUSE_SESSION_STRATEGY "${strategy}" must be "database" or "jwt".`);
   const database = await openDatabase(databaseUrl);
@@ -76,21 +86,53 @@ async function main(): Promise<void> {
     console.log(`  rate limits: ${process.env.REDIS_URL ? `redis ${redactUrl(process.env.REDIS_URL)}` : 'in memory'}`);
     if (auth.jwt !== undefined) console.log(`  sessions: JWT mode (access JWT + rotating refresh token; JWKS at ${origin}/auth/jwks.json)`);
   });
+  if (!(server instanceof Server)) throw new Error('the demo expects an HTTP/1.1 server');
   let stopping = false;
-  const stop = () => {
+  // Responses still to be written, so a shutdown can make each one the last on its connection.
+  const inFlight = new Set<ServerResponse>();
+  const lastOnItsConnection = (response: ServerResponse) => {
+    if (!response.headersSent) response.setHeader('connection', 'close');
+  };
+  server.on('request', (_request, response: ServerResponse) => {
+    inFlight.add(response);
+    response.once('close', () => inFlight.delete(response));
+    // A keep-alive connection that was busy at SIGTERM closes once its response is out, not after the keep-alive timeout.
+    response.once('finish', () => {
+      if (stopping) server.closeIdleConnections();
+    });
+    if (stopping) lastOnItsConnection(response);
+  });
+  const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    // Graceful: stop accepting, let in-flight requests finish (at most 10 s), then close pools.
+    // Graceful: stop accepting (the listening socket closes now: new connections are refused),
+    // close idle keep-alive connections, let in-flight requests finish, each telling its client
+    // the connection closes, then close the pools. The process then ends by itself, with status
+    // 0, because nothing is left open; a request, pool or timer still open at the bound ends it
+    // with status 1 instead.
+    console.log(`Gatehouse demo: ${signal}, finishing ${inFlight.size} in-flight request(s), then closing pools`);
+    if (metricsServer instanceof Server) metricsServer.closeAllConnections();
     metricsServer?.close();
-    if ('closeIdleConnections' in server && typeof server.closeIdleConnections === 'function') server.closeIdleConnections();
+    for (const response of inFlight) lastOnItsConnection(response);
     server.close(() => {
       void auth
         .close()
         .then(() => database.close())
         .then(() => signInProviders.devIdp?.close())
-        .finally(() => process.exit(0));
+        .then(
+          () => console.log('Gatehouse demo: stopped'),
+          (error: unknown) => {
+            console.error(`Gatehouse demo: closing failed: ${error instanceof Error ? error.message : String(error)}`);
+            process.exit(1);
+          },
+        );
     });
-    setTimeout(() => process.exit(1), 10_000).unref();
+    server.closeIdleConnections();
+    setTimeout(() => {
+      const open = inFlight.size > 0 ? `${inFlight.size} request(s) still in flight` : 'a connection, pool or timer still open';
+      console.error(`Gatehouse demo: ${open} after ${shutdownTimeout / 1000} s; exiting with status 1`);
+      process.exit(1);
+    }, shutdownTimeout).unref();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -11,7 +11,7 @@ import { createRevocations, type Revocations } from './revocation/revocations.js
 import { createCachedSessions } from './sessions/session-cache.js';
 import { assertFresh } from './http/context.js';
 import { NO_STORE, toErrorResponse } from './http/errors.js';
-import { createHandler, type Handler, type RequestContext } from './http/handler.js';
+import { createHandler, withRequestId, type Handler, type RequestContext } from './http/handler.js';
 import { createOAuthFlow } from './oauth/flow.js';
 import { checkCsrf } from './protect/csrf.js';
 import { checkReadiness, jwtReadiness, type ReadinessReport } from './ops/health.js';
@@ -84,8 +84,8 @@ export interface Gatehouse {
   readiness(): Promise<ReadinessReport>;
   /** Prometheus exposition (`metrics: true`), or a 404 JSON error when metrics are off. */
   metrics(): Promise<Response>;
-  /** Turns any thrown error into the JSON error response. */
-  errorResponse(error: unknown): Response;
+  /** Turns any thrown error into the JSON error response (a 5xx is logged, with `context.requestId` when given). */
+  errorResponse(error: unknown, context?: RequestContext): Response;
   close(): Promise<void>;
 }
 
@@ -152,7 +152,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
   );
   const users = createUsers(storage, config, audit);
   const clientIp = createClientIpResolver(config.trustedProxies);
-  if (config.jwt !== null && revocations !== undefined) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit, revocations });
+  if (config.jwt !== null && revocations !== undefined) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit, revocations, metrics: recorder });
   const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, jwt, oauth: null, metrics: recorder };
   if (config.oauth !== null) core.oauth = createOAuthFlow(core, config.oauth);
 
@@ -233,7 +233,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       const body = await metrics.text();
       return new Response(body, { status: 200, headers: { 'content-type': metrics.contentType, 'cache-control': NO_STORE } });
     },
-    errorResponse: (error) => toErrorResponse(error, config.logger),
+    errorResponse: (error, context) => toErrorResponse(error, withRequestId(config.logger, context?.requestId)),
     async close() {
       await jwt?.close();
       await revocations?.close();

@@ -27,6 +27,7 @@ export type {
   NewAuthEvent,
   SigningKeyRecord,
   RefreshTokenRecord,
+  RefreshRotation,
   RevocationRecord,
   RevocationKind,
   JwtStorage,

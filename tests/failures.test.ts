@@ -1,7 +1,10 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatehouse, oidcProvider, openDatabase, type Gatehouse } from '../src/index.js';
-import { ORIGIN, getTestInstance } from './helpers.js';
+import { createGatehouse, oidcProvider, openDatabase, type Database, type Gatehouse } from '../src/index.js';
+import { ORIGIN, getTestInstance, testAuthz } from './helpers.js';
+import { ACCESS, cookiesOf, JWT_SECRET, REFRESH } from './jwt-helpers.js';
 import { errorCode, OAuthBrowser } from './oauth-helpers.js';
+import { freshPostgres, hasPostgres, redisPrefix } from './services.js';
 import { startHostileIdp } from './support/hostile-idp.js';
 import { privatePostgresUnavailable, startPrivatePostgres, startPrivateRedis, type PrivateService } from './support/private-services.js';
 
@@ -28,15 +31,17 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, time
 
 describe.runIf(postgresMissing === null)('PostgreSQL dies and comes back', () => {
   let pg: PrivateService;
+  let database: Database;
   let auth: Gatehouse;
   beforeAll(async () => {
     pg = await startPrivatePostgres();
-    const database = await openDatabase(pg.url);
+    database = await openDatabase(pg.url);
     auth = createGatehouse({ database, origin: ORIGIN, logger: quiet });
     await auth.migrate();
   }, 60_000);
   afterAll(async () => {
     await auth?.close();
+    await database?.close();
     await pg?.close();
   });
 
@@ -65,6 +70,35 @@ describe.runIf(postgresMissing === null)('PostgreSQL dies and comes back', () =>
     const back = await until(() => session(cookie), (res) => res.status === 200);
     expect(back.status).toBe(200);
     expect((await auth.readiness()).ready).toBe(true);
+  }, 60_000);
+
+  it('JWT mode without Redis: the LISTEN feed dies with the database, so access tokens are checked there and refused (503), refresh too; both recover', async () => {
+    const jwtDatabase = await openDatabase(pg.url);
+    const jwt = createGatehouse({ database: jwtDatabase, origin: ORIGIN, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET } });
+    try {
+      const user = await jwt.users.create({ email: 'pg-jwt@example.com', name: 'PG' });
+      const { headers } = await jwt.createSession(user.id, new Request(ORIGIN, { method: 'POST' }), { method: 'test' });
+      const { values } = cookiesOf(headers);
+      const access = `${ACCESS}=${values[ACCESS]!}`;
+      const check = () => jwt.handler(new Request(`${ORIGIN}/auth/session`, { headers: { cookie: access } }), { ip: '203.0.113.2' }).then((r) => r.status);
+      const refresh = () =>
+        jwt.handler(new Request(`${ORIGIN}/auth/token/refresh`, { method: 'POST', headers: { cookie: `${REFRESH}=${values[REFRESH]!}`, 'sec-fetch-site': 'same-origin' } }), { ip: '203.0.113.2' }).then((r) => r.status);
+      await until(async () => jwt.jwt!.feedHealthy(), (healthy) => healthy);
+      expect(await check()).toBe(200);
+
+      await pg.kill();
+      // The signature alone would still verify: it is the dead feed that sends every check to the database.
+      expect(await until(check, (status) => status !== 200)).toBe(503);
+      expect(jwt.jwt!.feedHealthy()).toBe(false);
+      expect(await refresh()).toBe(503);
+
+      await pg.start();
+      expect(await until(check, (status) => status === 200, 20_000)).toBe(200);
+      expect(await refresh()).toBe(200);
+    } finally {
+      await jwt.close();
+      await jwtDatabase.close();
+    }
   }, 60_000);
 });
 
@@ -114,6 +148,134 @@ describe('Redis dies and comes back (rate limits)', () => {
   }, 60_000);
 });
 
+/** A TCP proxy to a port that can be cut (every connection dropped, nothing listening) and restored: a network partition. */
+async function startPartitionableProxy(target: number): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(target, '127.0.0.1');
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => {});
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        const address = server!.address();
+        if (typeof address === 'object' && address !== null) port = address.port;
+        resolve();
+      });
+    });
+  await listen();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    cut: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server!.close(() => resolve());
+      }),
+    restore: listen,
+  };
+}
+
+describe.runIf(hasPostgres)('Redis dies and comes back (JWT revocations)', () => {
+  let redis: PrivateService | undefined;
+  let pg: Awaited<ReturnType<typeof freshPostgres>> | undefined;
+  const instances: Array<{ auth: Gatehouse; database: Database }> = [];
+  afterAll(async () => {
+    for (const { auth, database } of instances) {
+      await auth.close();
+      await database.close();
+    }
+    await redis?.close();
+    await pg?.drop();
+  });
+
+  it('an instance that loses the feed checks revocations in the database (still refused), and trusts the feed again when Redis returns', async () => {
+    redis = await startPrivateRedis();
+    pg = await freshPostgres();
+    const channel = `gh_${redisPrefix()}`;
+    for (let i = 0; i < 2; i++) {
+      const database = await openDatabase(pg.url);
+      const auth = createGatehouse({ database, origin: ORIGIN, authz: testAuthz, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET, redis: redis.url, channel } });
+      if (i === 0) await auth.migrate();
+      instances.push({ auth, database });
+    }
+    const [a, b] = instances.map((x) => x.auth) as [Gatehouse, Gatehouse];
+    await Promise.all([a.jwt!.ready(), b.jwt!.ready()]);
+    await until(async () => a.jwt!.feedHealthy() && b.jwt!.feedHealthy(), (healthy) => healthy);
+    expect([a.jwt!.feedHealthy(), b.jwt!.feedHealthy()]).toEqual([true, true]);
+    const signIn = async (email: string) => {
+      const user = await a.users.create({ email, name: 'Feed' });
+      const { headers } = await a.createSession(user.id, new Request(ORIGIN, { method: 'POST' }), { method: 'test' });
+      return `${ACCESS}=${cookiesOf(headers).values[ACCESS]!}`;
+    };
+    const session = (auth: Gatehouse, cookie: string) => auth.handler(new Request(`${ORIGIN}/auth/session`, { headers: { cookie } }), { ip: '203.0.113.7' }).then((r) => r.status);
+    const signOut = (auth: Gatehouse, cookie: string) =>
+      auth.handler(new Request(`${ORIGIN}/auth/sign-out`, { method: 'POST', headers: { cookie, 'sec-fetch-site': 'same-origin' } }), { ip: '203.0.113.7' }).then((r) => r.status);
+    const first = await signIn('feed-1@example.com');
+    const second = await signIn('feed-2@example.com');
+    const third = await signIn('feed-3@example.com');
+    expect([await session(b, first), await session(b, second), await session(b, third)]).toEqual([200, 200, 200]);
+
+    await redis.kill();
+    await until(async () => b.jwt!.feedHealthy(), (healthy) => !healthy);
+    expect(b.jwt!.feedHealthy()).toBe(false);
+    // Not ready is not the answer: B still decides, from the database (readiness says how).
+    const report = await b.readiness();
+    expect(report.ready).toBe(true);
+    expect(report.checks.find((c) => c.name === 'signing-keys')?.detail).toMatch(/revocation feed down: checking the database per request/);
+    // A signs the first user out while nobody can hear it: B refuses that token all the same.
+    expect(await signOut(a, first)).toBe(204);
+    expect(await session(b, first)).toBe(401);
+    expect(await session(b, second)).toBe(200);
+
+    await redis.start();
+    await until(async () => a.jwt!.feedHealthy() && b.jwt!.feedHealthy(), (healthy) => healthy, 20_000);
+    expect([a.jwt!.feedHealthy(), b.jwt!.feedHealthy()]).toEqual([true, true]);
+    // Back on the feed: what was revoked meanwhile stays refused, and a new sign-out on A reaches B through it.
+    expect(await session(b, first)).toBe(401);
+    expect(await signOut(a, second)).toBe(204);
+    expect(await session(b, second)).toBe(401);
+    expect(await session(b, third)).toBe(200);
+  }, 60_000);
+
+  it('an instance cut off from Redis while the others are not: its revocations are queued and reach them when it reconnects, not at the next reload', async () => {
+    const proxy = await startPartitionableProxy(Number(new URL(redis!.url).port));
+    const channel = `gh_${redisPrefix()}`;
+    const database = await openDatabase(pg!.url);
+    const cutOff = createGatehouse({ database, origin: ORIGIN, authz: testAuthz, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET, redis: proxy.url, channel } });
+    instances.push({ auth: cutOff, database });
+    const otherDatabase = await openDatabase(pg!.url);
+    const other = createGatehouse({ database: otherDatabase, origin: ORIGIN, authz: testAuthz, logger: quiet, session: { strategy: 'jwt' }, jwt: { secret: JWT_SECRET, redis: redis!.url, channel } });
+    instances.push({ auth: other, database: otherDatabase });
+    await Promise.all([cutOff.jwt!.ready(), other.jwt!.ready()]);
+    await until(async () => cutOff.jwt!.feedHealthy() && other.jwt!.feedHealthy(), (healthy) => healthy);
+    const user = await cutOff.users.create({ email: 'partition@example.com', name: 'Partition' });
+    const { headers } = await cutOff.createSession(user.id, new Request(ORIGIN, { method: 'POST' }), { method: 'test' });
+    const cookie = `${ACCESS}=${cookiesOf(headers).values[ACCESS]!}`;
+    const session = () => other.handler(new Request(`${ORIGIN}/auth/session`, { headers: { cookie } }), { ip: '203.0.113.8' }).then((r) => r.status);
+    expect(await session()).toBe(200);
+
+    await proxy.cut();
+    await until(async () => cutOff.jwt!.feedHealthy(), (healthy) => !healthy);
+    expect([cutOff.jwt!.feedHealthy(), other.jwt!.feedHealthy()]).toEqual([false, true]);
+    // Signed out on the cut-off instance: the row is written, the message cannot go out yet.
+    const signedOut = await cutOff.handler(new Request(`${ORIGIN}/auth/sign-out`, { method: 'POST', headers: { cookie, 'sec-fetch-site': 'same-origin' } }), { ip: '203.0.113.8' });
+    expect(signedOut.status).toBe(204);
+
+    await proxy.restore();
+    await until(async () => cutOff.jwt!.feedHealthy(), (healthy) => healthy, 20_000);
+    // The queued message goes out on reconnect; the other instance's safety-net reload (30 s) is not what refuses it.
+    expect(await until(session, (status) => status === 401, 5000)).toBe(401);
+    await proxy.cut();
+  }, 60_000);
+});
+
 describe('OpenID Provider hangs', () => {
   it('a token endpoint that never answers is cut off at httpTimeoutSeconds: error page, no session', async () => {
     const idp = await startHostileIdp();
@@ -132,6 +294,25 @@ describe('OpenID Provider hangs', () => {
     } finally {
       await t.close();
       await idp.close();
+    }
+  });
+
+  it('an OpenID Provider that stopped between the redirect and the callback (connection refused): error page, no session', async () => {
+    const idp = await startHostileIdp();
+    const t = await getTestInstance({
+      oauth: { providers: [oidcProvider({ id: 'gone', name: 'Gone', issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret })] },
+    });
+    try {
+      const browser = new OAuthBrowser(t);
+      const callback = await browser.authorize(await browser.start('gone'));
+      await idp.close();
+      const res = await browser.callback(callback);
+      expect(errorCode(res)).toBe('OAUTH_PROVIDER_UNAVAILABLE');
+      expect(browser.has('__Host-gatehouse-session')).toBe(false);
+      const store = await t.auth.storage();
+      expect(await store.findUserByEmail('alice@example.com')).toBeNull();
+    } finally {
+      await t.close();
     }
   });
 });

@@ -89,12 +89,23 @@ for (const driver of drivers) {
       const now = Date.now();
       const child: RefreshTokenRecord = { id: randomToken(16), familyId, parentId: first.id, userId, secretHash: 'h1', createdAt: now, expiresAt: first.expiresAt, rotatedAt: null };
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? sa : sb).rotateRefreshToken(first.id, child, now)));
-      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(results.filter((r) => r === 'rotated')).toHaveLength(1);
+      expect(results.filter((r) => r === 'taken')).toHaveLength(19);
       const rows = await a.kysely.selectFrom('gatehouse_refresh_tokens').selectAll().where('family_id', '=', familyId).execute();
       expect(rows).toHaveLength(2);
       expect(Number(rows.find((r) => r.id === first.id)!.rotated_at)).toBe(now);
       // A second, different child for the same parent is impossible (unique parent_id).
-      expect(await sa.rotateRefreshToken(first.id, { ...child, id: randomToken(16) }, now)).toBe(false);
+      expect(await sa.rotateRefreshToken(first.id, { ...child, id: randomToken(16) }, now)).toBe('taken');
+    });
+
+    it('a session ended after it was read: rotating its token gives "ended" and stores nothing; its first token is refused (revoke-all racing a refresh or a sign-in)', async () => {
+      const { familyId, first } = await family();
+      const now = Date.now();
+      const child: RefreshTokenRecord = { id: randomToken(16), familyId, parentId: first.id, userId, secretHash: 'h1', createdAt: now, expiresAt: first.expiresAt, rotatedAt: null };
+      expect(await sb.deleteSession(familyId)).toBe(true);
+      expect(await sa.rotateRefreshToken(first.id, child, now)).toBe('ended');
+      expect(await sa.insertRefreshToken({ ...first, id: randomToken(16) })).toBe(false);
+      expect(await a.kysely.selectFrom('gatehouse_refresh_tokens').select('id').where('family_id', '=', familyId).execute()).toHaveLength(0);
     });
 
     it('ending the session deletes its whole refresh family (cascade)', async () => {

@@ -1,3 +1,4 @@
+import type { GatehouseLogger } from '../config/options.js';
 import type { Core } from '../core.js';
 import { NO_METRICS } from '../ops/metrics.js';
 import { CsrfError, MethodNotAllowedError, NotFoundError } from '../errors.js';
@@ -20,6 +21,17 @@ import { uiRoutes } from '../ui/routes.js';
 export interface RequestContext {
   /** The socket's remote address. Forwarding headers count only through `trustedProxies`. */
   ip?: string;
+  /** Your request id (the one your access log writes): added to what Gatehouse logs about this request. */
+  requestId?: string;
+}
+
+/** The logger with the request id in every line's details, so a 5xx is found next to its access-log line. */
+export function withRequestId(logger: GatehouseLogger, requestId: string | undefined): GatehouseLogger {
+  if (requestId === undefined) return logger;
+  return {
+    warn: (message, details) => logger.warn(message, { ...details, requestId }),
+    error: (message, details) => logger.error(message, { ...details, requestId }),
+  };
 }
 
 export type Handler = (request: Request, context?: RequestContext) => Promise<Response>;
@@ -115,8 +127,9 @@ export function createHandler(core: Core): Handler {
           data: { reason: error.reason, method: request.method, path: ctx.url.pathname },
         });
       }
-      if (page && kit !== null) return kit.errorPage(error);
-      return toErrorResponse(error, core.config.logger);
+      const logger = withRequestId(core.config.logger, context.requestId);
+      if (page && kit !== null) return kit.errorPage(error, logger);
+      return toErrorResponse(error, logger);
     }
   };
 

@@ -1,5 +1,6 @@
 import { decodeJwt, type JSONWebKeySet } from 'jose';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { MetricsRecorder } from '../ops/metrics.js';
 import type { ResolvedJwtConfig } from '../config/jwt.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { AccessTokenExpiredError, AuthError, UnauthenticatedError } from '../errors.js';
@@ -52,6 +53,8 @@ export interface JwtMode {
   wrapStorage(store: Storage): Storage;
   /** Starts the keys and the revocation feed (done on first use otherwise). */
   ready(): Promise<void>;
+  /** Readiness: the key that signs can be used (decrypted with jwt.secret); throws when it cannot. */
+  checkSigningKey(): Promise<void>;
   /** Whether revocations arrive through the feed (true) or each request checks the database (false). */
   feedHealthy(): boolean;
   close(): Promise<void>;
@@ -66,10 +69,12 @@ export interface JwtModeSetup {
   audit: AuditLog;
   /** The revocation state and feed (shared with the session cache; owned and closed by the caller). */
   revocations: Revocations;
+  /** Refresh outcomes are counted here (`gatehouse_refresh_total`); a no-op recorder when metrics are off. */
+  metrics: MetricsRecorder;
 }
 
 export function createJwtMode(setup: JwtModeSetup): JwtMode {
-  const { config, settings, storage, audit, revocations } = setup;
+  const { config, settings, storage, audit, revocations, metrics } = setup;
   const now = config.now;
   const keys: KeyRing =
     settings.signingKeys !== null
@@ -179,6 +184,10 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
   const mode: JwtMode = {
     settings,
     ready,
+    async checkSigningKey() {
+      await ready();
+      await keys.signer();
+    },
     feedHealthy: () => revocations.healthy(),
 
     async authenticate(token, refreshable = false) {
@@ -223,7 +232,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     async issue(session, user) {
       await ready();
       const first = mintRefreshToken();
-      await (await storage()).insertRefreshToken({
+      const stored = await (await storage()).insertRefreshToken({
         id: first.id,
         familyId: session.id,
         parentId: null,
@@ -233,12 +242,14 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
         expiresAt: session.absoluteExpiresAt,
         rotatedAt: null,
       });
+      // The new session was ended before its family's first token was stored (a revoke-all that ran mid sign-in).
+      if (!stored) throw new UnauthenticatedError('This session has ended. Sign in again.');
       return mint(session, user, first.token);
     },
 
     async refresh(token, meta) {
       await ready();
-      const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs }, token, meta);
+      const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs, metrics }, token, meta);
       return { tokens: await mint(rotated.session, rotated.user, rotated.token), session: rotated.session, user: rotated.user };
     },
 

@@ -89,6 +89,8 @@ export async function checkReadiness(setup: ReadinessSetup): Promise<ReadinessRe
 export async function jwtReadiness(jwt: JwtMode): Promise<ReadinessCheck> {
   try {
     await withTimeout(jwt.ready());
+    // Loaded is not enough: a wrong jwt.secret cannot decrypt the key that signs, and every sign-in would fail.
+    await withTimeout(jwt.checkSigningKey());
     const { keys } = await withTimeout(jwt.jwks());
     if (keys.length === 0) return { name: 'signing-keys', ok: false, detail: 'no signing key loaded' };
     const feed = jwt.feedHealthy() ? 'revocation feed up' : 'revocation feed down: checking the database per request';

@@ -33,7 +33,7 @@ export interface Metrics extends MetricsRecorder {
 export type GaugeName = 'db_pool_connections';
 
 const COUNTER_HELP: Record<CounterName, [string, string[]]> = {
-  refresh_total: ['Refresh-token requests by outcome (rotated, grace, reused, expired, invalid)', ['result']],
+  refresh_total: ['Refresh-token requests by outcome (rotated, grace, reused, expired, ended, invalid)', ['result']],
   session_cache_total: ['Session cache lookups and changes (hit, miss, bypass, invalidation)', ['event']],
 };
 

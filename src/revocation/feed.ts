@@ -38,6 +38,8 @@ export interface FeedSetup {
 }
 
 const ECHO_WAIT_MS = 1000;
+/** Redis: revocations queued while the publisher reconnects, at most (the database reload covers the rest). */
+const MAX_UNSENT = 1000;
 
 interface Message {
   n: string;
@@ -188,8 +190,14 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
 }
 
 function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFeed {
-  const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 } as const;
+  // The publisher and the subscriber reconnect on their own schedules. A revocation published
+  // while ours is reconnecting waits in ioredis' offline queue (no retry limit) and goes out once
+  // it is back, instead of being lost to instances whose subscriber is already back and trusts
+  // the feed (they would miss it until the periodic reload). publish() waits for it at most
+  // ECHO_WAIT_MS, like for the echo.
+  const options = { maxRetriesPerRequest: null, connectTimeout: 2000 } as const;
   const publisher = typeof redis === 'string' ? new Redis(redis, options) : redis;
+  let unsent = 0;
   // Named, so an operator (or a test) can find the feed's connection in CLIENT LIST.
   const connectionName = `gatehouse_feed_${setup.channel}`;
   const subscriber = typeof redis === 'string' ? new Redis(redis, { connectTimeout: 2000, connectionName }) : redis.duplicate({ connectionName });
@@ -226,19 +234,30 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
 
   return {
     kind: 'redis',
-    healthy: () => healthy,
+    // Healthy both ways: we hear the others, and what we revoke reaches them now.
+    healthy: () => healthy && publisher.status === 'ready',
     async publish(record) {
+      // The row is in the database: instances whose feed is down check it there, and every
+      // instance reads it again when its subscriber reconnects and at the periodic reload.
+      if (unsent >= MAX_UNSENT) return;
       const nonce = randomToken(9);
       const echo = echoes.wait(nonce);
-      try {
-        await publisher.publish(setup.channel, JSON.stringify({ n: nonce, r: record } satisfies Message));
-      } catch (error) {
-        echoes.forget(nonce);
-        // The row is in the database: instances whose feed is down check it there; the periodic reload catches up the rest.
-        setup.onError('revocation feed: Redis publish failed', error);
-        return;
-      }
-      await echo;
+      unsent++;
+      const sent = publisher
+        .publish(setup.channel, JSON.stringify({ n: nonce, r: record } satisfies Message))
+        .then(
+          () => true,
+          (error: unknown) => {
+            echoes.forget(nonce);
+            if (!closed) setup.onError('revocation feed: Redis publish failed', error);
+            return false;
+          },
+        )
+        .finally(() => {
+          unsent--;
+        });
+      // Sent: wait for the echo. Queued while the publisher reconnects: the echo wait bounds it.
+      await Promise.race([echo, sent.then((ok) => (ok ? echo : undefined))]);
     },
     async close() {
       closed = true;

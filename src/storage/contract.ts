@@ -314,6 +314,9 @@ export interface RevocationRecord {
 }
 
 /** The JWT-mode part of the storage contract (signing keys, refresh tokens, revocations). */
+/** What one attempt to rotate a refresh token did (see JwtStorage.rotateRefreshToken). */
+export type RefreshRotation = 'rotated' | 'taken' | 'ended';
+
 export interface JwtStorage {
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
   /** Every key not retired at `now`, newest first. */
@@ -321,15 +324,20 @@ export interface JwtStorage {
   /** Marks every signing key other than `kid` that is not superseded yet; returns their kids. */
   supersedeSigningKeys(kid: string, now: number, retiresAt: number): Promise<string[]>;
 
-  /** Stores the first token of a family. */
-  insertRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  /**
+   * Stores the first token of a family. False when the family's session no longer exists:
+   * it was ended (revoke-all, an admin) between its creation and this write.
+   */
+  insertRefreshToken(token: RefreshTokenRecord): Promise<boolean>;
   findRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
   /**
-   * Inserts `child` as the one successor of `parentId` and marks the parent rotated. True
-   * for exactly one caller, however many race; false when the parent already has a child
-   * (RT-04). A parent with a child counts as rotated even before `rotatedAt` is written.
+   * Inserts `child` as the one successor of `parentId` and marks the parent rotated:
+   * 'rotated' for exactly one caller, however many race; 'taken' when the parent already has
+   * a child (RT-04); 'ended' when the family's session no longer exists, because it was ended
+   * after the caller read it (no successor may outlive its session). A parent with a child
+   * counts as rotated even before `rotatedAt` is written.
    */
-  rotateRefreshToken(parentId: string, child: RefreshTokenRecord, now: number): Promise<boolean>;
+  rotateRefreshToken(parentId: string, child: RefreshTokenRecord, now: number): Promise<RefreshRotation>;
 
   insertRevocation(revocation: RevocationRecord): Promise<void>;
   /** Revocations still in force at `now`. */

@@ -6,6 +6,16 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/**
+ * A row names a parent row that is gone. For a refresh token that is its family's session:
+ * ended (deleted, with the family by cascade) between the caller's read and its write.
+ */
+export function isForeignKeyViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  const code = (error as { code: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
+}
+
 /** Rejection handler form of `guard`, for promise chains on the hot path. */
 export function unavailable(error: unknown): never {
   if (error instanceof AuthError) throw error;

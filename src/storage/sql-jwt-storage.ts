@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { Database } from './database.js';
 import type { RefreshTokensTable, RevocationsTable, SigningKeysTable } from './schema.js';
 import type { JwtStorage, RefreshTokenRecord, RevocationRecord, SigningKeyRecord } from './contract.js';
-import { guard, isUniqueViolation } from './sql-errors.js';
+import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
 
 const num = (value: number | null): number | null => (value === null ? null : Number(value));
 
@@ -94,7 +94,14 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
 
     insertRefreshToken: (t) =>
       guard(async () => {
-        await db.insertInto('gatehouse_refresh_tokens').values(refreshRow(t)).execute();
+        try {
+          await db.insertInto('gatehouse_refresh_tokens').values(refreshRow(t)).execute();
+          return true;
+        } catch (error) {
+          // The session was ended since it was created: the foreign key refuses an orphan family.
+          if (isForeignKeyViolation(error)) return false;
+          throw error;
+        }
       }),
 
     findRefreshToken: (id) =>
@@ -109,14 +116,19 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
         // databases, with no transaction held across an await (two SQLite connections in
         // one process would deadlock on the write lock). Having a child IS being rotated;
         // rotated_at follows in the next statement and is only ever set once.
+        // The foreign key on family_id settles a race with the end of the session (revoke-all
+        // between the caller's read and this insert): PostgreSQL's check waits for the DELETE
+        // holding the session row, then refuses; if the insert comes first, the DELETE's cascade
+        // takes the child with it. Either way no successor outlives its session.
         try {
           await db.insertInto('gatehouse_refresh_tokens').values(refreshRow({ ...child, parentId })).execute();
         } catch (error) {
-          if (isUniqueViolation(error)) return false;
+          if (isUniqueViolation(error)) return 'taken';
+          if (isForeignKeyViolation(error)) return 'ended';
           throw error;
         }
         await db.updateTable('gatehouse_refresh_tokens').set({ rotated_at: now }).where('id', '=', parentId).where('rotated_at', 'is', null).execute();
-        return true;
+        return 'rotated';
       }),
 
     insertRevocation: (r) =>

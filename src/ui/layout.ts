@@ -1,4 +1,5 @@
 import type { Core } from '../core.js';
+import type { GatehouseLogger } from '../config/options.js';
 import { AccessTokenExpiredError, AuthError, RateLimitedError } from '../errors.js';
 import { gatehousePermissions as P } from '../authz/index.js';
 import type { SessionWithUser } from '../storage/contract.js';
@@ -36,7 +37,7 @@ export interface PageKit {
   viewer(found: SessionWithUser | null): Viewer | null;
   page(viewer: Viewer | null, spec: PageSpec): Response;
   /** The HTML answer to a failed page request: same status as the JSON API would give. */
-  errorPage(error: unknown): Response;
+  errorPage(error: unknown, logger?: GatehouseLogger): Response;
   /** A page that only says something went wrong, for a viewer the page already knows (403s). */
   messagePage(viewer: Viewer | null, title: string, text: string, status: number): Response;
   stylesheet(ifNoneMatch: string | null): Response;
@@ -130,7 +131,7 @@ ${spec.body}
     });
   }
 
-  function errorPage(error: unknown): Response {
+  function errorPage(error: unknown, logger: GatehouseLogger = core.config.logger): Response {
     if (error instanceof AccessTokenExpiredError) {
       // JWT mode: the access cookie expired. The refresh cookie only travels to the refresh
       // endpoint, so the page asks the browser to refresh, then reloads (or goes to sign-in).
@@ -142,8 +143,8 @@ ${spec.body}
     }
     if (error instanceof AuthError && error.status < 500) return message(error.status === 404 ? 'Page not found' : 'Cannot show this page', error.message, error.status);
     const status = error instanceof AuthError ? error.status : 500;
-    if (!(error instanceof AuthError)) core.config.logger.error('unexpected error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    else if (error.cause instanceof Error) core.config.logger.error(`${error.code}: ${error.message}`, { cause: error.cause.message });
+    if (!(error instanceof AuthError)) logger.error('unexpected error', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    else if (error.cause instanceof Error) logger.error(`${error.code}: ${error.message}`, { cause: error.cause.message });
     return message('Something went wrong', 'The sign-in service is having trouble. Wait a moment and reload the page.', status);
   }
 
