@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlStorage, migrate, openDatabase, type Database, type IdentityRecord, type SessionRecord, type Storage } from '../src/index.js';
-import type { OAuthTransactionRecord } from '../src/storage/contract.js';
+import type { ChallengeRecord, OAuthTransactionRecord, PasskeyRecord } from '../src/storage/contract.js';
 import { randomToken } from '../src/lib/crypto.js';
 import { freshPostgres, hasPostgres, PG_URL } from './services.js';
 
@@ -329,6 +329,70 @@ for (const driver of drivers) {
         expect([...results].sort()).toEqual(['deleted', 'last_method']);
         expect(await s.listIdentities(u.id)).toHaveLength(1);
         expect(await s.deleteIdentity(ids[0]!.id, (await newUser()).id)).toBe('not_found');
+      });
+    });
+
+    describe('passkey ceremonies', () => {
+      const challenge = (overrides: Partial<ChallengeRecord> = {}): ChallengeRecord => ({
+        id: randomToken(16),
+        bindingHash: randomToken(32),
+        ceremony: 'login',
+        challenge: randomToken(32),
+        userId: null,
+        webauthnUserId: null,
+        email: null,
+        name: null,
+        ip: null,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+        ...overrides,
+      });
+      const passkey = (userId: string, id = randomToken(16)): PasskeyRecord => ({
+        id,
+        userId,
+        publicKey: randomToken(64),
+        counter: 0,
+        transports: [],
+        deviceType: 'multiDevice',
+        backedUp: true,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        name: 'key',
+        createdAt: Date.now(),
+        lastUsedAt: null,
+      });
+
+      it('hands a challenge out once, for its ceremony type, to one of two racing verifications', async () => {
+        const c = challenge();
+        expect(await s.insertChallenge(c, 20)).toBe(true);
+        expect(await s.consumeChallenge(c.bindingHash, 'signup', Date.now())).toBeNull();
+        const taken = await Promise.all([s.consumeChallenge(c.bindingHash, 'login', Date.now()), s2.consumeChallenge(c.bindingHash, 'login', Date.now())]);
+        expect(taken.filter((x) => x !== null)).toEqual([c]);
+      });
+
+      // Regression: on SQLite the sign-in's prepared statements ran on the connection while a
+      // Kysely transaction of another request was open on it, so a challenge taken meanwhile was
+      // put back when that transaction rolled back (here: a sign-up with a taken credential id),
+      // and the same assertion could be replayed.
+      it('keeps a challenge taken while another request\'s transaction rolls back', async () => {
+        const holder = await newUser();
+        const taken = passkey(holder.id);
+        await s.insertPasskey(taken);
+        for (let ticks = 0; ticks < 30; ticks++) {
+          const c = challenge();
+          await s.insertChallenge(c, 20);
+          const signUp = s
+            .createUserWithPasskey({ id: randomToken(16), email: `rollback${++n}@example.com`, name: '', role: 'member', now: Date.now(), webauthnUserId: randomToken(32) }, passkey(holder.id, taken.id))
+            .catch((error: unknown) => error);
+          // The sign-in comes in a few microtasks later: somewhere inside the sign-up's transaction.
+          const signIn = (async () => {
+            for (let i = 0; i < ticks; i++) await null;
+            return s.consumeChallenge(c.bindingHash, 'login', Date.now());
+          })();
+          const [failure, first] = await Promise.all([signUp, signIn]);
+          expect(failure).toMatchObject({ code: 'CREDENTIAL_TAKEN' });
+          expect(first?.id).toBe(c.id);
+          expect(await s.consumeChallenge(c.bindingHash, 'login', Date.now())).toBeNull();
+        }
       });
     });
 
