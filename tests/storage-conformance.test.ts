@@ -154,6 +154,60 @@ for (const driver of drivers) {
       expect(await s.findSessionWithUser('unknown')).toBeNull();
     });
 
+    it('creates a session with its audit event in one step, only for an existing, enabled user', async () => {
+      const u = await newUser();
+      const rec = session(u.id);
+      const event = (sessionId: string, userId: string) => ({
+        type: 'session.created',
+        userId,
+        actorId: null,
+        sessionId,
+        ip: '203.0.113.5',
+        userAgent: 'Test/1.0',
+        data: { method: 'passkey' },
+        createdAt: rec.createdAt,
+      });
+      expect(await s.createSessionWithEvent(rec, event(rec.id, u.id))).toEqual(u);
+      expect((await s.listUserSessions(u.id))[0]).toEqual(rec);
+      const events = await s.listEvents({ limit: 10, userId: u.id });
+      expect(events.map(({ id: _id, ...e }) => e)).toEqual([event(rec.id, u.id)]);
+
+      // A disabled account: the user comes back, nothing is written.
+      const disabled = await s.updateUser(u.id, { disabled: true }, Date.now());
+      const refused = session(u.id);
+      expect(await s.createSessionWithEvent(refused, event(refused.id, u.id))).toEqual(disabled);
+      expect(await s.findSessionWithUser(refused.id)).toBeNull();
+      expect(await s.listEvents({ limit: 10, userId: u.id })).toHaveLength(1);
+
+      // No such user: null, nothing written.
+      const orphan = session('no-such-user');
+      expect(await s.createSessionWithEvent(orphan, event(orphan.id, 'no-such-user'))).toBeNull();
+      expect(await s.findSessionWithUser(orphan.id)).toBeNull();
+      expect(await s.listEvents({ limit: 10, userId: 'no-such-user' })).toEqual([]);
+
+      // A failed insert (the session id exists already) writes no event either.
+      const enabled = await newUser();
+      const first = session(enabled.id);
+      await s.createSessionWithEvent(first, event(first.id, enabled.id));
+      await expect(s2.createSessionWithEvent({ ...session(enabled.id), id: first.id }, { ...event(first.id, enabled.id), type: 'x.duplicate' })).rejects.toMatchObject({ status: 503 });
+      expect((await s.listEvents({ limit: 10, userId: enabled.id })).map((e) => e.type)).toEqual(['session.created']);
+    });
+
+    it('never starts a session for an account disabled by a racing request', async () => {
+      const u = await newUser();
+      const recs = Array.from({ length: 10 }, () => session(u.id));
+      const results = await Promise.all([
+        s2.updateUser(u.id, { disabled: true }, Date.now()),
+        ...recs.map((r, i) =>
+          (i % 2 === 0 ? s : s2).createSessionWithEvent(r, { type: 'session.created', userId: u.id, actorId: null, sessionId: r.id, ip: null, userAgent: null, data: null, createdAt: r.createdAt }),
+        ),
+      ]);
+      // Every sign-in either saw the account enabled and wrote both rows, or saw it disabled and wrote neither.
+      const started = results.slice(1).filter((user) => user !== null && !user.disabled).length;
+      expect((await s.listUserSessions(u.id)).length).toBe(started);
+      expect((await s.listEvents({ limit: 100, userId: u.id })).length).toBe(started);
+    });
+
     it('sees a role change and a disable on the very next lookup', async () => {
       const u = await newUser();
       const rec = session(u.id);
