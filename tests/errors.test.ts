@@ -56,7 +56,7 @@ describe('ERR-01 one error shape, never a 500, for hostile input', () => {
 
   it('decodes every body on its own: one cut off inside a character leaves nothing for the next', async () => {
     // One TextDecoder serves every request (src/http/body.ts).
-    const body = (bytes: Uint8Array) => new Request(`${ORIGIN}/`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/json' } });
+    const body = (bytes: BodyInit) => new Request(`${ORIGIN}/`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/json' } });
     await expect(readJson(body(new Uint8Array([0x7b, 0x22, 0xe2, 0x82])), 1000)).rejects.toMatchObject({ code: 'INVALID_ENCODING' });
     expect(await readJson(body(new TextEncoder().encode('{"name":"\u20ac \u00e9"}')), 1000)).toEqual({ name: '\u20ac \u00e9' });
   });
