@@ -61,7 +61,13 @@ function browser(base) {
     async send(path, json) {
       const headers = { 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' };
       if (jar.size > 0) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-      const res = await fetch(`${base}${path}`, { method: json === undefined ? 'GET' : 'POST', headers, body: json === undefined ? undefined : JSON.stringify(json), signal: AbortSignal.timeout(5000) });
+      // Not AbortSignal.timeout: its timer does not keep the process alive, and a fetch cut off
+      // by the kill sometimes never settles (Node 20), so the script ended with exit 13 (an
+      // unsettled top-level await) about one run in ten. This timer is ref'd; firing after the
+      // request completed does nothing.
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('request timed out')), 5000);
+      const res = await fetch(`${base}${path}`, { method: json === undefined ? 'GET' : 'POST', headers, body: json === undefined ? undefined : JSON.stringify(json), signal: controller.signal });
       for (const line of res.headers.getSetCookie()) {
         const pair = line.split(';')[0];
         const name = pair.slice(0, pair.indexOf('='));

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { getTestInstance, ORIGIN, type TestInstance } from './helpers.js';
 import type * as Errors from '../src/errors.js';
+import { readJson } from '../src/http/body.js';
 
 let t: TestInstance;
 afterEach(async () => t?.close());
@@ -51,6 +52,13 @@ describe('ERR-01 one error shape, never a 500, for hostile input', () => {
     );
     await expectErrorShape(streamed, 413, 'PAYLOAD_TOO_LARGE');
     expect((await (await t.auth.storage()).findUserById(m.userId))?.role).toBe('member');
+  });
+
+  it('decodes every body on its own: one cut off inside a character leaves nothing for the next', async () => {
+    // One TextDecoder serves every request (src/http/body.ts).
+    const body = (bytes: BodyInit) => new Request(`${ORIGIN}/`, { method: 'POST', body: bytes, headers: { 'content-type': 'application/json' } });
+    await expect(readJson(body(new Uint8Array([0x7b, 0x22, 0xe2, 0x82])), 1000)).rejects.toMatchObject({ code: 'INVALID_ENCODING' });
+    expect(await readJson(body(new TextEncoder().encode('{"name":"\u20ac \u00e9"}')), 1000)).toEqual({ name: '\u20ac \u00e9' });
   });
 
   it('unknown routes, wrong methods, hostile ids and cookies', async () => {

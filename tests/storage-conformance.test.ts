@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqlStorage, migrate, openDatabase, type Database, type IdentityRecord, type SessionRecord, type Storage } from '../src/index.js';
-import type { OAuthTransactionRecord } from '../src/storage/contract.js';
+import type { ChallengeRecord, OAuthTransactionRecord, PasskeyRecord } from '../src/storage/contract.js';
 import { randomToken } from '../src/lib/crypto.js';
 import { freshPostgres, hasPostgres, PG_URL } from './services.js';
 
@@ -152,6 +152,60 @@ for (const driver of drivers) {
       // Device details stay on the full row, listed per user.
       expect((await s.listUserSessions(u.id))[0]).toEqual(rec);
       expect(await s.findSessionWithUser('unknown')).toBeNull();
+    });
+
+    it('creates a session with its audit event in one step, only for an existing, enabled user', async () => {
+      const u = await newUser();
+      const rec = session(u.id);
+      const event = (sessionId: string, userId: string) => ({
+        type: 'session.created',
+        userId,
+        actorId: null,
+        sessionId,
+        ip: '203.0.113.5',
+        userAgent: 'Test/1.0',
+        data: { method: 'passkey' },
+        createdAt: rec.createdAt,
+      });
+      expect(await s.createSessionWithEvent(rec, event(rec.id, u.id))).toEqual(u);
+      expect((await s.listUserSessions(u.id))[0]).toEqual(rec);
+      const events = await s.listEvents({ limit: 10, userId: u.id });
+      expect(events.map(({ id: _id, ...e }) => e)).toEqual([event(rec.id, u.id)]);
+
+      // A disabled account: the user comes back, nothing is written.
+      const disabled = await s.updateUser(u.id, { disabled: true }, Date.now());
+      const refused = session(u.id);
+      expect(await s.createSessionWithEvent(refused, event(refused.id, u.id))).toEqual(disabled);
+      expect(await s.findSessionWithUser(refused.id)).toBeNull();
+      expect(await s.listEvents({ limit: 10, userId: u.id })).toHaveLength(1);
+
+      // No such user: null, nothing written.
+      const orphan = session('no-such-user');
+      expect(await s.createSessionWithEvent(orphan, event(orphan.id, 'no-such-user'))).toBeNull();
+      expect(await s.findSessionWithUser(orphan.id)).toBeNull();
+      expect(await s.listEvents({ limit: 10, userId: 'no-such-user' })).toEqual([]);
+
+      // A failed insert (the session id exists already) writes no event either.
+      const enabled = await newUser();
+      const first = session(enabled.id);
+      await s.createSessionWithEvent(first, event(first.id, enabled.id));
+      await expect(s2.createSessionWithEvent({ ...session(enabled.id), id: first.id }, { ...event(first.id, enabled.id), type: 'x.duplicate' })).rejects.toMatchObject({ status: 503 });
+      expect((await s.listEvents({ limit: 10, userId: enabled.id })).map((e) => e.type)).toEqual(['session.created']);
+    });
+
+    it('never starts a session for an account disabled by a racing request', async () => {
+      const u = await newUser();
+      const recs = Array.from({ length: 10 }, () => session(u.id));
+      const results = await Promise.all([
+        s2.updateUser(u.id, { disabled: true }, Date.now()),
+        ...recs.map((r, i) =>
+          (i % 2 === 0 ? s : s2).createSessionWithEvent(r, { type: 'session.created', userId: u.id, actorId: null, sessionId: r.id, ip: null, userAgent: null, data: null, createdAt: r.createdAt }),
+        ),
+      ]);
+      // Every sign-in either saw the account enabled and wrote both rows, or saw it disabled and wrote neither.
+      const started = results.slice(1).filter((user) => user !== null && !user.disabled).length;
+      expect((await s.listUserSessions(u.id)).length).toBe(started);
+      expect((await s.listEvents({ limit: 100, userId: u.id })).length).toBe(started);
     });
 
     it('sees a role change and a disable on the very next lookup', async () => {
@@ -329,6 +383,70 @@ for (const driver of drivers) {
         expect([...results].sort()).toEqual(['deleted', 'last_method']);
         expect(await s.listIdentities(u.id)).toHaveLength(1);
         expect(await s.deleteIdentity(ids[0]!.id, (await newUser()).id)).toBe('not_found');
+      });
+    });
+
+    describe('passkey ceremonies', () => {
+      const challenge = (overrides: Partial<ChallengeRecord> = {}): ChallengeRecord => ({
+        id: randomToken(16),
+        bindingHash: randomToken(32),
+        ceremony: 'login',
+        challenge: randomToken(32),
+        userId: null,
+        webauthnUserId: null,
+        email: null,
+        name: null,
+        ip: null,
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+        ...overrides,
+      });
+      const passkey = (userId: string, id = randomToken(16)): PasskeyRecord => ({
+        id,
+        userId,
+        publicKey: randomToken(64),
+        counter: 0,
+        transports: [],
+        deviceType: 'multiDevice',
+        backedUp: true,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        name: 'key',
+        createdAt: Date.now(),
+        lastUsedAt: null,
+      });
+
+      it('hands a challenge out once, for its ceremony type, to one of two racing verifications', async () => {
+        const c = challenge();
+        expect(await s.insertChallenge(c, 20)).toBe(true);
+        expect(await s.consumeChallenge(c.bindingHash, 'signup', Date.now())).toBeNull();
+        const taken = await Promise.all([s.consumeChallenge(c.bindingHash, 'login', Date.now()), s2.consumeChallenge(c.bindingHash, 'login', Date.now())]);
+        expect(taken.filter((x) => x !== null)).toEqual([c]);
+      });
+
+      // Regression: on SQLite the sign-in's prepared statements ran on the connection while a
+      // Kysely transaction of another request was open on it, so a challenge taken meanwhile was
+      // put back when that transaction rolled back (here: a sign-up with a taken credential id),
+      // and the same assertion could be replayed.
+      it('keeps a challenge taken while another request\'s transaction rolls back', async () => {
+        const holder = await newUser();
+        const taken = passkey(holder.id);
+        await s.insertPasskey(taken);
+        for (let ticks = 0; ticks < 30; ticks++) {
+          const c = challenge();
+          await s.insertChallenge(c, 20);
+          const signUp = s
+            .createUserWithPasskey({ id: randomToken(16), email: `rollback${++n}@example.com`, name: '', role: 'member', now: Date.now(), webauthnUserId: randomToken(32) }, passkey(holder.id, taken.id))
+            .catch((error: unknown) => error);
+          // The sign-in comes in a few microtasks later: somewhere inside the sign-up's transaction.
+          const signIn = (async () => {
+            for (let i = 0; i < ticks; i++) await null;
+            return s.consumeChallenge(c.bindingHash, 'login', Date.now());
+          })();
+          const [failure, first] = await Promise.all([signUp, signIn]);
+          expect(failure).toMatchObject({ code: 'CREDENTIAL_TAKEN' });
+          expect(first?.id).toBe(c.id);
+          expect(await s.consumeChallenge(c.bindingHash, 'login', Date.now())).toBeNull();
+        }
       });
     });
 

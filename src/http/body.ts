@@ -7,6 +7,9 @@ export function isJsonContentType(value: string | null): boolean {
   return value.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
+/** Stateless between calls (no `stream` option), so one instance serves every request. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Reads a JSON body defensively: only application/json (a text/plain "JSON" body from a
  * cross-site form is refused, CSRF-01/02), at most `maxBytes` (counted while streaming,
@@ -19,7 +22,7 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   const bytes = await readCapped(request, maxBytes);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw new BadRequestError('INVALID_ENCODING', 'The request body is not valid UTF-8.');
   }

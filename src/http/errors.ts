@@ -32,9 +32,9 @@ export function toErrorResponse(error: unknown, logger?: GatehouseLogger, extraH
   return new Response(JSON.stringify(body), { status: 500, headers });
 }
 
-/** A JSON response that no cache may keep (SESS-11). */
+/** A JSON response that no cache may keep (SESS-11). A `Headers` passed in is completed and used, not copied. */
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
-  const h = new Headers(headers);
+  const h = headers instanceof Headers ? headers : new Headers(headers);
   h.set('content-type', 'application/json; charset=utf-8');
   h.set('cache-control', NO_STORE);
   return new Response(JSON.stringify(body), { status, headers: h });

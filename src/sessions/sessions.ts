@@ -89,12 +89,7 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
     async create(userId, input) {
       const store = await storage();
       const now = config.now();
-      const user = await store.findUserById(userId);
-      if (user === null) throw new NotFoundError('No such user.');
-      if (user.disabled) throw new ForbiddenError('This account is disabled.', 'ACCOUNT_DISABLED');
-
       const previous = await lookup(store, input.previousToken, now);
-      if (previous !== null) await store.deleteSession(previous.session.id);
 
       const minted = mintSessionToken();
       const record: SessionRecord = {
@@ -110,14 +105,21 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
         ip: input.ip,
         userAgent: input.userAgent?.slice(0, 512) ?? null,
       };
-      await store.insertSession(record);
-      await audit.record('session.created', {
+      const event = audit.entry('session.created', {
         userId,
         sessionId: record.id,
         ip: input.ip,
         userAgent: input.userAgent,
         data: { method: input.method, ...(previous ? { replaced: previous.session.id } : {}) },
       });
+      // The user check, the session and its audit event in one transaction: the event is never
+      // lost once the session exists, and a disabled account gets nothing written.
+      const user = await store.createSessionWithEvent(record, event);
+      if (user === null) throw new NotFoundError('No such user.');
+      if (user.disabled) throw new ForbiddenError('This account is disabled.', 'ACCOUNT_DISABLED');
+      audit.recorded(event);
+      // The browser's previous session ends (no fixation, SESS-03).
+      if (previous !== null) await store.deleteSession(previous.session.id);
       sweepExpired(store, now);
       return { session: record, user, token: minted.token };
     },

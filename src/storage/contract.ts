@@ -106,6 +106,13 @@ export interface Storage extends PasskeyStorage, OAuthStorage, JwtStorage {
   updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | null>;
 
   insertSession(session: SessionRecord): Promise<void>;
+  /**
+   * A sign-in's writes, in ONE transaction: reads the session's user and, only if they exist
+   * and are not disabled, inserts the session and `event` (its audit event). Returns the user
+   * as read in that transaction: null when there is no such user, a disabled user with nothing
+   * written. So a session never exists without its audit event, nor for a disabled account.
+   */
+  createSessionWithEvent(session: SessionRecord, event: NewAuthEvent): Promise<UserRecord | null>;
   findSessionWithUser(id: string): Promise<SessionWithUser | null>;
   /**
    * Records activity: sets lastSeenAt/expiresAt only if lastSeenAt still equals

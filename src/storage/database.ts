@@ -2,10 +2,11 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, type CompiledQuery } from 'kysely';
+import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import type { Statement } from 'better-sqlite3';
 import type { GatehouseTables } from './schema.js';
 import { ConfigurationError } from '../errors.js';
+import { ConnectionTurns, TurnTakingSqliteDialect } from './sqlite-turns.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -29,6 +30,13 @@ export interface Database {
    * (rows changed). See `src/storage/prepared.ts` for binding values by name.
    */
   prepareStatement(query: CompiledQuery): PreparedStatement;
+  /**
+   * SQLite only: runs `work` as ONE `BEGIN IMMEDIATE` transaction, synchronously, in its turn
+   * on the connection (see sqlite-turns.ts). Inside, statements run with `getNow`/`runNow`.
+   * A throw rolls everything back. Nothing else runs on the connection meanwhile, and another
+   * process waits for the write lock (busy_timeout) instead of failing halfway.
+   */
+  atomically?<T>(work: () => T): Promise<T>;
   /** Connection pool counts (PostgreSQL), for metrics. */
   poolStats?(): { total: number; idle: number; waiting: number };
   /**
@@ -48,10 +56,9 @@ export interface Database {
 export interface PreparedStatement {
   get(parameters: readonly unknown[]): Promise<Record<string, unknown> | undefined>;
   run(parameters: readonly unknown[]): Promise<number>;
-}
-
-function rejected(error: unknown): Promise<never> {
-  return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  /** SQLite only, inside `atomically`: the same, synchronously. */
+  getNow?(parameters: readonly unknown[]): Record<string, unknown> | undefined;
+  runNow?(parameters: readonly unknown[]): number;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/gatehouse.db';
@@ -120,47 +127,55 @@ async function openSqlite(path: string): Promise<Database> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const kysely = new Kysely<GatehouseTables>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const turns = new ConnectionTurns();
+  const kysely = new Kysely<GatehouseTables>({ dialect: new TurnTakingSqliteDialect({ database: sqlite }, turns) });
   let dataVersionStatement: Statement<[], number> | undefined;
+  let begin: Statement | undefined;
+  let commit: Statement | undefined;
+  let rollback: Statement | undefined;
   return {
     dialect: 'sqlite',
     kysely,
     description: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
     prepareFirst(query: CompiledQuery) {
       let statement: Statement<unknown[], unknown[]> | undefined;
-      return (parameters: readonly unknown[]) => {
-        try {
+      return (parameters: readonly unknown[]) =>
+        turns.run(() => {
           statement ??= sqlite.prepare<unknown[], unknown[]>(query.sql).raw(true);
-          return Promise.resolve(statement.get(...parameters));
-        } catch (error) {
-          return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      };
+          return statement.get(...parameters);
+        });
     },
     dataVersion() {
       dataVersionStatement ??= sqlite.prepare<[], number>('PRAGMA data_version').pluck();
       return Number(dataVersionStatement.get());
     },
     prepareStatement(query: CompiledQuery) {
-      // better-sqlite3 is synchronous: each call runs to completion before the promise settles.
+      // better-sqlite3 is synchronous: each call runs to completion, in its turn on the connection.
       let statement: Statement<unknown[], Record<string, unknown>> | undefined;
       const prepared = () => (statement ??= sqlite.prepare<unknown[], Record<string, unknown>>(query.sql));
+      const getNow = (parameters: readonly unknown[]) => prepared().get(...parameters);
+      const runNow = (parameters: readonly unknown[]) => prepared().run(...parameters).changes;
       return {
-        get(parameters) {
-          try {
-            return Promise.resolve(prepared().get(...parameters));
-          } catch (error) {
-            return rejected(error);
-          }
-        },
-        run(parameters) {
-          try {
-            return Promise.resolve(prepared().run(...parameters).changes);
-          } catch (error) {
-            return rejected(error);
-          }
-        },
+        get: (parameters) => turns.run(() => getNow(parameters)),
+        run: (parameters) => turns.run(() => runNow(parameters)),
+        getNow,
+        runNow,
       };
+    },
+    atomically<T>(work: () => T): Promise<T> {
+      return turns.run(() => {
+        // IMMEDIATE: the write lock is taken (or waited for) before the first read, so a
+        // transaction that reads and then writes never fails halfway on another process's commit.
+        (begin ??= sqlite.prepare('BEGIN IMMEDIATE')).run();
+        try {
+          const result = work();
+          (commit ??= sqlite.prepare('COMMIT')).run();
+          return result;
+        } catch (error) {
+          if (sqlite.inTransaction) (rollback ??= sqlite.prepare('ROLLBACK')).run();
+          throw error;
+        }
+      });
     },
     close: () => kysely.destroy(),
   };

@@ -21,6 +21,9 @@ export interface Prepared<V extends Record<string, unknown>> {
   get(values: V): Promise<Record<string, unknown> | undefined>;
   /** Runs the statement; resolves to the number of rows it changed. */
   run(values: V): Promise<number>;
+  /** SQLite, inside `Database.atomically` only: `get` and `run`, synchronously. */
+  getNow(values: V): Record<string, unknown> | undefined;
+  runNow(values: V): number;
 }
 
 export function prepare<V extends Record<string, unknown>>(database: Database, query: Compilable): Prepared<V> {
@@ -31,8 +34,17 @@ export function prepare<V extends Record<string, unknown>>(database: Database, q
   });
   const statement: PreparedStatement = database.prepareStatement(compiled);
   const bind = (values: V) => names.map((name) => values[name]);
+  const { getNow, runNow } = statement;
   return {
     get: (values) => statement.get(bind(values)),
     run: (values) => statement.run(bind(values)),
+    getNow(values) {
+      if (getNow === undefined) throw new Error('prepared query: getNow needs SQLite (inside Database.atomically)');
+      return getNow(bind(values));
+    },
+    runNow(values) {
+      if (runNow === undefined) throw new Error('prepared query: runNow needs SQLite (inside Database.atomically)');
+      return runNow(bind(values));
+    },
   };
 }

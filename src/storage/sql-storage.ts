@@ -7,7 +7,7 @@ import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import { createSqlJwtStorage } from './sql-jwt-storage.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, JwtStorage, OAuthStorage, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
+import type { AuthEventRecord, JwtStorage, NewAuthEvent, OAuthStorage, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
 import { sql } from 'kysely';
 
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
@@ -49,6 +49,70 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+type SessionValues = Omit<Insertable<SessionsTable>, 'ip' | 'user_agent'> & { ip: string | null; user_agent: string | null };
+type EventValues = Omit<Insertable<AuthEventsTable>, 'id' | 'user_id' | 'actor_id' | 'session_id' | 'ip' | 'user_agent' | 'data'> & {
+  user_id: string | null;
+  actor_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  data: string | null;
+};
+
+const sessionSlots = {
+  id: slot<string>('id'),
+  user_id: slot<string>('user_id'),
+  secret_hash: slot<string>('secret_hash'),
+  created_at: slot<number>('created_at'),
+  last_seen_at: slot<number>('last_seen_at'),
+  expires_at: slot<number>('expires_at'),
+  absolute_expires_at: slot<number>('absolute_expires_at'),
+  auth_time: slot<number>('auth_time'),
+  amr: slot<string>('amr'),
+  ip: slot<string | null>('ip'),
+  user_agent: slot<string | null>('user_agent'),
+};
+
+const eventSlots = {
+  type: slot<string>('type'),
+  user_id: slot<string | null>('user_id'),
+  actor_id: slot<string | null>('actor_id'),
+  session_id: slot<string | null>('session_id'),
+  ip: slot<string | null>('ip'),
+  user_agent: slot<string | null>('user_agent'),
+  data: slot<string | null>('data'),
+  created_at: slot<number>('created_at'),
+};
+
+function sessionValues(s: SessionRecord): SessionValues {
+  return {
+    id: s.id,
+    user_id: s.userId,
+    secret_hash: s.secretHash,
+    created_at: s.createdAt,
+    last_seen_at: s.lastSeenAt,
+    expires_at: s.expiresAt,
+    absolute_expires_at: s.absoluteExpiresAt,
+    auth_time: s.authTime,
+    amr: s.amr.join(' '),
+    ip: s.ip,
+    user_agent: s.userAgent,
+  };
+}
+
+function eventValues(e: NewAuthEvent): EventValues {
+  return {
+    type: e.type,
+    user_id: e.userId,
+    actor_id: e.actorId,
+    session_id: e.sessionId,
+    ip: e.ip,
+    user_agent: e.userAgent,
+    data: e.data === null ? null : JSON.stringify(e.data),
+    created_at: e.createdAt,
+  };
+}
+
 /** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
 export function createSqlStorage(database: Database): Storage {
   return { ...createSqlCoreStorage(database), ...createSqlPasskeyStorage(database), ...createSqlOAuthStorage(database), ...createSqlJwtStorage(database) };
@@ -81,31 +145,33 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
   // Every sign-in reads the user, writes the session and an audit event: prepared once too.
   const findUser = prepare<{ id: string }>(database, db.selectFrom('gatehouse_users').selectAll().where('id', '=', slot<string>('id')));
-  const sessionColumns = {
-    id: slot<string>('id'),
-    user_id: slot<string>('user_id'),
-    secret_hash: slot<string>('secret_hash'),
-    created_at: slot<number>('created_at'),
-    last_seen_at: slot<number>('last_seen_at'),
-    expires_at: slot<number>('expires_at'),
-    absolute_expires_at: slot<number>('absolute_expires_at'),
-    auth_time: slot<number>('auth_time'),
-    amr: slot<string>('amr'),
-    ip: slot<string | null>('ip'),
-    user_agent: slot<string | null>('user_agent'),
-  };
-  const insertSessionRow = prepare<Insertable<SessionsTable> & Record<string, unknown>>(database, db.insertInto('gatehouse_sessions').values(sessionColumns));
-  const eventColumns = {
-    type: slot<string>('type'),
-    user_id: slot<string | null>('user_id'),
-    actor_id: slot<string | null>('actor_id'),
-    session_id: slot<string | null>('session_id'),
-    ip: slot<string | null>('ip'),
-    user_agent: slot<string | null>('user_agent'),
-    data: slot<string | null>('data'),
-    created_at: slot<number>('created_at'),
-  };
-  const insertEventRow = prepare<Omit<Insertable<AuthEventsTable>, 'id'> & Record<string, unknown>>(database, db.insertInto('gatehouse_auth_events').values(eventColumns));
+  const insertSessionRow = prepare<SessionValues>(database, db.insertInto('gatehouse_sessions').values(sessionSlots));
+  const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
+  // PostgreSQL: the three in ONE statement (data-modifying CTEs commit together); the user row
+  // is read FOR SHARE, so a disable committing meanwhile is either seen or waits for this one.
+  const startSessionPg =
+    database.dialect === 'postgres'
+      ? prepare<SessionValues & { [K in keyof EventValues as `e_${K}`]: EventValues[K] }>(database, {
+          compile: () =>
+            sql`with u as (select * from gatehouse_users where id = ${slot<string>('user_id')} for share),
+              s as (
+                insert into gatehouse_sessions (id, user_id, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at, auth_time, amr, ip, user_agent)
+                select cast(${slot<string>('id')} as text), u.id, cast(${slot<string>('secret_hash')} as text), cast(${slot<number>('created_at')} as bigint),
+                  cast(${slot<number>('last_seen_at')} as bigint), cast(${slot<number>('expires_at')} as bigint), cast(${slot<number>('absolute_expires_at')} as bigint),
+                  cast(${slot<number>('auth_time')} as bigint), cast(${slot<string>('amr')} as text), cast(${slot<string | null>('ip')} as text), cast(${slot<string | null>('user_agent')} as text)
+                from u where u.disabled = 0
+                returning id
+              ),
+              e as (
+                insert into gatehouse_auth_events (type, user_id, actor_id, session_id, ip, user_agent, data, created_at)
+                select cast(${slot<string>('e_type')} as text), cast(${slot<string | null>('e_user_id')} as text), cast(${slot<string | null>('e_actor_id')} as text),
+                  cast(${slot<string | null>('e_session_id')} as text), cast(${slot<string | null>('e_ip')} as text), cast(${slot<string | null>('e_user_agent')} as text),
+                  cast(${slot<string | null>('e_data')} as text), cast(${slot<number>('e_created_at')} as bigint)
+                from s
+              )
+              select * from u`.compile(db),
+        })
+      : undefined;
 
   return {
     createUser: (user) =>
@@ -162,18 +228,37 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
     insertSession: (s) =>
       guard(async () => {
-        await insertSessionRow.run({
-          id: s.id,
-          user_id: s.userId,
-          secret_hash: s.secretHash,
-          created_at: s.createdAt,
-          last_seen_at: s.lastSeenAt,
-          expires_at: s.expiresAt,
-          absolute_expires_at: s.absoluteExpiresAt,
-          auth_time: s.authTime,
-          amr: s.amr.join(' '),
-          ip: s.ip,
-          user_agent: s.userAgent,
+        await insertSessionRow.run(sessionValues(s));
+      }),
+
+    createSessionWithEvent: (s, e) =>
+      guard(async () => {
+        if (startSessionPg !== undefined) {
+          const event = eventValues(e);
+          const row = await startSessionPg.get({
+            ...sessionValues(s),
+            e_type: event.type,
+            e_user_id: event.user_id,
+            e_actor_id: event.actor_id,
+            e_session_id: event.session_id,
+            e_ip: event.ip,
+            e_user_agent: event.user_agent,
+            e_data: event.data,
+            e_created_at: event.created_at,
+          });
+          return row === undefined ? null : toUser(row as unknown as Selectable<UsersTable>);
+        }
+        const { atomically } = database;
+        if (atomically === undefined) throw new Error('createSessionWithEvent: no transaction support');
+        // SQLite: one synchronous BEGIN IMMEDIATE transaction; nothing else runs on the connection meanwhile.
+        return atomically(() => {
+          const row = findUser.getNow({ id: s.userId });
+          if (row === undefined) return null;
+          const user = toUser(row as unknown as Selectable<UsersTable>);
+          if (user.disabled) return user;
+          insertSessionRow.runNow(sessionValues(s));
+          insertEventRow.runNow(eventValues(e));
+          return user;
         });
       }),
 
@@ -249,16 +334,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
     appendEvent: (e) =>
       guard(async () => {
-        await insertEventRow.run({
-          type: e.type,
-          user_id: e.userId,
-          actor_id: e.actorId,
-          session_id: e.sessionId,
-          ip: e.ip,
-          user_agent: e.userAgent,
-          data: e.data === null ? null : JSON.stringify(e.data),
-          created_at: e.createdAt,
-        });
+        await insertEventRow.run(eventValues(e));
       }),
 
     listEvents: (query) =>

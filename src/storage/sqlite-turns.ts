@@ -1,0 +1,95 @@
+import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+
+/**
+ * SQLite has ONE connection, shared by Kysely and by Gatehouse's own prepared statements
+ * (`prepareStatement`, `prepareFirst`, `atomically`). Kysely keeps the connection from
+ * `acquireConnection` to `releaseConnection`, and a Kysely transaction spans several awaits;
+ * a prepared statement run in between would run INSIDE that transaction, and be undone with
+ * it if it rolls back: a consumed challenge came back and could be consumed again (a replay,
+ * WA-02) while a sign-up with a taken credential id rolled back. So both take turns: Kysely
+ * holds a turn while it has the connection, and a prepared statement runs at once only when
+ * no one holds one (otherwise it waits for its own turn).
+ */
+export class ConnectionTurns {
+  private held = false;
+  private readonly waiting: (() => void)[] = [];
+
+  /** True when nobody holds the connection: a synchronous statement may run right now. */
+  get free(): boolean {
+    return !this.held;
+  }
+
+  async take(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return;
+    }
+    // Handed over by `give`, which leaves `held` set: nobody can slip in between.
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  give(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.held = false;
+    else next();
+  }
+
+  /** Runs synchronous `work` now if the connection is free, else when its turn comes. */
+  run<T>(work: () => T): Promise<T> {
+    if (!this.held) {
+      try {
+        return Promise.resolve(work());
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    return this.take().then(() => {
+      try {
+        return work();
+      } finally {
+        this.give();
+      }
+    });
+  }
+}
+
+/** Kysely's SQLite dialect whose driver holds a turn for as long as Kysely has the connection. */
+export class TurnTakingSqliteDialect extends SqliteDialect {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly turns: ConnectionTurns,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const inner = super.createDriver();
+    const turns = this.turns;
+    return {
+      init: () => inner.init(),
+      async acquireConnection(): Promise<DatabaseConnection> {
+        await turns.take();
+        try {
+          return await inner.acquireConnection();
+        } catch (error) {
+          turns.give();
+          throw error;
+        }
+      },
+      beginTransaction: (connection: DatabaseConnection, settings: TransactionSettings) => inner.beginTransaction(connection, settings),
+      commitTransaction: (connection: DatabaseConnection) => inner.commitTransaction(connection),
+      rollbackTransaction: (connection: DatabaseConnection) => inner.rollbackTransaction(connection),
+      ...(inner.savepoint ? { savepoint: inner.savepoint.bind(inner) } : {}),
+      ...(inner.rollbackToSavepoint ? { rollbackToSavepoint: inner.rollbackToSavepoint.bind(inner) } : {}),
+      ...(inner.releaseSavepoint ? { releaseSavepoint: inner.releaseSavepoint.bind(inner) } : {}),
+      async releaseConnection(connection: DatabaseConnection): Promise<void> {
+        try {
+          await inner.releaseConnection(connection);
+        } finally {
+          turns.give();
+        }
+      },
+      destroy: () => inner.destroy(),
+    };
+  }
+}
