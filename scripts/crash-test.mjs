@@ -192,11 +192,7 @@ async function runOne(kind, kills) {
           }
         }
       });
-      // A fetch cut off by the kill can stay pending with nothing but AbortSignal.timeout's
-      // timer, which does not keep Node alive: the script then exited with status 13 (top-level
-      // await never settled) about one run in five. A live timer lets that 5 s abort fire.
-      const hold = setInterval(() => {}, 1000);
-      await Promise.all(workers).finally(() => clearInterval(hold));
+      await Promise.all(workers);
       clearTimeout(killer);
       await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
       stats.kills++;
