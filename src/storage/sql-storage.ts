@@ -49,15 +49,10 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-type SessionValues = Omit<Insertable<SessionsTable>, 'ip' | 'user_agent'> & { ip: string | null; user_agent: string | null };
-type EventValues = Omit<Insertable<AuthEventsTable>, 'id' | 'user_id' | 'actor_id' | 'session_id' | 'ip' | 'user_agent' | 'data'> & {
-  user_id: string | null;
-  actor_id: string | null;
-  session_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  data: string | null;
-};
+// Every column named, nullable ones included (Insertable makes those optional): the prepared
+// statements bind each slot by name.
+type SessionValues = Required<Insertable<SessionsTable>>;
+type EventValues = Required<Omit<Insertable<AuthEventsTable>, 'id'>>;
 
 const sessionSlots = {
   id: slot<string>('id'),
