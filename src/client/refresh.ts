@@ -4,7 +4,8 @@ import { DEFAULT_BASE_PATH, isRecord } from './http.js';
  * JWT mode in the browser: a `fetch` that, when the server answers 401
  * ACCESS_TOKEN_EXPIRED, refreshes once and retries once. Concurrent calls share one
  * refresh (single flight); so do tabs, through the Web Locks API and a BroadcastChannel:
- * a tab that waited for the lock while another tab refreshed just retries. Tokens stay in
+ * a tab that waited for the lock while another tab refreshed just retries, and a tab that
+ * finds the lock free first checks the session (another tab may have just finished). Tokens stay in
  * HttpOnly cookies; this code never sees them.
  */
 export interface AuthFetchOptions {
@@ -79,13 +80,33 @@ export function refreshSession(options: AuthFetchOptions = {}, since = Date.now(
   const name = `gatehouse-refresh:${basePath}`;
   const acrossTabs = async (lockManager: LockManagerLike): Promise<boolean> =>
     lockManager.request(name, { ifAvailable: true }, async (lock) => {
-      if (lock !== null) return attempt();
+      if (lock !== null) {
+        // The lock was free, but another tab may have refreshed a moment ago: its message on the
+        // BroadcastChannel can arrive after this tab takes the lock. The cookies are shared, so
+        // a cheap session check tells; one extra GET per refresh keeps tabs from refreshing twice.
+        if ((lastRefreshed.get(basePath) ?? 0) < since && (await sessionIsValid(basePath))) {
+          lastRefreshed.set(basePath, Date.now());
+          return true;
+        }
+        return attempt();
+      }
       // Another tab holds the lock: it is refreshing. Wait until it is done, then use the cookies it got.
       return lockManager.request(name, async () => true);
     });
   const promise = (manager === undefined ? attempt() : acrossTabs(manager)).finally(() => inflight.delete(basePath));
   inflight.set(basePath, promise);
   return promise;
+}
+
+/** GET <base>/session with the shared cookies: true when the access token is valid now. */
+async function sessionIsValid(basePath: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${basePath}/session`, { credentials: 'same-origin', cache: 'no-store', headers: { accept: 'application/json' } });
+    await res.body?.cancel().catch(() => {});
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
 
 async function isExpired(res: Response): Promise<boolean> {
