@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, oidcProvider, openDatabase, type Database, type Gatehouse } from '../src/index.js';
 import { ORIGIN, getTestInstance, testAuthz } from './helpers.js';
@@ -71,6 +72,24 @@ describe.runIf(postgresMissing === null)('PostgreSQL dies and comes back', () =>
     expect(back.status).toBe(200);
     expect((await auth.readiness()).ready).toBe(true);
   }, 60_000);
+
+  it('a connection killed while a transaction holds it fails that transaction, not the process', async () => {
+    // pg emits 'error' on a checked-out client whose server goes away; with no listener that is an
+    // uncaught exception (the test run reports it and fails). The other connection ends this one.
+    const outcome = await database.kysely
+      .transaction()
+      .execute(async (trx) => {
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+        await sql`select pg_terminate_backend(${rows[0]!.pid})`.execute(database.kysely);
+        await new Promise((r) => setTimeout(r, 200));
+        await sql`select 1`.execute(trx);
+        return 'committed';
+      })
+      .catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(Error);
+    // The pool dropped the broken client: the next query gets a new connection.
+    expect((await sql<{ one: number }>`select 1 as one`.execute(database.kysely)).rows).toEqual([{ one: 1 }]);
+  });
 
   it('JWT mode without Redis: the LISTEN feed dies with the database, so access tokens are checked there and refused (503), refresh too; both recover', async () => {
     const jwtDatabase = await openDatabase(pg.url);

@@ -200,6 +200,12 @@ async function openPostgres(url: string): Promise<Database> {
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // Nor may a checked-out one (Kysely holds clients between the statements of a transaction): pg emits
+  // 'error' on the client with no listener then. The failure still reaches the caller as a rejected
+  // query, and the pool drops the broken client on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const kysely = new Kysely<GatehouseTables>({ dialect: new PostgresDialect({ pool }) });
   const prepare = (query: CompiledQuery) => {
     const name = statementName(query.sql);
