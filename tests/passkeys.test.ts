@@ -200,6 +200,26 @@ describe('WA-11 signature counter', () => {
     expect(event?.data).toEqual({ reason: 'counter_regression' });
   });
 
+  it('a cloned authenticator racing the original signs in once: the counter moves with the one session', async () => {
+    t = await getTestInstance();
+    const b = await account();
+    await b.send('/auth/sign-out');
+    // Two browsers, one key: both assertions carry counter 10, and both read the stored counter
+    // before either sign-in writes. Only the transaction that still finds the old counter commits.
+    const clone = new Browser(t, {}, '203.0.113.11');
+    const [mine, theirs] = [await b.loginOptions(), await clone.loginOptions()];
+    const results = await Promise.all([
+      b.verifyLogin(b.authenticator.authenticate(mine, { counter: 10 })),
+      clone.verifyLogin(b.authenticator.authenticate(theirs, { counter: 10 })),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    const [user] = await rows('gatehouse_users');
+    expect(await (await t.auth.storage()).listUserSessions(String(user!.id))).toHaveLength(1);
+    expect((await rows('gatehouse_passkeys'))[0]).toMatchObject({ counter: 10 });
+    const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'passkey.verification_failed' });
+    expect(['counter_race', 'counter_regression']).toContain((event?.data as { reason: string }).reason);
+  });
+
   it('accepts an authenticator whose counter is always zero', async () => {
     t = await getTestInstance();
     const b = new Browser(t, { zeroCounter: true });

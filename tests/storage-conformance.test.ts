@@ -167,7 +167,7 @@ for (const driver of drivers) {
         data: { method: 'passkey' },
         createdAt: rec.createdAt,
       });
-      expect(await s.createSessionWithEvent(rec, event(rec.id, u.id))).toEqual(u);
+      expect(await s.createSessionWithEvent(rec, event(rec.id, u.id))).toEqual({ user: u, passkeyUseRecorded: false });
       expect((await s.listUserSessions(u.id))[0]).toEqual(rec);
       const events = await s.listEvents({ limit: 10, userId: u.id });
       expect(events.map(({ id: _id, ...e }) => e)).toEqual([event(rec.id, u.id)]);
@@ -175,13 +175,13 @@ for (const driver of drivers) {
       // A disabled account: the user comes back, nothing is written.
       const disabled = await s.updateUser(u.id, { disabled: true }, Date.now());
       const refused = session(u.id);
-      expect(await s.createSessionWithEvent(refused, event(refused.id, u.id))).toEqual(disabled);
+      expect(await s.createSessionWithEvent(refused, event(refused.id, u.id))).toEqual({ user: disabled, passkeyUseRecorded: false });
       expect(await s.findSessionWithUser(refused.id)).toBeNull();
       expect(await s.listEvents({ limit: 10, userId: u.id })).toHaveLength(1);
 
       // No such user: null, nothing written.
       const orphan = session('no-such-user');
-      expect(await s.createSessionWithEvent(orphan, event(orphan.id, 'no-such-user'))).toBeNull();
+      expect(await s.createSessionWithEvent(orphan, event(orphan.id, 'no-such-user'))).toEqual({ user: null, passkeyUseRecorded: false });
       expect(await s.findSessionWithUser(orphan.id)).toBeNull();
       expect(await s.listEvents({ limit: 10, userId: 'no-such-user' })).toEqual([]);
 
@@ -203,7 +203,7 @@ for (const driver of drivers) {
         ),
       ]);
       // Every sign-in either saw the account enabled and wrote both rows, or saw it disabled and wrote neither.
-      const started = results.slice(1).filter((user) => user !== null && !user.disabled).length;
+      const started = results.slice(1).filter((r) => typeof r === 'object' && r !== null && 'user' in r && r.user !== null && !r.user.disabled).length;
       expect((await s.listUserSessions(u.id)).length).toBe(started);
       expect((await s.listEvents({ limit: 100, userId: u.id })).length).toBe(started);
     });
@@ -447,6 +447,79 @@ for (const driver of drivers) {
           expect(first?.id).toBe(c.id);
           expect(await s.consumeChallenge(c.bindingHash, 'login', Date.now())).toBeNull();
         }
+      });
+    });
+
+    describe('passkey sign-in: the counter moves with the session', () => {
+      const key = (userId: string, counter: number): PasskeyRecord => ({
+        id: randomToken(16),
+        userId,
+        publicKey: randomToken(64),
+        counter,
+        transports: [],
+        deviceType: 'singleDevice',
+        backedUp: false,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        name: 'key',
+        createdAt: Date.now(),
+        lastUsedAt: null,
+      });
+      const started = (sessionId: string, userId: string) => ({
+        type: 'session.created',
+        userId,
+        actorId: null,
+        sessionId,
+        ip: null,
+        userAgent: null,
+        data: { method: 'passkey' },
+        createdAt: Date.now(),
+      });
+      const storedKey = async (userId: string, id: string) => (await s.listPasskeys(userId)).find((p) => p.id === id);
+
+      it('writes the counter, the session and its event together, and nothing when the counter moved first', async () => {
+        const u = await newUser();
+        const k = key(u.id, 5);
+        await s.insertPasskey(k);
+        const first = session(u.id);
+        const use = { id: k.id, previousCounter: 5, counter: 6, backedUp: true, lastUsedAt: first.createdAt };
+        expect(await s.createSessionWithEvent(first, started(first.id, u.id), use)).toEqual({ user: u, passkeyUseRecorded: true });
+        expect(await storedKey(u.id, k.id)).toMatchObject({ counter: 6, backedUp: true, lastUsedAt: first.createdAt });
+        expect(await s.findSessionWithUser(first.id)).not.toBeNull();
+
+        // The same assertion again (previous counter 5): the counter is 6 now, so nothing is written.
+        const replay = session(u.id);
+        expect(await s.createSessionWithEvent(replay, started(replay.id, u.id), { ...use, lastUsedAt: use.lastUsedAt + 1 })).toEqual({ user: u, passkeyUseRecorded: false });
+        expect(await s.findSessionWithUser(replay.id)).toBeNull();
+        expect(await storedKey(u.id, k.id)).toMatchObject({ counter: 6, lastUsedAt: first.createdAt });
+        expect((await s.listEvents({ limit: 10, userId: u.id })).map((e) => e.sessionId)).toEqual([first.id]);
+      });
+
+      it('moves no counter for a disabled account', async () => {
+        const u = await newUser();
+        const k = key(u.id, 1);
+        await s.insertPasskey(k);
+        const disabled = await s.updateUser(u.id, { disabled: true }, Date.now());
+        const rec = session(u.id);
+        expect(await s.createSessionWithEvent(rec, started(rec.id, u.id), { id: k.id, previousCounter: 1, counter: 2, backedUp: false, lastUsedAt: Date.now() })).toEqual({
+          user: disabled,
+          passkeyUseRecorded: false,
+        });
+        expect(await storedKey(u.id, k.id)).toMatchObject({ counter: 1, lastUsedAt: null });
+        expect(await s.findSessionWithUser(rec.id)).toBeNull();
+      });
+
+      it('starts exactly one session when ten sign-ins with the same counter race on two connections', async () => {
+        const u = await newUser();
+        const k = key(u.id, 7);
+        await s.insertPasskey(k);
+        const recs = Array.from({ length: 10 }, () => session(u.id));
+        const results = await Promise.all(
+          recs.map((r, i) => (i % 2 === 0 ? s : s2).createSessionWithEvent(r, started(r.id, u.id), { id: k.id, previousCounter: 7, counter: 8, backedUp: false, lastUsedAt: Date.now() })),
+        );
+        expect(results.filter((r) => r.passkeyUseRecorded)).toHaveLength(1);
+        expect(await s.listUserSessions(u.id)).toHaveLength(1);
+        expect(await s.listEvents({ limit: 100, userId: u.id })).toHaveLength(1);
+        expect(await storedKey(u.id, k.id)).toMatchObject({ counter: 8 });
       });
     });
 

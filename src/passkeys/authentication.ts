@@ -2,7 +2,7 @@ import { generateAuthenticationOptions, verifyAuthenticationResponse, type Authe
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { randomBytes } from 'node:crypto';
 import type { Core } from '../core.js';
-import type { ChallengeRecord, PasskeyRecord } from '../storage/contract.js';
+import type { ChallengeRecord, PasskeyRecord, PasskeyUse } from '../storage/contract.js';
 import { CHALLENGE_BYTES, startCeremony } from './ceremony.js';
 import { PasskeyVerificationError, reasonOf, refuseCrossOrigin } from './verify-input.js';
 
@@ -28,12 +28,20 @@ export async function createAuthenticationOptions(core: Core, request: Request, 
   return { options, setCookie };
 }
 
+/** A verified assertion: the passkey that signed, and the counter it moves to. */
+export interface VerifiedAssertion {
+  passkey: PasskeyRecord;
+  /** Written together with the new session (`Storage.createSessionWithEvent`), never on its own. */
+  use: PasskeyUse;
+}
+
 /**
- * Verifies an assertion and records the new counter; returns the passkey that signed.
- * The key is looked up by the credential id in the response, and the response's user
- * handle must be that passkey's owner (WA-13): SimpleWebAuthn checks neither.
+ * Verifies an assertion; returns the passkey that signed and its new counter, written nothing
+ * yet: the counter moves in the sign-in's transaction, only if no other sign-in moved it first.
+ * The key is looked up by the credential id in the response, and the response's user handle
+ * must be that passkey's owner (WA-13): SimpleWebAuthn checks neither.
  */
-export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, response: AuthenticationResponseJSON): Promise<PasskeyRecord> {
+export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, response: AuthenticationResponseJSON): Promise<VerifiedAssertion> {
   const { passkeys, now } = core.config;
   refuseCrossOrigin(response, passkeys.allowCrossOrigin, 401);
   const store = await core.storage();
@@ -65,12 +73,9 @@ export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, res
   }
   if (!verification.verified) throw new PasskeyVerificationError('bad_signature', 401);
   const info = verification.authenticationInfo;
-  // Written only if no other sign-in moved the counter meanwhile: two racing assertions never both count.
-  const recorded = await store.recordPasskeyUse(passkey.id, passkey.counter, {
-    counter: info.newCounter,
-    backedUp: info.credentialBackedUp,
-    lastUsedAt: now(),
-  });
-  if (!recorded) throw new PasskeyVerificationError('counter_race', 401);
-  return { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt: now() };
+  const lastUsedAt = now();
+  return {
+    passkey: { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt },
+    use: { id: passkey.id, previousCounter: passkey.counter, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt },
+  };
 }

@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { ForbiddenError, NotFoundError } from '../errors.js';
-import type { ActiveSessionRecord, SessionRecord, SessionUserRecord, SessionWithUser, Storage, UserRecord } from '../storage/contract.js';
+import { AuthError, ForbiddenError, NotFoundError } from '../errors.js';
+import type { ActiveSessionRecord, PasskeyUse, SessionRecord, SessionUserRecord, SessionWithUser, Storage, UserRecord } from '../storage/contract.js';
 import { mintSessionToken, parseSessionToken, secretMatches } from './session-token.js';
 import type { Session, SessionResult, User } from './types.js';
 
@@ -12,6 +12,18 @@ export interface CreateSessionInput {
   userAgent: string | null;
   /** The token the browser presented, if any: that session ends (no fixation, SESS-03). */
   previousToken: string | null;
+  /** A passkey sign-in: the counter the assertion moves the passkey to, written in the session's transaction. */
+  passkeyUse?: PasskeyUse;
+}
+
+/**
+ * A passkey sign-in lost the race for the passkey's counter: another sign-in with the same
+ * passkey moved it first, so this one starts no session (WA-11).
+ */
+export class PasskeyCounterRaceError extends AuthError {
+  constructor() {
+    super('PASSKEY_VERIFICATION_FAILED', 401, 'The passkey could not be verified. Try again.');
+  }
 }
 
 export interface CreatedSession {
@@ -114,9 +126,10 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
       });
       // The user check, the session and its audit event in one transaction: the event is never
       // lost once the session exists, and a disabled account gets nothing written.
-      const user = await store.createSessionWithEvent(record, event);
+      const { user, passkeyUseRecorded } = await store.createSessionWithEvent(record, event, input.passkeyUse);
       if (user === null) throw new NotFoundError('No such user.');
       if (user.disabled) throw new ForbiddenError('This account is disabled.', 'ACCOUNT_DISABLED');
+      if (input.passkeyUse !== undefined && !passkeyUseRecorded) throw new PasskeyCounterRaceError();
       audit.recorded(event);
       // The browser's previous session ends (no fixation, SESS-03).
       if (previous !== null) await store.deleteSession(previous.session.id);

@@ -111,8 +111,12 @@ export interface Storage extends PasskeyStorage, OAuthStorage, JwtStorage {
    * and are not disabled, inserts the session and `event` (its audit event). Returns the user
    * as read in that transaction: null when there is no such user, a disabled user with nothing
    * written. So a session never exists without its audit event, nor for a disabled account.
+   *
+   * With `passkeyUse` (a passkey sign-in), the passkey's counter moves in the same transaction,
+   * and only if it is still `previousCounter`: when another sign-in moved it first, nothing is
+   * written and `passkeyUseRecorded` is false (two racing assertions never both sign in).
    */
-  createSessionWithEvent(session: SessionRecord, event: NewAuthEvent): Promise<UserRecord | null>;
+  createSessionWithEvent(session: SessionRecord, event: NewAuthEvent, passkeyUse?: PasskeyUse): Promise<SessionStart>;
   findSessionWithUser(id: string): Promise<SessionWithUser | null>;
   /**
    * Records activity: sets lastSeenAt/expiresAt only if lastSeenAt still equals
@@ -150,6 +154,23 @@ export interface PasskeyRecord {
   name: string;
   createdAt: number;
   lastUsedAt: number | null;
+}
+
+/** What a verified assertion moves a passkey to; written only while its counter is still `previousCounter`. */
+export interface PasskeyUse {
+  id: string;
+  previousCounter: number;
+  counter: number;
+  backedUp: boolean;
+  lastUsedAt: number;
+}
+
+/** What `createSessionWithEvent` saw and did. */
+export interface SessionStart {
+  /** The account as read in the transaction: null when there is no such user (then nothing is written). */
+  user: UserRecord | null;
+  /** Whether the passkey use was written (false when none was given, or when another sign-in moved the counter first). */
+  passkeyUseRecorded: boolean;
 }
 
 /** A passkey with what sign-in needs to know about its owner. */
@@ -201,8 +222,6 @@ export interface PasskeyStorage {
   insertPasskey(passkey: PasskeyRecord): Promise<void>;
   findPasskey(id: string): Promise<PasskeyWithOwner | null>;
   listPasskeys(userId: string): Promise<PasskeyRecord[]>;
-  /** Records a sign-in only if the counter is still `previousCounter` (two racing assertions write once). */
-  recordPasskeyUse(id: string, previousCounter: number, update: { counter: number; backedUp: boolean; lastUsedAt: number }): Promise<boolean>;
   renamePasskey(id: string, userId: string, name: string): Promise<boolean>;
   deletePasskey(id: string, userId: string): Promise<boolean>;
 

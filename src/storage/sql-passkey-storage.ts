@@ -82,14 +82,6 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
       .select('u.webauthn_user_id as owner_handle')
       .where('p.id', '=', slot<string>('id')),
   );
-  const recordUse = prepare<{ id: string; previousCounter: number; counter: number; backedUp: number; lastUsedAt: number }>(
-    database,
-    db
-      .updateTable('gatehouse_passkeys')
-      .set({ counter: slot<number>('counter'), backed_up: slot<number>('backedUp'), last_used_at: slot<number>('lastUsedAt') })
-      .where('id', '=', slot<string>('id'))
-      .where('counter', '=', slot<number>('previousCounter')),
-  );
 
   return {
     insertChallenge: (c, maxPendingPerIp, replaces) =>
@@ -189,11 +181,6 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
         return rows.map(toPasskey);
       }),
 
-    recordPasskeyUse: (id, previousCounter, update) =>
-      guard(async () => {
-        const changed = await recordUse.run({ id, previousCounter, counter: update.counter, backedUp: update.backedUp ? 1 : 0, lastUsedAt: update.lastUsedAt });
-        return changed === 1;
-      }),
 
     renamePasskey: (id, userId, name) =>
       guard(async () => {

@@ -7,7 +7,7 @@ import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import { createSqlJwtStorage } from './sql-jwt-storage.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, JwtStorage, NewAuthEvent, OAuthStorage, PasskeyStorage, SessionRecord, SessionWithUser, Storage } from './contract.js';
+import type { AuthEventRecord, JwtStorage, NewAuthEvent, OAuthStorage, PasskeyStorage, PasskeyUse, SessionRecord, SessionWithUser, Storage } from './contract.js';
 import { sql } from 'kysely';
 
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
@@ -53,6 +53,18 @@ function escapeLike(value: string): string {
 // statements bind each slot by name.
 type SessionValues = Required<Insertable<SessionsTable>>;
 type EventValues = Required<Omit<Insertable<AuthEventsTable>, 'id'>>;
+type PrefixedEventValues = { [K in keyof EventValues as `e_${K}`]: EventValues[K] };
+interface PasskeyUseValues extends Record<string, unknown> {
+  p_id: string;
+  p_previous_counter: number;
+  p_counter: number;
+  p_backed_up: number;
+  p_last_used_at: number;
+}
+
+function passkeyUseValues(use: PasskeyUse): PasskeyUseValues {
+  return { p_id: use.id, p_previous_counter: use.previousCounter, p_counter: use.counter, p_backed_up: use.backedUp ? 1 : 0, p_last_used_at: use.lastUsedAt };
+}
 
 const sessionSlots = {
   id: slot<string>('id'),
@@ -142,19 +154,40 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
   const findUser = prepare<{ id: string }>(database, db.selectFrom('gatehouse_users').selectAll().where('id', '=', slot<string>('id')));
   const insertSessionRow = prepare<SessionValues>(database, db.insertInto('gatehouse_sessions').values(sessionSlots));
   const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
-  // PostgreSQL: the three in ONE statement (data-modifying CTEs commit together); the user row
+  // A passkey sign-in also moves the passkey's counter, in the same transaction (WA-11).
+  const recordUse = prepare<PasskeyUseValues>(
+    database,
+    db
+      .updateTable('gatehouse_passkeys')
+      .set({ counter: slot<number>('p_counter'), backed_up: slot<number>('p_backed_up'), last_used_at: slot<number>('p_last_used_at') })
+      .where('id', '=', slot<string>('p_id'))
+      .where('counter', '=', slot<number>('p_previous_counter')),
+  );
+  // PostgreSQL: the writes in ONE statement (data-modifying CTEs commit together); the user row
   // is read FOR SHARE, so a disable committing meanwhile is either seen or waits for this one.
-  const startSessionPg =
-    database.dialect === 'postgres'
-      ? prepare<SessionValues & { [K in keyof EventValues as `e_${K}`]: EventValues[K] }>(database, {
-          compile: () =>
-            sql`with u as (select * from gatehouse_users where id = ${slot<string>('user_id')} for share),
+  // With a passkey, its counter update is one more CTE, and the session is written only if it
+  // matched: of two racing assertions, the second waits for the first's row lock and then
+  // finds the counter moved.
+  const startSessionPg = (withPasskey: boolean) =>
+    prepare<SessionValues & PrefixedEventValues & Partial<PasskeyUseValues>>(database, {
+      compile: () => {
+        const passkey = withPasskey
+          ? sql`p as (
+              update gatehouse_passkeys set counter = cast(${slot<number>('p_counter')} as bigint), backed_up = cast(${slot<number>('p_backed_up')} as integer),
+                last_used_at = cast(${slot<number>('p_last_used_at')} as bigint)
+              where id = cast(${slot<string>('p_id')} as text) and counter = cast(${slot<number>('p_previous_counter')} as bigint)
+                and exists (select 1 from u where u.disabled = 0)
+              returning id
+            ),`
+          : sql``;
+        return sql`with u as (select * from gatehouse_users where id = ${slot<string>('user_id')} for share),
+              ${passkey}
               s as (
                 insert into gatehouse_sessions (id, user_id, secret_hash, created_at, last_seen_at, expires_at, absolute_expires_at, auth_time, amr, ip, user_agent)
                 select cast(${slot<string>('id')} as text), u.id, cast(${slot<string>('secret_hash')} as text), cast(${slot<number>('created_at')} as bigint),
                   cast(${slot<number>('last_seen_at')} as bigint), cast(${slot<number>('expires_at')} as bigint), cast(${slot<number>('absolute_expires_at')} as bigint),
                   cast(${slot<number>('auth_time')} as bigint), cast(${slot<string>('amr')} as text), cast(${slot<string | null>('ip')} as text), cast(${slot<string | null>('user_agent')} as text)
-                from u where u.disabled = 0
+                from u where u.disabled = 0 ${withPasskey ? sql`and exists (select 1 from p)` : sql``}
                 returning id
               ),
               e as (
@@ -164,9 +197,11 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
                   cast(${slot<string | null>('e_data')} as text), cast(${slot<number>('e_created_at')} as bigint)
                 from s
               )
-              select * from u`.compile(db),
-        })
-      : undefined;
+              select u.*, ${withPasskey ? sql`(select count(*) from p)` : sql`0`} as passkey_updated from u`.compile(db);
+      },
+    });
+  const startSessionPgPlain = database.dialect === 'postgres' ? startSessionPg(false) : undefined;
+  const startSessionPgPasskey = database.dialect === 'postgres' ? startSessionPg(true) : undefined;
 
   return {
     createUser: (user) =>
@@ -226,11 +261,12 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
         await insertSessionRow.run(sessionValues(s));
       }),
 
-    createSessionWithEvent: (s, e) =>
+    createSessionWithEvent: (s, e, passkeyUse) =>
       guard(async () => {
-        if (startSessionPg !== undefined) {
+        const use = passkeyUse === undefined ? undefined : passkeyUseValues(passkeyUse);
+        if (startSessionPgPlain !== undefined && startSessionPgPasskey !== undefined) {
           const event = eventValues(e);
-          const row = await startSessionPg.get({
+          const row = await (use === undefined ? startSessionPgPlain : startSessionPgPasskey).get({
             ...sessionValues(s),
             e_type: event.type,
             e_user_id: event.user_id,
@@ -240,20 +276,24 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
             e_user_agent: event.user_agent,
             e_data: event.data,
             e_created_at: event.created_at,
+            ...use,
           });
-          return row === undefined ? null : toUser(row as unknown as Selectable<UsersTable>);
+          if (row === undefined) return { user: null, passkeyUseRecorded: false };
+          return { user: toUser(row as unknown as Selectable<UsersTable>), passkeyUseRecorded: Number(row.passkey_updated) > 0 };
         }
         const { atomically } = database;
         if (atomically === undefined) throw new Error('createSessionWithEvent: no transaction support');
         // SQLite: one synchronous BEGIN IMMEDIATE transaction; nothing else runs on the connection meanwhile.
         return atomically(() => {
           const row = findUser.getNow({ id: s.userId });
-          if (row === undefined) return null;
+          if (row === undefined) return { user: null, passkeyUseRecorded: false };
           const user = toUser(row as unknown as Selectable<UsersTable>);
-          if (user.disabled) return user;
+          if (user.disabled) return { user, passkeyUseRecorded: false };
+          // The counter moves first: when it lost a race, nothing has been written yet.
+          if (use !== undefined && recordUse.runNow(use) === 0) return { user, passkeyUseRecorded: false };
           insertSessionRow.runNow(sessionValues(s));
           insertEventRow.runNow(eventValues(e));
-          return user;
+          return { user, passkeyUseRecorded: use !== undefined };
         });
       }),
 

@@ -8,6 +8,7 @@ import type { PasskeyRecord } from '../../storage/contract.js';
 import { parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json, noContent } from '../errors.js';
+import { PasskeyCounterRaceError } from '../../sessions/sessions.js';
 import { checkCredentialBudget, signInResponse, spendCredentialFailure } from './sign-in.js';
 import { iso, type Route } from './types.js';
 
@@ -120,8 +121,11 @@ export const passkeyRoutes: Route[] = [
       await checkCredentialBudget(ctx);
       const input = parseInput(verifyLoginBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
       const ceremony = await takeCeremony(ctx.core, ctx.request, 'login');
-      const passkey = await verifyAssertion(ctx.core, ceremony, input.response).catch((e: unknown) => failed(ctx, e, null));
-      return signInResponse(ctx, passkey.userId, 'passkey');
+      const { passkey, use } = await verifyAssertion(ctx.core, ceremony, input.response).catch((e: unknown) => failed(ctx, e, null));
+      // The counter moves with the new session, in one transaction; a lost race starts nothing.
+      return signInResponse(ctx, passkey.userId, 'passkey', 200, {}, use).catch((e: unknown) =>
+        failed(ctx, e instanceof PasskeyCounterRaceError ? new PasskeyVerificationError('counter_race', 401) : e, passkey.userId),
+      );
     },
   },
   {

@@ -4,14 +4,22 @@ import { signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
 import type { CreatedSession } from '../../sessions/sessions.js';
+import type { PasskeyUse } from '../../storage/contract.js';
 import { iso } from './types.js';
 
 /**
  * Ends a sign-in: a NEW session (the browser's previous one ends, SESS-03), the session
  * cookie, the ceremony cookie cleared, and `{ user, session }` without any token (SESS-11).
  */
-export async function signInResponse(ctx: RouteContext, userId: string, method: string, status = 200, extra: Record<string, unknown> = {}): Promise<Response> {
-  const { created, headers } = await startSession(ctx, userId, method);
+export async function signInResponse(
+  ctx: RouteContext,
+  userId: string,
+  method: string,
+  status = 200,
+  extra: Record<string, unknown> = {},
+  passkeyUse?: PasskeyUse,
+): Promise<Response> {
+  const { created, headers } = await startSession(ctx, userId, method, passkeyUse);
   const { user } = created;
   headers.append('set-cookie', clearedCeremonyCookie());
   return json(
@@ -26,12 +34,12 @@ export async function signInResponse(ctx: RouteContext, userId: string, method: 
 }
 
 /** Creates the new session (ending this browser's previous one, SESS-03) and the Set-Cookie that carries it. */
-export async function startSession(ctx: RouteContext, userId: string, method: string): Promise<{ created: CreatedSession; headers: Headers }> {
+export async function startSession(ctx: RouteContext, userId: string, method: string, passkeyUse?: PasskeyUse): Promise<{ created: CreatedSession; headers: Headers }> {
   const { core } = ctx;
   // JWT mode: the browser's previous session (named by its access token) ends too (SESS-03).
   const previous = core.jwt === undefined ? null : await ctx.current();
   if (previous !== null) await (await core.storage()).deleteSession(previous.session.id);
-  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token });
+  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}) });
   const headers = new Headers();
   // Database mode: the session cookie; JWT mode: access, refresh and "refreshable" cookies.
   for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
