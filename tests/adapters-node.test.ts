@@ -86,3 +86,48 @@ describe('gatehouse/node', () => {
     expect(get).toContain('{"error":{"code":"UNAUTHENTICATED"');
   });
 });
+
+describe('gatehouse/node when the client goes away', () => {
+  /** A server whose one route runs `work` after the client has closed the connection; resolves with what `work` did. */
+  async function afterClientLeft(work: (gatehouse: NodeAdapter, res: ServerResponse) => Promise<void>): Promise<{ settled: 'resolved' | 'rejected'; destroyed: boolean }> {
+    const gatehouse = createNodeAdapter(world.auth);
+    let report: (value: { settled: 'resolved' | 'rejected'; destroyed: boolean }) => void = () => {};
+    const done = new Promise<{ settled: 'resolved' | 'rejected'; destroyed: boolean }>((resolve) => (report = resolve));
+    const gone = createServer((req, res) => {
+      req.socket.once('close', () => {
+        work(gatehouse, res).then(
+          () => report({ settled: 'resolved', destroyed: res.destroyed }),
+          () => report({ settled: 'rejected', destroyed: res.destroyed }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const { connect } = await import('node:net');
+    const socket = connect((gone.address() as AddressInfo).port, '127.0.0.1', () => {
+      socket.write('GET /api/slow HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      setTimeout(() => socket.destroy(), 50);
+    });
+    socket.on('error', () => {});
+    try {
+      return await done;
+    } finally {
+      await new Promise<void>((resolve) => gone.close(() => resolve()));
+    }
+  }
+  const big = () => jsonResponse({ data: 'x'.repeat(1 << 20) });
+
+  // Each of these rejected before: in an async createServer listener that is an unhandled rejection, which ends the process.
+  it('send() resolves and closes the socket', async () => {
+    expect(await afterClientLeft((gatehouse, res) => gatehouse.send(res, big()))).toEqual({ settled: 'resolved', destroyed: true });
+  });
+
+  it('sendError() resolves, also after part of a body went out', async () => {
+    expect(await afterClientLeft((gatehouse, res) => gatehouse.sendError(res, new Error('database down')))).toEqual({ settled: 'resolved', destroyed: true });
+    const midBody = async (gatehouse: NodeAdapter, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial');
+      await gatehouse.sendError(res, new Error('failed mid-body'));
+    };
+    expect(await afterClientLeft(midBody)).toEqual({ settled: 'resolved', destroyed: true });
+  });
+});

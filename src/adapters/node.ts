@@ -7,8 +7,12 @@
  * const gatehouse = createNodeAdapter(auth);
  * http.createServer(async (req, res) => {
  *   if (await gatehouse.handle(req, res)) return; // /auth/*
- *   const session = await gatehouse.getSession(req);
- *   ...
+ *   try {
+ *     const session = await gatehouse.getSession(req); // rejects with 503 while the database is down
+ *     ...
+ *   } catch (error) {
+ *     await gatehouse.sendError(res, error); // never rejects
+ *   }
  * });
  * ```
  */
@@ -119,9 +123,9 @@ export interface NodeAdapter {
   requireSession(req: IncomingMessage): Promise<SessionResult>;
   /** 401 when signed out, 403 without the permission (throws; send the error with `sendError`). */
   requirePermission(req: IncomingMessage, permission: string): Promise<SessionResult>;
-  /** Writes a web Response. */
+  /** Writes a web Response. Never rejects: a client that went away mid-response gets its socket closed. */
   send(res: ServerResponse, response: Response): Promise<void>;
-  /** Writes any thrown error as the JSON error response (AuthError keeps its status and code). */
+  /** Writes any thrown error as the JSON error response (AuthError keeps its status and code). Never rejects; with headers already sent it closes the socket. */
   sendError(res: ServerResponse, error: unknown): Promise<void>;
 }
 
@@ -152,7 +156,27 @@ export function createNodeAdapter(auth: Gatehouse): NodeAdapter {
     getSession: (req) => auth.getSession(request(req)),
     requireSession: (req) => auth.requireSession(request(req)),
     requirePermission: (req, permission) => auth.requirePermission(request(req), permission),
-    send: (res, response) => sendWebResponse(res, response),
-    sendError: (res, error) => sendWebResponse(res, auth.errorResponse(error)),
+    send: (res, response) => sendOrDrop(res, response),
+    sendError: async (res, error) => {
+      // Headers already out (the failure came mid-body) or the client gone: no error response fits.
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      await sendOrDrop(res, auth.errorResponse(error));
+    },
   };
+}
+
+/**
+ * Writes the response; never rejects. A client that disconnected mid-response cannot be told
+ * anything, and a rejection here would escape an `async` createServer listener (Node ignores the
+ * promise it returns) as an unhandled rejection that ends the process.
+ */
+async function sendOrDrop(res: ServerResponse, response: Response): Promise<void> {
+  try {
+    await sendWebResponse(res, response);
+  } catch {
+    res.destroy();
+  }
 }
