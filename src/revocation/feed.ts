@@ -120,10 +120,11 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
   const once = async () => {
     if (running) return inFlight;
     running = true;
-    // Taken before the read, recorded only once its revocations are applied: a request that
-    // sees a newer version waits for a read that started after that commit.
-    const snapshot = dataVersion?.();
     try {
+      // Taken before the read, recorded only once its revocations are applied: a request that
+      // sees a newer version waits for a read that started after that commit. Inside the try:
+      // on a closed connection it throws, and must neither escape the timer nor leave `running` set.
+      const snapshot = dataVersion?.();
       const records = await poll(cursor);
       let newest = cursor;
       for (const record of records) {
@@ -153,9 +154,9 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
   const catchUpFrom = async (seen: number): Promise<void> => {
     for (let round = 0; round < 3 && version !== seen; round++) await run();
   };
-  const timer = setInterval(() => void run(), POLL_MS);
+  const timer = setInterval(() => void run().catch(() => {}), POLL_MS);
   timer.unref();
-  void run();
+  void run().catch(() => {});
   return {
     kind: 'local',
     catchUp() {
@@ -276,12 +277,16 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
   let retryMs = 250;
   let timer: NodeJS.Timeout | undefined;
 
+  // Each attempt has a number: a callback from an older, replaced connection changes nothing.
+  let attempt = 0;
   const connect = async (): Promise<void> => {
     if (closed || database.listen === undefined) return;
+    const generation = ++attempt;
     // Lost again while catching up: stay unhealthy (the next connect reports health).
     let lost = false;
+    let opened: (() => Promise<void>) | undefined;
     try {
-      stop = await database.listen(
+      opened = await database.listen(
         setup.channel,
         (payload) => {
           const message = parseMessage(payload);
@@ -290,6 +295,7 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
           echoes.heard(message.n);
         },
         (error) => {
+          if (generation !== attempt) return;
           lost = true;
           if (healthy) setup.onError('revocation feed: PostgreSQL LISTEN connection lost; checking the database on every request until it is back', error);
           healthy = false;
@@ -297,11 +303,23 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
           schedule();
         },
       );
+      // Closed while connecting: this connection would outlive the feed and keep the process up.
+      if (closed) {
+        await opened().catch(() => {});
+        return;
+      }
+      stop = opened;
       await setup.onConnected();
       healthy = !closed && !lost;
       retryMs = 250;
     } catch (error) {
       healthy = false;
+      // LISTEN worked but the reload failed: end that connection, the retry opens a new one.
+      if (opened !== undefined) {
+        if (stop === opened) stop = undefined;
+        await opened().catch(() => {});
+      }
+      if (closed) return;
       setup.onError('revocation feed: PostgreSQL LISTEN failed', error);
       schedule();
     }

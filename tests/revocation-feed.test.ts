@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../src/index.js';
+import { createRevocationFeed, type FeedSetup } from '../src/revocation/feed.js';
+import { randomToken } from '../src/lib/crypto.js';
+import { hasPostgres, PG_URL } from './services.js';
+
+/**
+ * The revocation feed's own connections: none may outlive the feed, pile up when a reload
+ * fails, or fail the process when the database goes away under a timer. (JWT-mode behaviour
+ * through the feed is in jwt-revocation.test.ts and failures.test.ts.)
+ */
+const quiet = { onRevocation() {}, onError() {} };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.runIf(hasPostgres)('PostgreSQL LISTEN feed', () => {
+  let database: Database;
+  let admin: pg.Client;
+  beforeAll(async () => {
+    database = await openDatabase(PG_URL);
+    admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await database?.close();
+  });
+
+  /** The feed names its connection after the channel (pg_stat_activity.application_name). */
+  const listeners = async (channel: string) =>
+    (await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [`gatehouse_feed_${channel}`])).rows[0]!.n;
+  const setup = (channel: string, onConnected: () => Promise<void>): FeedSetup => ({ ...quiet, redis: undefined, channel, database: async () => database, onConnected });
+
+  it('ends the connection whose reload failed: one connection once healthy, none after close', async () => {
+    const channel = `gh_feed_${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+    let failures = 3;
+    const feed = await createRevocationFeed(
+      setup(channel, async () => {
+        if (failures-- > 0) throw new Error('reload failed');
+      }),
+    );
+    // Retries back off from 250 ms: 250 + 500 + 1000 ms, then the fourth attempt reloads.
+    for (let i = 0; i < 60 && !feed.healthy(); i++) await sleep(100);
+    expect(feed.healthy()).toBe(true);
+    expect(await listeners(channel)).toBe(1);
+    await feed.close();
+    await sleep(200);
+    expect(await listeners(channel)).toBe(0);
+  });
+
+  it('closed while still connecting: the connection that opens afterwards is ended at once', async () => {
+    const channel = `gh_feed_${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+    const feed = await createRevocationFeed(setup(channel, async () => {}));
+    await feed.close();
+    await sleep(500);
+    expect(await listeners(channel)).toBe(0);
+    expect(feed.healthy()).toBe(false);
+  });
+});
+
+describe('SQLite polling feed', () => {
+  it('keeps running quietly when the database closes under it, and closes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-feed-'));
+    try {
+      const database = await openDatabase(`sqlite:${join(dir, 'feed.db')}`);
+      await sql`select 1`.execute(database.kysely);
+      const errors: string[] = [];
+      const feed = await createRevocationFeed({
+        ...quiet,
+        redis: undefined,
+        channel: 'x',
+        database: async () => database,
+        onConnected: async () => {},
+        onError: (message) => errors.push(message),
+        poll: async () => [],
+      });
+      // An app that closes its own Database before auth.close(): the next polls read
+      // PRAGMA data_version on a closed handle. That threw outside the poll's try, an unhandled
+      // rejection from the timer (vitest fails the run on one).
+      await database.close();
+      await sleep(1500);
+      await feed.close();
+      expect(errors.every((message) => message.startsWith('revocation feed: cannot read revocations'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
