@@ -87,6 +87,15 @@ async function main(): Promise<void> {
     if (auth.jwt !== undefined) console.log(`  sessions: JWT mode (access JWT + rotating refresh token; JWKS at ${origin}/auth/jwks.json)`);
   });
   if (!(server instanceof Server)) throw new Error('the demo expects an HTTP/1.1 server');
+  // A port in use (or not ours to bind) arrives as an 'error' event, which would otherwise crash
+  // with a stack trace after the migrations ran: say what to change instead.
+  const listenFailed = (what: string, envName: string, portNumber: number) => (error: NodeJS.ErrnoException) => {
+    const reason = error.code === 'EADDRINUSE' ? `port ${portNumber} is in use` : error.code === 'EACCES' ? `port ${portNumber} needs more privileges` : error.message;
+    console.error(`Gatehouse demo: cannot serve ${what}: ${reason}. Set ${envName} to a free port.`);
+    process.exit(1);
+  };
+  server.on('error', listenFailed('the app', 'PORT', port));
+  if (metricsServer !== null && metricsPort !== null) metricsServer.on('error', listenFailed('metrics', 'METRICS_PORT', metricsPort));
   let stopping = false;
   // Responses still to be written, so a shutdown can make each one the last on its connection.
   const inFlight = new Set<ServerResponse>();

@@ -97,6 +97,31 @@ describe('readiness', () => {
   });
 });
 
+describe('startup', () => {
+  it('the demo on a port in use says which variable to change and exits 1, without a stack trace', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-port-'));
+    try {
+      const { spawnSync } = await import('node:child_process');
+      const run = spawnSync(process.execPath, ['dist/demo/server.js'], {
+        cwd: ROOT,
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DEV_IDP: '0', DATABASE_URL: `sqlite:${join(dir, 'demo.db')}` },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(`Gatehouse demo: cannot serve the app: port ${port} is in use. Set PORT to a free port.`);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      holder.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('metrics', () => {
   it('are off by default: 404 in the error shape', async () => {
     const t = await getTestInstance();

@@ -214,6 +214,8 @@ export async function startDevIdp(options: DevIdpOptions): Promise<DevIdp> {
       resolve();
     });
   });
+  // After startup an 'error' (a failed accept, say) must not crash the app that embeds the dev IdP.
+  server.on('error', (error) => console.error('dev IdP: server error', error.message));
 
   const close = async (): Promise<void> => {
     if (!server.listening) return;
