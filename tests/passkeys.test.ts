@@ -164,6 +164,10 @@ describe('WA-04..10 every check of the response', () => {
     ['user not present', { userPresent: false }],
     ['user not verified', { userVerified: false }],
     ['bad signature', { badSignature: true }],
+    ['no userHandle (WA-13)', { userHandle: null }],
+    ['a device-bound key claiming to be syncable (WA-08)', { backupEligible: true }],
+    ['backed up without being backup-eligible (WA-08)', { backedUp: true }],
+    ['cross-origin with a foreign topOrigin', { crossOrigin: true, topOrigin: 'https://evil.example' }],
   ];
   it.each(assertionAttacks)('sign-in refuses: %s', async (_name, tamper) => {
     t = await getTestInstance();
@@ -184,6 +188,30 @@ describe('WA-04..10 every check of the response', () => {
     expect((await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), { userVerified: false }))).status).toBe(200);
     await b.send('/auth/sign-out');
     expect((await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), { userPresent: false }))).status).toBe(401);
+  });
+});
+
+describe('WA-08 backup eligibility never changes', () => {
+  it('a synced passkey that signs in claiming to be device-bound is refused and logged; the honest one signs in', async () => {
+    t = await getTestInstance();
+    const b = new Browser(t, { backupEligible: true });
+    expect((await b.signUp('synced@example.com')).status).toBe(201);
+    expect((await rows('gatehouse_passkeys'))[0]).toMatchObject({ device_type: 'multiDevice' });
+    await b.send('/auth/sign-out');
+    const res = await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), { backupEligible: false, backedUp: false }));
+    expect(res.status).toBe(401);
+    const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'passkey.verification_failed' });
+    expect(event?.data).toEqual({ reason: 'backup_eligibility_changed' });
+    expect((await b.signIn()).status).toBe(200);
+  });
+
+  it('WA-13: an assertion without a userHandle is refused and logged', async () => {
+    t = await getTestInstance();
+    const b = await account();
+    await b.send('/auth/sign-out');
+    expect((await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), { userHandle: null }))).status).toBe(401);
+    const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'passkey.verification_failed' });
+    expect(event?.data).toEqual({ reason: 'user_handle_missing' });
   });
 });
 

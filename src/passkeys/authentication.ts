@@ -48,8 +48,11 @@ export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, res
   const found = await store.findPasskey(response.id);
   if (found === null || response.rawId !== response.id) throw new PasskeyVerificationError('unknown_credential', 401);
   const { passkey, webauthnUserId } = found;
+  // allowCredentials is always empty (usernameless), so the authenticator must say whose
+  // credential this is (WebAuthn 7.2 step 6): a missing userHandle is refused, not skipped.
   const handle = response.response.userHandle;
-  if (handle !== undefined && handle !== webauthnUserId) throw new PasskeyVerificationError('user_handle_mismatch', 401);
+  if (handle === undefined || handle === '') throw new PasskeyVerificationError('user_handle_missing', 401);
+  if (handle !== webauthnUserId) throw new PasskeyVerificationError('user_handle_mismatch', 401);
 
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
@@ -73,6 +76,9 @@ export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, res
   }
   if (!verification.verified) throw new PasskeyVerificationError('bad_signature', 401);
   const info = verification.authenticationInfo;
+  // WA-08: backup eligibility is fixed for a credential's life. A key registered device-bound that
+  // now claims to be syncable (or the reverse) is not the authenticator that registered it.
+  if (info.credentialDeviceType !== passkey.deviceType) throw new PasskeyVerificationError('backup_eligibility_changed', 401);
   const lastUsedAt = now();
   return {
     passkey: { ...passkey, counter: info.newCounter, backedUp: info.credentialBackedUp, lastUsedAt },
