@@ -173,6 +173,20 @@ for (const db of databases) {
       expect(statuses.slice(0, 120).every((x) => x === 401)).toBe(true);
     });
 
+    it('COOK-05 a second refresh cookie (planted by a sibling subdomain with a Domain) fails closed: 401, signed out, neither family rotates', async () => {
+      const victim = await jwtSignIn(t, 'cook05-victim@example.com');
+      const attacker = await jwtSignIn(t, 'cook05-attacker@example.com');
+      // The planted cookie is older, so the browser sends it first; taking the first one signed the victim in as the attacker.
+      for (const cookie of [`${REFRESH}=${attacker.refresh}; ${REFRESH}=${victim.refresh}`, `${REFRESH}=${victim.refresh}; ${REFRESH}=${attacker.refresh}`]) {
+        const res = await t.request('/auth/token/refresh', { method: 'POST', cookie });
+        expect(res.status).toBe(401);
+        expect(cookiesOf(res.headers).values[REFRESH]).toBe('');
+      }
+      for (const s of [victim, attacker]) expect((await tokenRows(s.sessionId)).map((r) => r.rotated_at)).toEqual([null]);
+      // Each token alone still works.
+      expect((await refresh(t, victim.refresh)).status).toBe(200);
+    });
+
     it('garbage refresh cookies are 401, never 500', async () => {
       for (const value of ['', 'x', 'a.b', `${'A'.repeat(22)}.${'B'.repeat(43)}`, "' OR 1=1 --", 'A'.repeat(5000)]) {
         const res = await refresh(t, value);

@@ -21,6 +21,24 @@ export function readCookie(header: string | null, name: string): string | null {
   return null;
 }
 
+/**
+ * Reads a cookie that must appear at most once: null when it is missing OR repeated. For a
+ * `__Secure-` cookie (the refresh token, whose Path is its route, so it cannot be `__Host-`): a
+ * sibling subdomain can plant one with a Domain attribute, and browsers send the older one
+ * first. With two of them, neither is trusted (COOK-05).
+ */
+export function readUniqueCookie(header: string | null, name: string): string | null {
+  if (header === null || header === '') return null;
+  let found: string | null = null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    if (found !== null) return null;
+    found = part.slice(eq + 1).trim();
+  }
+  return found;
+}
+
 /** Set-Cookie for a session token. Max-Age never exceeds the session's remaining lifetime (COOK-06). */
 export function sessionCookie(token: string, maxAgeSeconds: number): string {
   const maxAge = Math.max(0, Math.floor(maxAgeSeconds));

@@ -2,7 +2,7 @@ import type { Core } from '../../core.js';
 import { NotFoundError, UnauthenticatedError } from '../../errors.js';
 import type { JwtMode } from '../../jwt/jwt-mode.js';
 import { expectNoBody } from '../body.js';
-import { readCookie } from '../cookies.js';
+import { readUniqueCookie } from '../cookies.js';
 import { json, toErrorResponse } from '../errors.js';
 import { jwtCookies, REFRESH_COOKIE } from '../jwt-cookies.js';
 import { withSignOutCookies } from '../session-cookies.js';
@@ -25,7 +25,8 @@ export const tokenRoutes: Route[] = [
       const jwt = jwtMode(ctx.core);
       await expectNoBody(ctx.request);
       try {
-        const { tokens, session, user } = await jwt.refresh(readCookie(ctx.request.headers.get('cookie'), REFRESH_COOKIE), { ip: ctx.ip, userAgent: ctx.userAgent });
+        // A planted second refresh cookie (COOK-05) makes the refresh fail closed: signed out, no rotation.
+        const { tokens, session, user } = await jwt.refresh(readUniqueCookie(ctx.request.headers.get('cookie'), REFRESH_COOKIE), { ip: ctx.ip, userAgent: ctx.userAgent });
         const headers = new Headers();
         for (const cookie of jwtCookies(tokens, ctx.core.config.basePath, ctx.core.config.now())) headers.append('set-cookie', cookie);
         return json(
