@@ -20,6 +20,22 @@ function expectJwtCookies(res: Response): void {
   expect(res.headers.get('cache-control')).toBe('no-store');
 }
 
+describe('SESS-05/06: an access token never outlives its session', () => {
+  it('with an idle timeout shorter than the access-token lifetime, the token (and its cookie) end at the idle expiry', async () => {
+    t = await getJwtInstance({ session: { idleTimeoutSeconds: 300, touchIntervalSeconds: 60 } });
+    const b = new Browser(t);
+    const up = await b.signUp('idle@example.com');
+    expect(up.status).toBe(201);
+    expect(Number(/Max-Age=(\d+)/.exec(cookiesOf(up.headers).lines[ACCESS]!)?.[1])).toBeLessThanOrEqual(300);
+    const access = b.jar.get(ACCESS)!;
+    const claims = JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+    expect(claims.exp - claims.iat).toBeLessThanOrEqual(300);
+    t.clock.advance(6 * 60_000);
+    // Idle for 6 minutes: the refresh is refused, and so is the access token minted before.
+    expect((await b.send('/auth/session', { method: 'GET' })).status).toBe(401);
+  });
+});
+
 describe('sign-in methods in JWT mode', () => {
   it('passkey sign-up and sign-in set JWT cookies; a second sign-in in the same browser ends the first session (SESS-03)', async () => {
     t = await getJwtInstance();

@@ -159,8 +159,9 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     // instance whose clock runs a few ms ahead): the issue time moves up to it.
     const notBefore = Math.max(revocations.userNotBefore(user.id), (await (await storage()).findUserRevokedAt(user.id, at)) ?? 0);
     const issuedAtMs = Math.max(at, notBefore + 1);
-    // Tokens minted from a session never outlive it (SESS-05/06).
-    const expiresAt = Math.min(Math.floor(issuedAtMs / 1000) + ttl, Math.floor(session.absoluteExpiresAt / 1000));
+    // Tokens minted from a session never outlive it (SESS-05/06): neither its absolute lifetime
+    // nor its idle expiry (an idle timeout shorter than the access-token lifetime wins).
+    const expiresAt = Math.min(Math.floor(issuedAtMs / 1000) + ttl, Math.floor(session.absoluteExpiresAt / 1000), Math.floor(session.expiresAt / 1000));
     if (expiresAt <= Math.floor(at / 1000)) throw new UnauthenticatedError('This session has ended. Sign in again.');
     const accessToken = await mintAccessToken({
       issuer: settings.issuer,
