@@ -36,6 +36,18 @@ describe('SESS-05/06: an access token never outlives its session', () => {
   });
 });
 
+describe('COOK-06: the access cookie stays under 4096 bytes', () => {
+  it('names are capped at 100 characters everywhere a user is created, so the longest account still fits', async () => {
+    t = await getJwtInstance();
+    await expect(t.auth.users.create({ email: 'long@example.com', name: 'N'.repeat(3000) })).rejects.toMatchObject({ status: 400, message: 'name: at most 100 characters' });
+    expect(await (await t.auth.storage()).findUserByEmail('long@example.com')).toBeNull();
+    // The longest accepted name and email, in 4-byte characters where they may be.
+    const user = await t.auth.users.create({ email: `${'e'.repeat(64)}@${'d'.repeat(251)}.com`, name: '\u{1F600}'.repeat(50) });
+    const { headers } = await t.auth.createSession(user.id, new Request('http://localhost:3000/'), { method: 'test' });
+    for (const line of headers.getSetCookie()) expect(new TextEncoder().encode(line).length).toBeLessThan(4096);
+  });
+});
+
 describe('sign-in methods in JWT mode', () => {
   it('passkey sign-up and sign-in set JWT cookies; a second sign-in in the same browser ends the first session (SESS-03)', async () => {
     t = await getJwtInstance();

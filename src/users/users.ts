@@ -38,6 +38,8 @@ export interface Users {
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+/** Display names: the sign-up form's and the provider sign-in's cap too. */
+const MAX_NAME = 100;
 
 export function createUsers(storage: () => Promise<Storage>, config: ResolvedConfig, audit: AuditLog): Users {
   const { authz } = config;
@@ -61,10 +63,14 @@ export function createUsers(storage: () => Promise<Storage>, config: ResolvedCon
     async create(input, actor = SYSTEM_ACTOR) {
       const email = input.email.trim();
       if (!EMAIL.test(email)) throw new BadRequestError('VALIDATION_FAILED', 'email: enter an address like name@example.com');
+      // The same cap as sign-up and provider sign-in: the name travels in JWT mode's access token,
+      // and a cookie over 4096 bytes would be dropped by the browser (COOK-06).
+      const name = input.name?.trim() ?? '';
+      if (name.length > MAX_NAME) throw new BadRequestError('VALIDATION_FAILED', `name: at most ${MAX_NAME} characters`);
       const role = input.role ?? authz.defaultRole;
       if (!authz.isRole(role)) throw new BadRequestError('VALIDATION_FAILED', `role: "${role}" is not one of ${authz.roles.join(', ')}`);
       const store = await storage();
-      const user = await store.createUser({ id: randomToken(16), email, name: input.name?.trim() ?? '', role, now: config.now() });
+      const user = await store.createUser({ id: randomToken(16), email, name, role, now: config.now() });
       await audit.record('user.created', { ...eventBase(actor, user.id), data: { role } });
       return user;
     },
