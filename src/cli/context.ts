@@ -18,6 +18,12 @@ export interface CliConfig {
   authz?: Authz;
   /** JWT mode, so revocations reach running instances and `keys rotate` can work. */
   jwt?: { secret: string; redis?: string; channel?: string };
+  /**
+   * The servers' Redis (REDIS_URL). Servers with Redis hear revocations (a disable, a role
+   * change, sessions ended) only through it: without it they would notice a change made here at
+   * their next reload, up to 30 s later, instead of at once (SESS-09).
+   */
+  redis?: string;
 }
 
 const CONFIG_FILES = ['gatehouse.config.js', 'gatehouse.config.mjs'];
@@ -39,10 +45,12 @@ export async function loadCliConfig(flags: { 'database-url'?: string; config?: s
   // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt + GATEHOUSE_JWT_SECRET (+ REDIS_URL for the feed), or `jwt` in the config file.
   const secret = process.env.GATEHOUSE_JWT_SECRET;
   const fromEnv = process.env.GATEHOUSE_SESSION_STRATEGY === 'jwt' && secret !== undefined && secret !== '' ? { secret, redis: process.env.REDIS_URL || undefined, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined } : undefined;
+  const redis = process.env.REDIS_URL || fromFile.redis;
   return {
     databaseUrl: flags['database-url'] ?? process.env.DATABASE_URL ?? fromFile.databaseUrl ?? DEFAULT_DATABASE_URL,
     authz: fromFile.authz,
     jwt: fromEnv ?? fromFile.jwt,
+    ...(redis ? { redis } : {}),
   };
 }
 
@@ -56,7 +64,9 @@ export async function withGatehouse<T>(config: CliConfig, run: (auth: Gatehouse,
       database,
       origin: 'http://localhost',
       ...(config.authz ? { authz: config.authz } : {}),
-      ...(config.jwt ? { session: { strategy: 'jwt' as const }, jwt: config.jwt } : {}),
+      ...(config.jwt ? { session: { strategy: 'jwt' as const }, jwt: { ...config.jwt, redis: config.jwt.redis ?? config.redis } } : {}),
+      // The revocation feed of database mode goes through the rate limiter's Redis, as on the servers.
+      ...(config.redis ? { rateLimit: { redis: config.redis } } : {}),
     });
     try {
       return await run(auth, database);

@@ -13,6 +13,7 @@ function overview(): string {
     '',
     'Run "gatehouse <command> --help" for the options of a command.',
     'The database comes from --database-url, $DATABASE_URL, or sqlite:./data/gatehouse.db.',
+    'Set $REDIS_URL to the Redis your servers use, so they see revocations made here at once.',
   ].join('\n');
 }
 
