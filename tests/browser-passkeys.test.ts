@@ -310,6 +310,9 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     expect(await small.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
     await small.locator('#recovery').scrollIntoViewIfNeeded();
     await shot(small, 'account-codes-phone');
+    // New codes rotated the session (SESS-04): the phone context holds the new cookie. A real phone
+    // would have its own session; this one shares the laptop's, so the laptop takes the new cookie too.
+    await context.addCookies((await phone.storageState()).cookies);
     await phone.close();
 
     // Shown once: after a reload only the count is left.

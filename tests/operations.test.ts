@@ -393,12 +393,15 @@ describe('logs in JWT mode: the demo process with LOG_FORMAT=json', () => {
     await expectStatus(send(`/auth/session?access_token=${access}&refresh_token=${firstRefresh}`), 200);
     const codes = (await (await expectStatus(send('/auth/recovery-codes', { method: 'POST', json: {} }), 201)).json()) as { codes: string[] };
     for (const code of codes.codes) addSecret(code);
-    // Two refreshes; then the first refresh token again, whose successor was rotated since: reuse ends the family (RT-03).
+    // New codes rotated the session (SESS-04): a new family, whose first refresh token this is.
+    const familyRefresh = jar.get(REFRESH)!.value;
+    expect(familyRefresh).not.toBe(firstRefresh);
+    // Two refreshes; then the family's first refresh token again, whose successor was rotated since: reuse ends the family (RT-03).
     await expectStatus(send('/auth/token/refresh', { method: 'POST' }), 200);
     await expectStatus(send('/auth/token/refresh', { method: 'POST' }), 200);
     await expectStatus(send('/api/posts'), 200);
     const lastAccess = jar.get(ACCESS)!.value;
-    await expectStatus(send('/auth/token/refresh', { method: 'POST', cookie: `${REFRESH}=${firstRefresh}` }), 401);
+    await expectStatus(send('/auth/token/refresh', { method: 'POST', cookie: `${REFRESH}=${familyRefresh}` }), 401);
     await expectStatus(send('/auth/session', { cookie: `${ACCESS}=${lastAccess}` }), 401);
     // A passkey sign-in, a refresh, sign-out.
     const login = (await (await expectStatus(send('/auth/passkeys/login/options', { method: 'POST', json: {} }), 200)).json()) as PublicKeyCredentialRequestOptionsJSON;

@@ -4,6 +4,7 @@ import { getTestInstance, type TestInstance } from './helpers.js';
 import { Browser } from './passkey-helpers.js';
 import { createSoftwareAuthenticator } from '../src/testing/index.js';
 import { ORIGIN } from './helpers.js';
+import { ACCESS, getJwtInstance, refresh, REFRESH } from './jwt-helpers.js';
 
 /** A second device of the same person: a new authenticator, as a phone next to a laptop. */
 const secondDevice = () => createSoftwareAuthenticator({ origin: ORIGIN });
@@ -408,6 +409,51 @@ describe('managing passkeys', () => {
       expect(res.status, path).toBe(403);
       expect(await errorCode(res)).toBe('REAUTHENTICATION_REQUIRED');
     }
+  });
+});
+
+describe('SESS-04: a credential change rotates the session token', () => {
+  /** The session row behind a Cookie jar, by its token's id. */
+  const sessionOf = async (b: Browser) => {
+    const id = b.sessionCookie!.split('=')[1]!.split('.')[0]!;
+    return (await rows('gatehouse_sessions')).find((r) => r.id === id);
+  };
+
+  it('adding a passkey, new recovery codes and deleting a passkey each end the old token and keep sign-in time, methods and absolute end', async () => {
+    t = await getTestInstance();
+    const me = await account();
+    const first = (await sessionOf(me))!;
+    t.clock.advance(MINUTE);
+    const changes: [string, () => Promise<Response>, number][] = [
+      ['add a passkey', async () => me.verifyRegistration(secondDevice().register(await me.registrationOptions()), 'Phone'), 201],
+      ['new recovery codes', () => me.send('/auth/recovery-codes'), 201],
+      ['delete a passkey', async () => me.send(`/auth/passkeys/${me.authenticator.credentials[0]!.id}`, { method: 'DELETE' }), 204],
+    ];
+    for (const [what, change, status] of changes) {
+      const old = me.sessionCookie!;
+      const res = await change();
+      expect(res.status, what).toBe(status);
+      expect(me.sessionCookie, what).not.toBe(old);
+      expect((await t.request('/auth/session', { cookie: old })).status, what).toBe(401);
+      expect((await me.send('/auth/session', { method: 'GET' })).status, what).toBe(200);
+      expect(await sessionOf(me), what).toMatchObject({ auth_time: first.auth_time, amr: first.amr, absolute_expires_at: first.absolute_expires_at });
+    }
+    expect(await rows('gatehouse_sessions')).toHaveLength(1);
+    const events = await (await t.auth.storage()).listEvents({ limit: 10, type: 'session.created' });
+    expect(events.filter((e) => (e.data as { method: string }).method === 'rotation')).toHaveLength(3);
+  });
+
+  it('JWT mode: adding a passkey ends the old access token and refresh family and issues new ones', async () => {
+    t = await getJwtInstance();
+    const me = new Browser(t);
+    expect((await me.signUp('jwt-rotate@example.com')).status).toBe(201);
+    const oldAccess = `${ACCESS}=${me.jar.get(ACCESS)!}`;
+    const oldRefresh = me.jar.get(REFRESH)!;
+    expect((await me.verifyRegistration(secondDevice().register(await me.registrationOptions()), 'Phone')).status).toBe(201);
+    expect(me.jar.get(REFRESH)).not.toBe(oldRefresh);
+    expect((await t.request('/auth/session', { cookie: oldAccess })).status).toBe(401);
+    expect((await refresh(t, oldRefresh)).status).toBe(401);
+    expect((await me.send('/auth/session', { method: 'GET' })).status).toBe(200);
   });
 });
 

@@ -14,6 +14,12 @@ export interface CreateSessionInput {
   previousToken: string | null;
   /** A passkey sign-in: the counter the assertion moves the passkey to, written in the session's transaction. */
   passkeyUse?: PasskeyUse;
+  /**
+   * A rotation (SESS-04: a new token after a credential change), not a sign-in: the new session
+   * keeps the old one's authentication time, methods and absolute end, so rotating never makes
+   * a session fresher or longer-lived.
+   */
+  carry?: { authTime: number; amr: string[]; absoluteExpiresAt: number };
 }
 
 /**
@@ -104,16 +110,18 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
       const previous = await lookup(store, input.previousToken, now);
 
       const minted = mintSessionToken();
+      const { carry } = input;
+      const absoluteExpiresAt = carry?.absoluteExpiresAt ?? now + config.absoluteLifetimeMs;
       const record: SessionRecord = {
         id: minted.id,
         userId,
         secretHash: minted.secretHash,
         createdAt: now,
         lastSeenAt: now,
-        expiresAt: Math.min(now + config.idleTimeoutMs, now + config.absoluteLifetimeMs),
-        absoluteExpiresAt: now + config.absoluteLifetimeMs,
-        authTime: now,
-        amr: [input.method],
+        expiresAt: Math.min(now + config.idleTimeoutMs, absoluteExpiresAt),
+        absoluteExpiresAt,
+        authTime: carry?.authTime ?? now,
+        amr: carry?.amr ?? [input.method],
         ip: input.ip,
         userAgent: input.userAgent?.slice(0, 512) ?? null,
       };

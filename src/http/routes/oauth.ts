@@ -8,7 +8,7 @@ import type { IdentityRecord, OAuthTransactionRecord } from '../../storage/contr
 import { parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json, NO_STORE, noContent } from '../errors.js';
-import { startSession } from './sign-in.js';
+import { rotateSession, startSession } from './sign-in.js';
 import { iso, type Route } from './types.js';
 
 const linkBody = z.object({ returnTo: z.string().max(512).optional() }).strict();
@@ -127,7 +127,11 @@ export const oauthRoutes: Route[] = [
         const data = { provider: rp.provider.id, identityId: outcome.identity.id };
         if (outcome.kind === 'signed_up') await ctx.core.audit.record('user.created', { ...base, data: { role: outcome.user.role, via: `oauth:${rp.provider.id}` } });
         if (outcome.kind === 'linked') await ctx.core.audit.record('oauth.linked', { ...base, sessionId: signedIn?.session.id ?? null, data: { ...data, automatic: outcome.automatic } });
-        if (transaction.intent === 'link') return redirect(transaction.returnTo, [clearedOAuthCookie()]);
+        if (transaction.intent === 'link') {
+          // A new credential on the account: a new session token too (SESS-04).
+          const rotated = signedIn === null ? [] : (await rotateSession(ctx, signedIn)).getSetCookie();
+          return redirect(transaction.returnTo, [...rotated, clearedOAuthCookie()]);
+        }
         // No session exists until every check above passed (OIDC-14).
         const { headers } = await startSession(ctx, outcome.user.id, 'oauth');
         await ctx.core.audit.record('oauth.signed_in', { ...base, data });
@@ -189,7 +193,7 @@ export const oauthRoutes: Route[] = [
         throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only way to sign in. Add a passkey or link another provider first.');
       }
       await ctx.core.audit.record('oauth.unlinked', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { identityId: id.data } });
-      return noContent();
+      return noContent(await rotateSession(ctx, found));
     },
   },
 ];

@@ -9,7 +9,7 @@ import { parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json, noContent } from '../errors.js';
 import { PasskeyCounterRaceError } from '../../sessions/sessions.js';
-import { checkCredentialBudget, signInResponse, spendCredentialFailure } from './sign-in.js';
+import { checkCredentialBudget, rotateSession, signInResponse, spendCredentialFailure } from './sign-in.js';
 import { iso, type Route } from './types.js';
 
 const email = z.string().trim().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'enter an address like name@example.com');
@@ -94,7 +94,7 @@ export const passkeyRoutes: Route[] = [
           failed(ctx, e instanceof ConflictError ? new PasskeyVerificationError('credential_taken', 409) : e, signedIn.user.id),
         );
         await ctx.core.audit.record('passkey.registered', { userId: signedIn.user.id, sessionId: signedIn.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
-        return json({ passkey: publicPasskey(passkey) }, 201);
+        return json({ passkey: publicPasskey(passkey) }, 201, await rotateSession(ctx, signedIn));
       }
       const userId = newUserId();
       const passkey = await verifyRegistration(ctx.core, ceremony, input.response, userId, input.name ?? '').catch((e: unknown) => failed(ctx, e, null));
@@ -173,7 +173,7 @@ export const passkeyRoutes: Route[] = [
       }
       if (!(await store.deletePasskey(passkeyId.data, found.user.id))) throw new NotFoundError('No such passkey.');
       await ctx.core.audit.record('passkey.deleted', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkeyId.data } });
-      return noContent();
+      return noContent(await rotateSession(ctx, found));
     },
   },
 ];

@@ -5,7 +5,7 @@ import { normalizeEmail } from '../../storage/sql-rows.js';
 import { expectNoBody, parseInput, readJson } from '../body.js';
 import { json } from '../errors.js';
 import { DEFAULTS } from '../../config/resolve.js';
-import { checkCredentialBudget, signInResponse, spendCredentialFailure } from './sign-in.js';
+import { checkCredentialBudget, rotateSession, signInResponse, spendCredentialFailure } from './sign-in.js';
 import type { Route } from './types.js';
 
 const signInBody = z.object({ email: z.string().trim().min(3).max(320), code: z.string().trim().min(1).max(64) }).strict();
@@ -33,7 +33,7 @@ export const recoveryRoutes: Route[] = [
       await store.replaceRecoveryCodes(found.user.id, codes.map(hashRecoveryCode), ctx.core.config.now());
       await ctx.core.audit.record('recovery.codes_generated', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { count: codes.length } });
       // Shown once: only hashes are stored, so the codes can never be shown again.
-      return json({ codes }, 201);
+      return json({ codes }, 201, await rotateSession(ctx, found));
     },
   },
   {

@@ -3,7 +3,8 @@ import type { RouteContext } from '../context.js';
 import { signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
-import type { CreatedSession } from '../../sessions/sessions.js';
+import type { CreatedSession, CreateSessionInput } from '../../sessions/sessions.js';
+import { UnauthenticatedError } from '../../errors.js';
 import type { PasskeyUse } from '../../storage/contract.js';
 import { iso } from './types.js';
 
@@ -34,16 +35,37 @@ export async function signInResponse(
 }
 
 /** Creates the new session (ending this browser's previous one, SESS-03) and the Set-Cookie that carries it. */
-export async function startSession(ctx: RouteContext, userId: string, method: string, passkeyUse?: PasskeyUse): Promise<{ created: CreatedSession; headers: Headers }> {
+export async function startSession(
+  ctx: RouteContext,
+  userId: string,
+  method: string,
+  passkeyUse?: PasskeyUse,
+  carry?: CreateSessionInput['carry'],
+): Promise<{ created: CreatedSession; headers: Headers }> {
   const { core } = ctx;
   // JWT mode: the browser's previous session (named by its access token) ends too (SESS-03).
   const previous = core.jwt === undefined ? null : await ctx.current();
   if (previous !== null) await (await core.storage()).deleteSession(previous.session.id);
-  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}) });
+  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}), ...(carry ? { carry } : {}) });
   const headers = new Headers();
   // Database mode: the session cookie; JWT mode: access, refresh and "refreshable" cookies.
   for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
   return { created, headers };
+}
+
+/**
+ * SESS-04: after a credential change (a passkey added or deleted, a provider linked or unlinked,
+ * new recovery codes) the browser gets a new session token and the old one stops working. The
+ * new session keeps the old one's authentication time, methods and absolute end. Returns the
+ * Set-Cookie headers to send with the route's answer.
+ */
+export async function rotateSession(ctx: RouteContext, current: { user: { id: string }; session: { id: string } }): Promise<Headers> {
+  const stored = await (await ctx.core.storage()).findSessionWithUser(current.session.id);
+  // Ended meanwhile (signed out elsewhere): there is nothing to rotate.
+  if (stored === null) throw new UnauthenticatedError('This session has ended. Sign in again.');
+  const { authTime, amr, absoluteExpiresAt } = stored.session;
+  const { headers } = await startSession(ctx, current.user.id, 'rotation', undefined, { authTime, amr, absoluteExpiresAt });
+  return headers;
 }
 
 /** Refuses early while this client has used up its failed-credential budget (RATE-01/02). */
