@@ -35,7 +35,8 @@ describe('the sign-in cookies (COOK-01/02/04/06)', () => {
     const { lines, values } = cookiesOf(new Headers(s.setCookie.map((c) => ['set-cookie', c] as [string, string])));
     expect(lines[ACCESS]).toMatch(/^__Host-gatehouse-access=[^;]+; Path=\/; Max-Age=(899|900); HttpOnly; Secure; SameSite=Lax$/);
     expect(lines[REFRESH]).toMatch(/^__Secure-gatehouse-refresh=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Path=\/auth\/token\/refresh; Max-Age=604800; HttpOnly; Secure; SameSite=Strict$/);
-    expect(lines[REFRESHABLE]).toBe('__Host-gatehouse-refreshable=1; Path=/; Max-Age=604800; HttpOnly; Secure; SameSite=Lax');
+    // The browser marker: the session id and a MAC, no secret (SESS-03).
+    expect(lines[REFRESHABLE]).toMatch(new RegExp(`^__Host-gatehouse-refreshable=${s.sessionId}\\.[A-Za-z0-9_-]{43}; Path=/; Max-Age=604800; HttpOnly; Secure; SameSite=Lax$`));
     expect(lines['__Host-gatehouse-session']).toContain('Max-Age=0');
     for (const line of s.setCookie) expect(line.length).toBeLessThan(4096);
     expect(values[ACCESS]!.split('.')).toHaveLength(3);

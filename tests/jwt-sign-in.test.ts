@@ -72,6 +72,42 @@ describe('sign-in methods in JWT mode', () => {
     expect((await t.request('/auth/session', { cookie: oldAccess })).status).toBe(401);
   });
 
+  it('SESS-03 after the access cookie expired: the browser marker names the previous family, and the sign-in ends it', async () => {
+    t = await getJwtInstance();
+    const b = new Browser(t);
+    const up = await b.signUp('marker@example.com');
+    const first = ((await up.json()) as { session: { id: string } }).session.id;
+    expect(b.jar.get(REFRESHABLE)).toMatch(new RegExp(`^${first}\\.[A-Za-z0-9_-]{43}$`));
+    const oldRefresh = b.jar.get(REFRESH)!;
+    t.clock.advance(16 * 60_000);
+    b.jar.delete(ACCESS); // the browser dropped the expired access cookie
+    const again = await b.signIn();
+    expect(again.status).toBe(200);
+    const second = ((await again.json()) as { session: { id: string } }).session.id;
+    expect((await t.database.kysely.selectFrom('gatehouse_sessions').select('id').execute()).map((r) => r.id)).toEqual([second]);
+    expect((await t.request('/auth/token/refresh', { method: 'POST', cookie: `${REFRESH}=${oldRefresh}` })).status).toBe(401);
+  });
+
+  it('SESS-03 a forged marker ends nothing; createSession() ends the browser\'s previous family too', async () => {
+    t = await getJwtInstance();
+    const victim = new Browser(t);
+    const up = await victim.signUp('victim-marker@example.com');
+    const victimSession = ((await up.json()) as { session: { id: string } }).session.id;
+    const attacker = new Browser(t);
+    expect((await attacker.signUp('attacker-marker@example.com')).status).toBe(201);
+    // The victim's session id with a made-up MAC, in the attacker's own browser: not authentic, so not ended.
+    attacker.jar.set(REFRESHABLE, `${victimSession}.${'A'.repeat(43)}`);
+    attacker.jar.delete(ACCESS);
+    expect((await attacker.signIn()).status).toBe(200);
+    expect((await victim.send('/auth/session', { method: 'GET' })).status).toBe(200);
+
+    // The public createSession() (an app's own sign-in) reads the same cookies.
+    const user = await t.auth.users.create({ email: 'api-marker@example.com' });
+    const marker = victim.jar.get(REFRESHABLE)!;
+    await t.auth.createSession(user.id, new Request('http://localhost:3000/', { headers: { cookie: `${REFRESHABLE}=${marker}` } }), { method: 'test' });
+    expect(await t.database.kysely.selectFrom('gatehouse_sessions').select('id').where('id', '=', victimSession).executeTakeFirst()).toBeUndefined();
+  });
+
   it('recovery-code sign-in sets JWT cookies too', async () => {
     t = await getJwtInstance();
     const b = new Browser(t);

@@ -6,8 +6,10 @@ import type { IssuedTokens } from '../jwt/jwt-mode.js';
  * refresh endpoint only, so the browser sends it nowhere else (COOK-04); SameSite=Strict,
  * since only same-site fetches ever refresh. A third cookie, with no secret in it, says a
  * refresh family exists: a request whose access cookie the browser already dropped then
- * gets ACCESS_TOKEN_EXPIRED (refresh and retry) instead of UNAUTHENTICATED. Every Max-Age
- * ends with its token (COOK-06).
+ * gets ACCESS_TOKEN_EXPIRED (refresh and retry) instead of UNAUTHENTICATED. Its value is the
+ * browser marker (session id + server HMAC), so a sign-in can end this browser's previous
+ * family even after the access cookie expired (SESS-03); it authenticates nothing. Every
+ * Max-Age ends with its token (COOK-06).
  */
 export const ACCESS_COOKIE = '__Host-gatehouse-access';
 export const REFRESH_COOKIE = '__Secure-gatehouse-refresh';
@@ -24,7 +26,7 @@ export function jwtCookies(tokens: IssuedTokens, basePath: string, now: number):
   return [
     `${ACCESS_COOKIE}=${tokens.accessToken}; Path=/; Max-Age=${seconds(tokens.accessExpiresAt - now)}; HttpOnly; Secure; SameSite=Lax`,
     `${REFRESH_COOKIE}=${tokens.refreshToken}; Path=${refreshPath(basePath)}; Max-Age=${family}; HttpOnly; Secure; SameSite=Strict`,
-    `${REFRESHABLE_COOKIE}=1; Path=/; Max-Age=${family}; HttpOnly; Secure; SameSite=Lax`,
+    `${REFRESHABLE_COOKIE}=${tokens.marker}; Path=/; Max-Age=${family}; HttpOnly; Secure; SameSite=Lax`,
   ];
 }
 

@@ -35,3 +35,14 @@ export async function authenticateCookies(core: Core, cookieHeader: string | nul
   if (core.jwt === undefined) return { found: await core.sessions.validate(readCookie(cookieHeader, SESSION_COOKIE)), error: null };
   return core.jwt.authenticate(readCookie(cookieHeader, ACCESS_COOKIE), readCookie(cookieHeader, REFRESHABLE_COOKIE) !== null);
 }
+
+/**
+ * JWT mode: the session this browser had before a sign-in, to end it (SESS-03). Named by the
+ * access token or, once that cookie expired, by the browser marker in the refreshable cookie.
+ * Null in database mode, where `sessions.create` ends the previous session from its token.
+ */
+export async function previousJwtSession(core: Core, cookieHeader: string | null, current?: SessionWithUser | null): Promise<string | null> {
+  if (core.jwt === undefined) return null;
+  const found = current !== undefined ? current : (await authenticateCookies(core, cookieHeader)).found;
+  return found?.session.id ?? core.jwt.markedSession(readCookie(cookieHeader, REFRESHABLE_COOKIE));
+}

@@ -9,7 +9,7 @@ import type { Database } from '../storage/database.js';
 import { ACCESS_TOKEN_ALGORITHMS, mintAccessToken, verifyAccessTokenWith, type AccessTokenClaims, type VerifyRules } from './access-token.js';
 import { createKeyRing, type KeyRing } from './keys.js';
 import { createStaticKeyRing } from './static-keys.js';
-import { mintRefreshToken, successorKey } from './refresh-token.js';
+import { browserMarker, markedSession, markerKey, mintRefreshToken, successorKey } from './refresh-token.js';
 import { rotateRefreshToken, signedOut } from './rotate-refresh-token.js';
 import type { RevocationVerdict } from '../revocation/revocation-state.js';
 import type { Revocations } from '../revocation/revocations.js';
@@ -29,6 +29,8 @@ export interface IssuedTokens {
   refreshToken: string;
   /** The family's absolute end (ms): the refresh cookie never outlives it. */
   refreshExpiresAt: number;
+  /** The browser marker naming this session (see `browserMarker`), for the refreshable cookie. */
+  marker: string;
 }
 
 export interface RefreshResult {
@@ -45,6 +47,8 @@ export interface JwtMode {
   issue(session: ActiveSessionRecord, user: SessionUserRecord): Promise<IssuedTokens>;
   /** Rotates a refresh token (RT-02..06); throws UnauthenticatedError when it cannot. */
   refresh(refreshToken: string | null, meta: { ip: string | null; userAgent: string | null }): Promise<RefreshResult>;
+  /** The session an authentic browser marker (the refreshable cookie) names, else null: the browser's previous session at sign-in (SESS-03). */
+  markedSession(marker: string | null): string | null;
   /** The session an authentic access token names, even expired (sign-out must still end it). */
   sessionForSignOut(accessToken: string | null): Promise<{ sessionId: string; userId: string } | null>;
   jwks(): Promise<JSONWebKeySet>;
@@ -83,6 +87,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
   const cache = new VerifiedTokenCache(settings.verifiedTokenCacheSize);
   const verifying = new Map<string, Promise<VerifiedEntry>>();
   const successors = successorKey(settings.secret);
+  const markers = markerKey(settings.secret);
   const ttl = settings.accessTokenTtlSeconds;
   let readyPromise: Promise<void> | undefined;
   let started = false;
@@ -179,7 +184,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
       issuedAtMs,
       expiresAt,
     });
-    return { accessToken, accessExpiresAt: expiresAt * 1000, refreshToken, refreshExpiresAt: session.absoluteExpiresAt };
+    return { accessToken, accessExpiresAt: expiresAt * 1000, refreshToken, refreshExpiresAt: session.absoluteExpiresAt, marker: browserMarker(markers, session.id) };
   }
 
   const mode: JwtMode = {
@@ -253,6 +258,8 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
       const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs, metrics }, token, meta);
       return { tokens: await mint(rotated.session, rotated.user, rotated.token), session: rotated.session, user: rotated.user };
     },
+
+    markedSession: (marker) => markedSession(markers, marker),
 
     async sessionForSignOut(token) {
       if (token === null || token === '') return null;

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { randomToken, sha256 } from '../lib/crypto.js';
 
 /**
@@ -39,4 +39,30 @@ export function successorOf(key: Buffer, parentId: string): MintedRefreshToken {
   const id = createHmac('sha256', key).update(`id:${parentId}`).digest().subarray(0, 16).toString('base64url');
   const secret = createHmac('sha256', key).update(`secret:${parentId}`).digest().toString('base64url');
   return { id, token: `${id}.${secret}`, secretHash: sha256(secret) };
+}
+
+/**
+ * The browser marker: `<session id>.<HMAC>` in the `__Host-gatehouse-refreshable` cookie (Path=/,
+ * so every sign-in route sees it, unlike the refresh cookie). It names the browser's refresh
+ * family even after its access cookie expired, so a sign-in can end it (SESS-03). Nobody without
+ * the server key can make one: a marker naming someone else's session cannot be forged.
+ */
+export function markerKey(secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'gatehouse', 'gatehouse browser marker v1', 32));
+}
+
+const MARKER_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+export function browserMarker(key: Buffer, sessionId: string): string {
+  return `${sessionId}.${createHmac('sha256', key).update(sessionId).digest('base64url')}`;
+}
+
+/** The session id an authentic marker names, else null. */
+export function markedSession(key: Buffer, marker: string | null): string | null {
+  if (marker === null) return null;
+  const match = MARKER_PATTERN.exec(marker);
+  if (match === null) return null;
+  const expected = createHmac('sha256', key).update(match[1]!).digest();
+  const presented = Buffer.from(match[2]!, 'base64url');
+  return presented.length === expected.length && timingSafeEqual(presented, expected) ? match[1]! : null;
 }

@@ -1,6 +1,6 @@
 import { ipKey } from '../../protect/client-ip.js';
 import type { RouteContext } from '../context.js';
-import { signInCookies } from '../session-cookies.js';
+import { previousJwtSession, signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
 import type { CreatedSession, CreateSessionInput } from '../../sessions/sessions.js';
@@ -43,9 +43,10 @@ export async function startSession(
   carry?: CreateSessionInput['carry'],
 ): Promise<{ created: CreatedSession; headers: Headers }> {
   const { core } = ctx;
-  // JWT mode: the browser's previous session (named by its access token) ends too (SESS-03).
-  const previous = core.jwt === undefined ? null : await ctx.current();
-  if (previous !== null) await (await core.storage()).deleteSession(previous.session.id);
+  // JWT mode: the browser's previous session ends too (SESS-03), named by its access token or,
+  // once that cookie expired, by the browser marker in the refreshable cookie.
+  const previous = core.jwt === undefined ? null : await previousJwtSession(core, ctx.request.headers.get('cookie'), await ctx.current());
+  if (previous !== null) await (await core.storage()).deleteSession(previous);
   const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}), ...(carry ? { carry } : {}) });
   const headers = new Headers();
   // Database mode: the session cookie; JWT mode: access, refresh and "refreshable" cookies.
