@@ -221,6 +221,29 @@ describe('link and unlink (SESS-10, AUTHZ-02)', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('REAUTHENTICATION_REQUIRED');
   });
 
+  it('SESS-10: unlinking needs a recent sign-in; the identity stays', async () => {
+    const owner = new OAuthBrowser(t);
+    await owner.signIn('alpha');
+    b.claims = { email: 'alice@example.com' };
+    const started = await owner.send('/auth/oauth/beta/link', { method: 'POST', json: {}, accept: 'application/json' });
+    await owner.callback(await owner.authorize(new URL(((await started.json()) as { url: string }).url)));
+    const { accounts } = (await (await owner.send('/auth/accounts', { accept: 'application/json' })).json()) as { accounts: Array<{ id: string }> };
+    t.clock.advance(11 * 60 * 1000);
+    const res = await owner.send(`/auth/accounts/${accounts[0]!.id}`, { method: 'DELETE', accept: 'application/json' });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('REAUTHENTICATION_REQUIRED');
+    expect(await count(t, 'gatehouse_identities')).toBe(2);
+  });
+
+  it('SESS-04: linking rotates the session token; the old one is refused', async () => {
+    const { browser } = await signedInBrowser('carol@example.com');
+    const old = browser.cookie;
+    const res = await link(browser, 'alpha');
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('__Host-gatehouse-session=') && !c.includes('Max-Age=0'))).toBe(true);
+    expect((await t.request('/auth/session', { cookie: old })).status).toBe(401);
+    expect((await browser.send('/auth/session', { accept: 'application/json' })).status).toBe(200);
+  });
+
   it('CSRF: a cross-site POST cannot start a link', async () => {
     const { browser } = await signedInBrowser('carol@example.com');
     const res = await browser.send('/auth/oauth/alpha/link', { method: 'POST', json: {}, site: 'cross-site', accept: 'application/json' });

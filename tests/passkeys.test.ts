@@ -502,6 +502,53 @@ describe('recovery codes', () => {
     }
     expect(statuses).toEqual([401, 401, 429]);
   });
+
+  it('RATE-02: one client spraying recovery codes across many accounts is refused with 429 and Retry-After', async () => {
+    t = await getTestInstance({ rateLimit: { limits: { credentialIp: { points: 4, durationSeconds: 60 } } } });
+    const sprayer = new Browser(t, {}, '198.51.100.200');
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 6; i++) {
+      const res = await sprayer.send('/auth/recovery/sign-in', { json: { email: `target${i}@example.com`, code: 'CCCCC-CCCCC' } });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+    }
+    // Every account is new (each has its own budget): only the per-client limit can refuse.
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    // Another client is not affected.
+    expect((await new Browser(t, {}, '198.51.100.201').send('/auth/recovery/sign-in', { json: { email: 'target0@example.com', code: 'CCCCC-CCCCC' } })).status).toBe(401);
+  });
+
+  it('CSRF-05: a cross-site POST to the sign-in endpoints is refused before anything happens', async () => {
+    t = await getTestInstance();
+    const b = await account();
+    await b.send('/auth/sign-out');
+    const options = await b.loginOptions();
+    const response = b.authenticator.authenticate(options);
+    for (const [path, json] of [
+      ['/auth/passkeys/login/verify', { response }],
+      ['/auth/recovery/sign-in', { email: 'ada@example.com', code: 'DDDDD-DDDDD' }],
+    ] as const) {
+      const res = await b.send(path, { json, headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } });
+      expect(res.status, path).toBe(403);
+      expect(res.headers.getSetCookie().some((c) => c.startsWith('__Host-gatehouse-session=') && !c.includes('Max-Age=0')), path).toBe(false);
+    }
+    expect(await rows('gatehouse_sessions')).toHaveLength(0);
+    // The challenge was not taken: the same assertion still signs in from the right site.
+    expect((await b.verifyLogin(response)).status).toBe(200);
+  });
+
+  it('AUTHZ-03: a sign-up naming its own role, id or flags is refused and creates nobody', async () => {
+    t = await getTestInstance();
+    for (const extra of [{ role: 'admin' }, { id: 'chosen-id' }, { emailVerified: true }, { disabled: false }]) {
+      const res = await new Browser(t).send('/auth/passkeys/register/options', { json: { email: 'mallory@example.com', name: 'M', ...extra } });
+      expect(res.status, JSON.stringify(extra)).toBe(400);
+      expect(await errorCode(res)).toBe('VALIDATION_FAILED');
+    }
+    expect(await rows('gatehouse_users')).toHaveLength(0);
+    expect(await rows('gatehouse_challenges')).toHaveLength(0);
+  });
 });
 
 describe('ERR-01 garbage in passkey bodies', () => {
