@@ -117,6 +117,10 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
     await page.fill('#name', 'Grace');
     await Promise.all([page.waitForURL(url('/auth/account?welcome=1')), page.click('button[type=submit]')]);
     await expect(page.locator('#linked').innerText()).resolves.toContain('No provider is linked yet');
+    // Grace is also signed in on another device: adding a way to sign in offers to end it (SESS-08).
+    const graceId = (await (await auth.storage()).findUserByEmail('grace@example.com'))!.id;
+    const otherDevice = await auth.createSession(graceId, new Request(url('/')), { method: 'test' });
+    await page.reload();
 
     await page.click('button[data-action="link"][data-provider="dev"]');
     await page.waitForURL(/\/interaction\//);
@@ -126,6 +130,11 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
     expect((await identities()).filter((i) => i.user_id === grace!.id)).toEqual([expect.objectContaining({ subject: 'dev-bob', provider: 'dev' })]);
     // Still Grace: linking adds a way to sign in, it does not switch accounts.
     await page.locator('nav .who', { hasText: 'grace@example.com' }).waitFor();
+    // The offer was accepted (this suite accepts every dialog): the other device is signed out, this one is not.
+    await page.locator('#linked [role=status]', { hasText: '1 other device signed out' }).waitFor();
+    const left = await (await auth.storage()).listUserSessions(graceId);
+    expect(left.map((x) => x.id)).not.toContain(otherDevice.session.id);
+    expect(left).toHaveLength(1);
     await shot('account-linked');
 
     await Promise.all([page.waitForLoadState('load'), page.click('button[data-action="unlink"]')]);

@@ -26,8 +26,9 @@ function toggleRename(row: HTMLTableRowElement, open: boolean): void {
 }
 
 /**
- * SESS-08: after a passkey is added or removed, offer to end the other sessions (the usual
- * reason for the change is a lost or shared device). Asked only when there are others.
+ * SESS-08: after a credential is added or removed (a passkey, a linked provider, a replaced set
+ * of recovery codes), offer to end the other sessions: the usual reason for the change is a lost
+ * or shared device. Asked only when there are others.
  */
 async function offerToEndOtherSessions(): Promise<string> {
   const others = Number(document.getElementById('passkeys')?.dataset.otherSessions ?? '0');
@@ -92,6 +93,7 @@ async function generate(button: HTMLButtonElement): Promise<void> {
   const card = find('#recovery', HTMLElement);
   const status = statusNear(button);
   if (Number(button.dataset.existing ?? '0') > 0 && !confirm('Generate new recovery codes? The codes you have now stop working.')) return;
+  const replacing = Number(button.dataset.existing ?? '0') > 0;
   try {
     const codes = await generateRecoveryCodes(api);
     const list = find('ol.codes', HTMLOListElement, card);
@@ -101,7 +103,11 @@ async function generate(button: HTMLButtonElement): Promise<void> {
     button.dataset.existing = String(codes.length);
     button.textContent = 'Generate new codes';
     button.className = 'secondary';
-    say(status, 'ok', `${codes.length} new recovery codes. Save them now: they will not be shown again.`);
+    const shown = `${codes.length} new recovery codes. Save them now: they will not be shown again.`;
+    say(status, 'ok', shown);
+    // Replacing codes (lost, or seen by someone?) is a credential change: offer to end the other sessions.
+    const ended = replacing ? await offerToEndOtherSessions() : '';
+    if (ended !== '') say(status, 'ok', `${shown}${ended}`);
   } catch (error) {
     showError(status, error);
   }
@@ -149,7 +155,7 @@ async function unlink(button: HTMLButtonElement): Promise<void> {
   if (!confirm(`Unlink ${button.dataset.name ?? 'this provider'}? You will no longer be able to sign in with it.`)) return;
   try {
     await unlinkAccount({ ...api, id: button.dataset.id ?? '' });
-    setFlash('linked', `${button.dataset.name ?? 'Provider'} unlinked.`);
+    setFlash('linked', `${button.dataset.name ?? 'Provider'} unlinked.${await offerToEndOtherSessions()}`);
     location.reload();
   } catch (error) {
     showError(statusNear(button), error);
@@ -201,3 +207,11 @@ document.addEventListener('keydown', (event) => {
 });
 
 showFlash();
+
+// Back from linking a provider (the return address ends in #linked, and no ?error=): offer once.
+if (location.hash === '#linked' && !new URLSearchParams(location.search).has('error')) {
+  history.replaceState(null, '', `${location.pathname}${location.search}`);
+  void offerToEndOtherSessions().then((ended) => {
+    if (ended !== '') say(statusNear(find('#linked', HTMLElement)), 'ok', `Provider linked.${ended}`);
+  });
+}
