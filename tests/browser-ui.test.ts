@@ -92,6 +92,16 @@ describe.skipIf(!chromiumAvailable('built-in page tests'))('built-in pages in a 
     await Promise.all([page.waitForURL(url('/auth/account')), page.goto(url('/auth/sign-in'))]);
   });
 
+  it('edits the profile name on the account page: saved, and shown after the reload', async () => {
+    await page.goto(url('/auth/account'));
+    await page.fill('#profile-name', 'Root A. Admin');
+    await Promise.all([page.waitForLoadState('load'), page.click('#profile button[type=submit]')]);
+    await expect.poll(() => status('#profile').innerText()).toContain('Name saved: “Root A. Admin”.');
+    expect(await page.inputValue('#profile-name')).toBe('Root A. Admin');
+    expect((await (await store()).findUserById(adminId))?.name).toBe('Root A. Admin');
+    await shot(page, 'account-profile-saved');
+  });
+
   it('lists devices by browser and system, signs one out, then all others', async () => {
     const firefox = await otherDevice(adminId, FIREFOX);
     const iphone = await otherDevice(adminId, IPHONE);

@@ -48,6 +48,23 @@ describe('COOK-06: the access cookie stays under 4096 bytes', () => {
   });
 });
 
+describe('the profile in JWT mode', () => {
+  it('a new name makes the access tokens stale: the next request asks for a refresh, whose token carries the name', async () => {
+    t = await getJwtInstance();
+    const b = new Browser(t);
+    expect((await b.signUp('rename@example.com', 'Old Name')).status).toBe(201);
+    const saved = await b.send('/auth/user', { method: 'PATCH', json: { name: 'New Name' } });
+    expect(saved.status).toBe(200);
+    const stale = await b.send('/auth/session', { method: 'GET' });
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { error: { code: string } }).error.code).toBe('ACCESS_TOKEN_EXPIRED');
+    expect((await b.send('/auth/token/refresh', { method: 'POST' })).status).toBe(200);
+    const claims = JSON.parse(Buffer.from(b.jar.get(ACCESS)!.split('.')[1]!, 'base64url').toString()) as { name: string };
+    expect(claims.name).toBe('New Name');
+    expect(((await (await b.send('/auth/session', { method: 'GET' })).json()) as { user: { name: string } }).user.name).toBe('New Name');
+  });
+});
+
 describe('sign-in methods in JWT mode', () => {
   it('passkey sign-up and sign-in set JWT cookies; a second sign-in in the same browser ends the first session (SESS-03)', async () => {
     t = await getJwtInstance();

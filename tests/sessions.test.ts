@@ -279,3 +279,29 @@ describe('SESS-11 tokens never leave Set-Cookie', () => {
     expect(all).not.toContain(secret);
   });
 });
+
+describe('the user\'s own profile (PATCH /auth/user)', () => {
+  it('changes the name, seen on the very next request, and records it; refuses other fields, long names, strangers and cross-site calls', async () => {
+    t = await getTestInstance();
+    const { cookie, userId } = await t.signIn('olga@example.com');
+    expect(((await (await t.request('/auth/session', { cookie })).json()) as { user: { name: string } }).user.name).toBe('olga');
+    const patch = (body: unknown, init: { cookie?: string; headers?: Record<string, string> } = { cookie }) =>
+      t.request('/auth/user', { method: 'PATCH', cookie: init.cookie, headers: { 'content-type': 'application/json', ...init.headers }, body: JSON.stringify(body) });
+
+    const res = await patch({ name: '  Olga K.  ' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ user: { id: userId, email: 'olga@example.com', name: 'Olga K.', role: 'member' } });
+    // The session cache (on by default) drops the old name: the next request sees the new one.
+    expect(((await (await t.request('/auth/session', { cookie })).json()) as { user: { name: string } }).user.name).toBe('Olga K.');
+    const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'user.profile_updated' });
+    expect(event).toMatchObject({ userId, actorId: userId, data: { fields: ['name'] } });
+
+    for (const body of [{ name: 'x'.repeat(101) }, { name: 'Olga', role: 'admin' }, { name: 'Olga', email: 'other@example.com' }, {}]) {
+      const refused = await patch(body);
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await patch({ name: 'Anon' }, {})).status).toBe(401);
+    expect((await patch({ name: 'Forged' }, { cookie, headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await (await t.auth.storage()).findUserById(userId))).toMatchObject({ name: 'Olga K.', role: 'member', email: 'olga@example.com' });
+  });
+});

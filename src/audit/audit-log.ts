@@ -10,6 +10,7 @@ export type AuthEventType =
   | 'user.role_changed'
   | 'user.disabled'
   | 'user.enabled'
+  | 'user.profile_updated'
   | 'rate_limited'
   | 'csrf.refused'
   | 'passkey.registered'
@@ -34,6 +35,7 @@ export const AUTH_EVENT_TYPES: readonly AuthEventType[] = [
   'user.role_changed',
   'user.disabled',
   'user.enabled',
+  'user.profile_updated',
   'rate_limited',
   'csrf.refused',
   'passkey.registered',

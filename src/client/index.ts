@@ -14,10 +14,10 @@
  */
 export { signUpWithPasskey, signInWithPasskey, addPasskey } from './ceremonies.js';
 export type { SignUpWithPasskeyOptions, SignInWithPasskeyOptions, AddPasskeyOptions } from './ceremonies.js';
-export { listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, signInWithRecoveryCode, signOut, signOutDevice, signOutOtherDevices } from './manage.js';
+export { listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, signInWithRecoveryCode, signOut, signOutDevice, signOutOtherDevices, updateProfile } from './manage.js';
 export { updateUser, revokeUserSessions } from './admin.js';
 export type { AdminUserOptions, UpdateUserOptions } from './admin.js';
-export type { PasskeyIdOptions, RenamePasskeyOptions, SignInWithRecoveryCodeOptions } from './manage.js';
+export type { PasskeyIdOptions, RenamePasskeyOptions, SignInWithRecoveryCodeOptions, UpdateProfileOptions } from './manage.js';
 export { listLinkedAccounts, linkProvider, unlinkAccount } from './accounts.js';
 export type { LinkedAccount, LinkProviderOptions, AccountIdOptions } from './accounts.js';
 export { authFetch, createAuthFetch, refreshSession } from './refresh.js';

@@ -1,5 +1,5 @@
 import { badResponse, callApi, isRecord, type ClientOptions } from './http.js';
-import { parseCodes, parsePasskey, parsePasskeyList, parseSignIn, type PasskeyInfo, type SignInResult } from './parse.js';
+import { parseCodes, parsePasskey, parsePasskeyList, parseSignIn, parseUser, type PasskeyInfo, type SignedInUser, type SignInResult } from './parse.js';
 
 export interface PasskeyIdOptions extends ClientOptions {
   id: string;
@@ -14,7 +14,17 @@ export interface SignInWithRecoveryCodeOptions extends ClientOptions {
   code: string;
 }
 
+export interface UpdateProfileOptions extends ClientOptions {
+  /** The display name, at most 100 characters; an empty string clears it. */
+  name: string;
+}
+
 const passkeyPath = (id: string) => `/passkeys/${encodeURIComponent(id)}`;
+
+/** Changes the signed-in user's own display name; returns the user as stored. */
+export async function updateProfile(options: UpdateProfileOptions): Promise<SignedInUser> {
+  return parseUser(await callApi('PATCH', '/user', { basePath: options.basePath, signal: options.signal, body: { name: options.name } }));
+}
 
 /** The signed-in user's passkeys. */
 export async function listPasskeys(options: ClientOptions = {}): Promise<PasskeyInfo[]> {

@@ -47,6 +47,12 @@ function str(o: Record<string, unknown>, key: string, what: string): string {
   return v;
 }
 
+export function parseUser(body: unknown): SignedInUser {
+  if (!isRecord(body) || !isRecord(body.user)) throw badResponse('user');
+  const { user } = body;
+  return { id: str(user, 'id', 'user'), email: str(user, 'email', 'user'), name: str(user, 'name', 'user'), role: str(user, 'role', 'user') };
+}
+
 export function parseSignIn(body: unknown): SignInResult {
   if (!isRecord(body) || !isRecord(body.user) || !isRecord(body.session)) throw badResponse('sign-in');
   const { user, session } = body;

@@ -21,8 +21,9 @@ export function withRevocations(store: Storage, revoke: (kind: RevocationKind, s
     },
     async updateUser(id, patch, at) {
       const updated = await store.updateUser(id, patch, at);
-      // A role change or a disable refuses every access token issued before it.
-      if (updated !== null && (patch.role !== undefined || patch.disabled === true)) await revoke('user', id);
+      // A role change or a disable refuses every access token issued before it; a new name makes
+      // them stale too, so the next refresh carries it (and the session cache drops the old one).
+      if (updated !== null && (patch.role !== undefined || patch.disabled === true || patch.name !== undefined)) await revoke('user', id);
       return updated;
     },
   };

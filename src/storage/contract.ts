@@ -25,6 +25,8 @@ export interface NewUser {
 export interface UserPatch {
   role?: string;
   disabled?: boolean;
+  /** The display name (the account page's profile). */
+  name?: string;
 }
 
 /** What validating a session needs: the row without its device details. */

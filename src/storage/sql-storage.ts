@@ -252,6 +252,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
         const values: Partial<UsersTable> = { updated_at: now };
         if (patch.role !== undefined) values.role = patch.role;
         if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
+        if (patch.name !== undefined) values.name = patch.name;
         const row = await db.updateTable('gatehouse_users').set(values).where('id', '=', id).returningAll().executeTakeFirst();
         return row ? toUser(row) : null;
       }),

@@ -72,6 +72,7 @@ td.actions { white-space: nowrap; text-align: right; } td.actions .row { justify
 code.data { display: inline-block; margin-top: 4px; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; background: none; padding: 0; color: var(--gh-muted); }
 .cell-label { display: none; color: var(--gh-muted); }
 form.rename input { margin: 4px 0 8px; }
+form.profile-name { margin-top: 12px; } form.profile-name input { flex: 1 1 12em; min-width: 0; }
 form.filters { display: flex; gap: 8px 12px; flex-wrap: wrap; align-items: flex-end; }
 form.filters label { font-size: 14px; } form.filters input, form.filters select { margin: 2px 0 0; width: 100%; padding: 8px 10px; }
 form.filters .field { flex: 1 1 180px; }

@@ -35,6 +35,8 @@ export interface Users {
   setDisabled(userId: string, disabled: boolean, actor: Actor): Promise<UserRecord>;
   /** Ends every session of a user (an admin or the operator); returns how many ended. */
   revokeSessions(userId: string, actor: Actor): Promise<number>;
+  /** Changes the display name (at most 100 characters, trimmed): the user themself, an admin or the operator. */
+  setName(userId: string, name: string, actor: Actor): Promise<UserRecord>;
 }
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -110,6 +112,20 @@ export function createUsers(storage: () => Promise<Storage>, config: ResolvedCon
       const ended = await store.deleteUserSessions(userId);
       await audit.record('session.revoked', { ...eventBase(actor, userId), data: { scope: 'all', by: actor.userId === null ? 'operator' : 'admin', count: ended.length } });
       return ended.length;
+    },
+
+    async setName(userId, input, actor) {
+      const name = input.trim();
+      if (name.length > MAX_NAME) throw new BadRequestError('VALIDATION_FAILED', `name: at most ${MAX_NAME} characters`);
+      const store = await storage();
+      // Your own name is yours to change; someone else's needs the rank to manage them.
+      const user = actor.userId === userId ? await store.findUserById(userId) : await target(store, userId, actor);
+      if (user === null) throw new NotFoundError('No such user.');
+      if (user.name === name) return user;
+      const updated = await store.updateUser(userId, { name }, config.now());
+      if (updated === null) throw new NotFoundError('No such user.');
+      await audit.record('user.profile_updated', { ...eventBase(actor, userId), data: { fields: ['name'] } });
+      return updated;
     },
   };
 }

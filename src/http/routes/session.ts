@@ -1,9 +1,13 @@
-import { expectNoBody } from '../body.js';
+import { z } from 'zod';
+import { expectNoBody, parseInput, readJson } from '../body.js';
 import { clearedSessionCookie, readCookie } from '../cookies.js';
 import { ACCESS_COOKIE } from '../jwt-cookies.js';
 import { withSignOutCookies } from '../session-cookies.js';
 import { json, noContent } from '../errors.js';
 import { iso, type Route } from './types.js';
+
+/** The profile fields a user may change themself; anything else (role, email, id) is a 400 (AUTHZ-03). */
+const profileBody = z.object({ name: z.string().trim().max(100) }).strict();
 
 export const sessionRoutes: Route[] = [
   {
@@ -24,6 +28,18 @@ export const sessionRoutes: Route[] = [
         user: { id: user.id, email: user.email, name: user.name, role: user.role },
         session: { id: session.id, createdAt: iso(session.createdAt), expiresAt: iso(session.expiresAt) },
       });
+    },
+  },
+  {
+    // The signed-in user's own profile. Not "fresh": a display name is not a credential.
+    method: 'PATCH',
+    path: '/user',
+    limit: 'session',
+    async run(ctx) {
+      const found = await ctx.requireSession();
+      const { name } = parseInput(profileBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
+      const user = await ctx.core.users.setName(found.user.id, name, { userId: found.user.id, role: found.user.role, ip: ctx.ip, userAgent: ctx.userAgent });
+      return json({ user: { id: user.id, email: user.email, name: user.name, role: user.role } });
     },
   },
   {

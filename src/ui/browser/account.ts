@@ -1,4 +1,4 @@
-import { addPasskey, deletePasskey, generateRecoveryCodes, linkProvider, renamePasskey, signOutDevice, signOutOtherDevices, unlinkAccount } from 'gatehouse/client';
+import { addPasskey, deletePasskey, generateRecoveryCodes, linkProvider, renamePasskey, signOutDevice, signOutOtherDevices, unlinkAccount, updateProfile } from 'gatehouse/client';
 import { api, busy, find, isCode, page, say, setFlash, showError, showFlash, statusNear } from './dom.js';
 
 /**
@@ -181,6 +181,25 @@ document.addEventListener('click', (event) => {
   if (!(el instanceof HTMLButtonElement)) return;
   const action = ACTIONS[el.dataset.action ?? ''];
   if (action !== undefined) void busy(el, async () => action(el));
+});
+
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.dataset.form !== 'profile') return;
+  event.preventDefault();
+  const input = find('input', HTMLInputElement, form);
+  const save = find('button[type="submit"]', HTMLButtonElement, form);
+  void busy(save, async () => {
+    try {
+      const user = await updateProfile({ ...api, name: input.value });
+      input.value = user.name;
+      // The header shows the name too: reload so every place agrees.
+      setFlash('profile', user.name === '' ? 'Name cleared.' : `Name saved: “${user.name}”.`);
+      location.reload();
+    } catch (error) {
+      showError(statusNear(form), error);
+    }
+  });
 });
 
 document.addEventListener('submit', (event) => {

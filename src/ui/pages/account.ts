@@ -126,10 +126,15 @@ ${welcome && !recovered
   ? html`<div class="card banner ok" role="note"><p>Your account is ready and this browser is signed in. Generate recovery codes below,
       in case you lose this device.</p></div>`
   : ''}
-<section class="card" aria-labelledby="profile-h">
+<section class="card" id="profile" aria-labelledby="profile-h">
 <h2 id="profile-h">Profile</h2>
-<dl class="profile"><dt>Email</dt><dd>${user.email}</dd><dt>Name</dt><dd>${user.name === '' ? html`<span class="muted">not set</span>` : user.name}</dd>
-<dt>Role</dt><dd><span class="badge">${user.role}</span></dd></dl>
+<dl class="profile"><dt>Email</dt><dd>${user.email}</dd><dt>Role</dt><dd><span class="badge">${user.role}</span></dd></dl>
+<form class="profile-name" data-form="profile">
+  <label for="profile-name">Name</label>
+  <span class="row"><input id="profile-name" name="name" value="${user.name}" maxlength="100" autocomplete="name" placeholder="not set">
+  <button type="submit" class="secondary">Save name</button></span>
+  <p role="status" aria-live="polite"></p>
+</form>
 </section>
 ${passkeysCard(view, otherSessions)}
 ${devicesCard(viewer, view.sessions)}
