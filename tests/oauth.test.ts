@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGatehouse, githubProvider, oidcProvider, safeReturnPath, type OAuthOptions } from '../src/index.js';
 import { ORIGIN, getTestInstance, type TestInstance } from './helpers.js';
 import { errorCode, OAuthBrowser } from './oauth-helpers.js';
+import { Browser } from './passkey-helpers.js';
 import { startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
 import { startHostileIdp, type HostileIdp } from './support/hostile-idp.js';
 
@@ -139,20 +140,49 @@ describe('sign-up and sign-in with a provider', () => {
 });
 
 describe('opt-in policies', () => {
-  it('linkByVerifiedEmail links a verified email to the existing account and signs in', async () => {
+  it('linkByVerifiedEmail links a verified email to an account whose email a provider proved, and signs in', async () => {
     const t = await getTestInstance({ oauth: oauth({ linkA: true }) });
     try {
-      const existing = await t.auth.users.create({ email: 'alice@example.com', name: 'Existing' });
+      // The account was made by signing up with Beta, which verified alice@example.com for it.
+      await new OAuthBrowser(t).signIn('beta');
+      const existing = (await (await t.auth.storage()).findUserByEmail('alice@example.com'))!;
       const browser = new OAuthBrowser(t);
       expect((await browser.signIn('alpha')).headers.get('location')).toBe('/');
-      const identity = await t.database.kysely.selectFrom('gatehouse_identities').selectAll().executeTakeFirstOrThrow();
-      expect(identity.user_id).toBe(existing.id);
+      const identities = await t.database.kysely.selectFrom('gatehouse_identities').selectAll().execute();
+      expect(identities.map((i) => [i.provider, i.user_id])).toEqual([
+        ['beta', existing.id],
+        ['alpha', existing.id],
+      ]);
       const linked = await t.database.kysely.selectFrom('gatehouse_auth_events').select('data').where('type', '=', 'oauth.linked').executeTakeFirstOrThrow();
       expect(JSON.parse(linked.data!)).toMatchObject({ provider: 'alpha', automatic: true });
+      // A second Alpha subject asserting the same address (the provider reassigned it): never linked.
+      a.claims = { sub: 'alice-reassigned' };
+      expect(errorCode(await new OAuthBrowser(t).signIn('alpha'))).toBe('OAUTH_ACCOUNT_EXISTS');
+      a.claims = {};
       // Still never for an unverified email.
       a.claims = { sub: 'someone-else', email: 'bob@example.com', email_verified: false };
       await t.auth.users.create({ email: 'bob@example.com', name: 'Bob' });
       expect(errorCode(await new OAuthBrowser(t).signIn('alpha'))).toBe('OAUTH_EMAIL_NOT_VERIFIED');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('OIDC-13 pre-account takeover: an address claimed by a passkey sign-up is never linked by linkByVerifiedEmail', async () => {
+    const t = await getTestInstance({ oauth: oauth({ linkA: true }) });
+    try {
+      // The attacker signs up first with a passkey, as the victim's address: no provider proved it.
+      const attacker = new Browser(t);
+      expect((await attacker.signUp('alice@example.com', 'Not Alice')).status).toBe(201);
+      // The victim signs in with Alpha, which verified alice@example.com: not attached to the attacker's account.
+      const victim = new OAuthBrowser(t);
+      expect(errorCode(await victim.signIn('alpha'))).toBe('OAUTH_ACCOUNT_EXISTS');
+      expect(await count(t, 'gatehouse_identities')).toBe(0);
+      expect(victim.cookie).not.toContain('__Host-gatehouse-session=');
+      // Nor an account the operator created: the address was never proven by anyone.
+      await t.auth.users.create({ email: 'carol@example.com' });
+      a.claims = { sub: 'carol', email: 'carol@example.com', email_verified: true };
+      expect(errorCode(await new OAuthBrowser(t).signIn('alpha'))).toBe('OAUTH_ACCOUNT_EXISTS');
     } finally {
       await t.close();
     }

@@ -328,14 +328,16 @@ for (const driver of drivers) {
         ...overrides,
       });
 
-      it('hands a transaction out once, to one of two racing callbacks, and never after it expired', async () => {
+      it('hands a transaction out once, to one of two racing callbacks, only with its state, and never after it expired', async () => {
         const t = transaction();
         expect(await s.insertOAuthTransaction(t, 20)).toBe(true);
-        const taken = await Promise.all([s.consumeOAuthTransaction(t.bindingHash, Date.now()), s2.consumeOAuthTransaction(t.bindingHash, Date.now())]);
+        // A forged callback (another state) takes nothing: the real one still finds it.
+        expect(await s.consumeOAuthTransaction(t.bindingHash, 'forged-state', Date.now())).toBeNull();
+        const taken = await Promise.all([s.consumeOAuthTransaction(t.bindingHash, t.state, Date.now()), s2.consumeOAuthTransaction(t.bindingHash, t.state, Date.now())]);
         expect(taken.filter((x) => x !== null)).toEqual([t]);
         const old = transaction({ expiresAt: Date.now() - 1 });
         await s.insertOAuthTransaction(old, 20);
-        expect(await s.consumeOAuthTransaction(old.bindingHash, Date.now())).toBeNull();
+        expect(await s.consumeOAuthTransaction(old.bindingHash, old.state, Date.now())).toBeNull();
       });
 
       it('bounds pending transactions per IP and replaces the browser\'s previous one', async () => {
@@ -345,7 +347,7 @@ for (const driver of drivers) {
         expect(await s.insertOAuthTransaction(transaction({ ip }), 2)).toBe(true);
         expect(await s.insertOAuthTransaction(transaction({ ip }), 2)).toBe(false);
         expect(await s.insertOAuthTransaction(transaction({ ip }), 2, first.bindingHash)).toBe(true);
-        expect(await s.consumeOAuthTransaction(first.bindingHash, Date.now())).toBeNull();
+        expect(await s.consumeOAuthTransaction(first.bindingHash, first.state, Date.now())).toBeNull();
       });
 
       it('keeps (issuer, subject) unique across users and creates an account with its identity atomically', async () => {

@@ -1,7 +1,7 @@
 import type { Core } from '../core.js';
 import { ConflictError } from '../errors.js';
 import { randomToken } from '../lib/crypto.js';
-import type { IdentityRecord, OAuthTransactionRecord, UserRecord } from '../storage/contract.js';
+import type { IdentityRecord, OAuthTransactionRecord, Storage, UserRecord } from '../storage/contract.js';
 import type { ResolvedProvider } from './config.js';
 import { OAuthError, type OAuthFlow, type ProviderIdentity, type Resolution } from './flow.js';
 
@@ -85,7 +85,7 @@ export async function resolveIdentity(
   }
   const owner = await store.findUserByEmail(identity.email);
   if (owner !== null) {
-    if (rp.provider.linkByVerifiedEmail !== true) throw accountExists(rp.provider.name);
+    if (rp.provider.linkByVerifiedEmail !== true || !(await mayLinkByEmail(store, owner, identity.issuer))) throw accountExists(rp.provider.name);
     const record = newIdentity(owner.id, rp, identity, sealed, now);
     await insertIdentity(store.insertIdentity.bind(store), record);
     return { kind: 'linked', user: owner, identity: record, automatic: true };
@@ -100,6 +100,21 @@ export async function resolveIdentity(
     throw error;
   }
   return { kind: 'signed_up', user, identity: record };
+}
+
+/**
+ * `linkByVerifiedEmail` links only to an account whose email is itself proven: one of its
+ * linked identities had a provider verify that same address. A passkey sign-up proves no email,
+ * so an attacker who signs up first as the victim's address can never have the victim's provider
+ * identity attached to that account (pre-account takeover, OIDC-13). And never when the account
+ * already has an identity at this issuer: a second subject there asserting the same address is
+ * an address the provider reassigned, not the same person.
+ */
+async function mayLinkByEmail(store: Storage, owner: UserRecord, issuer: string): Promise<boolean> {
+  const linked = await store.listIdentities(owner.id);
+  if (linked.some((i) => i.issuer === issuer)) return false;
+  const address = owner.email.trim().toLowerCase();
+  return linked.some((i) => i.emailVerified && i.email !== null && i.email.trim().toLowerCase() === address);
 }
 
 async function insertIdentity(insert: (record: IdentityRecord) => Promise<void>, record: IdentityRecord): Promise<void> {

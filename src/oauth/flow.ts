@@ -278,16 +278,17 @@ export function createOAuthFlow(core: Core, settings: ResolvedOAuth): OAuthFlow 
         throw new OAuthError('OAUTH_STATE_INVALID', 'This sign-in link expired or was started in another browser. Start again.', 'no_transaction_cookie');
       }
       const store = await core.storage();
-      // Taken with one atomic DELETE: a replayed callback finds nothing (OIDC-03).
-      const transaction = await store.consumeOAuthTransaction(sha256(secret), core.config.now());
+      const incoming = new URL(request.url);
+      // Taken with one atomic DELETE, and only with its own state: a replayed callback finds
+      // nothing (OIDC-03), and a forged one (any page can send the browser here) takes nothing.
+      const transaction = await store.consumeOAuthTransaction(sha256(secret), incoming.searchParams.get('state') ?? '', core.config.now());
       if (transaction === null) {
-        throw new OAuthError('OAUTH_STATE_INVALID', 'This sign-in link expired or was already used. Start again.', 'no_transaction');
+        throw new OAuthError('OAUTH_STATE_INVALID', 'This sign-in link expired, was already used, or does not belong to the attempt this browser started. Start again.', 'no_transaction');
       }
       // Mix-up defence: the answer must arrive at the provider the attempt was started with (OIDC-06).
       if (transaction.provider !== rp.provider.id) {
         throw new OAuthError('OAUTH_PROVIDER_MISMATCH', 'This answer came from a different provider than the one you chose. Start again.', 'provider_mismatch');
       }
-      const incoming = new URL(request.url);
       // The redirect_uri sent with the code is the configured one, never the request's (REDIR-02).
       const currentUrl = new URL(rp.redirectUri);
       currentUrl.search = incoming.search;

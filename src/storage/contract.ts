@@ -277,8 +277,12 @@ export type DeleteIdentityResult = 'deleted' | 'not_found' | 'last_method';
 export interface OAuthStorage {
   /** Like insertChallenge: one pending transaction per browser, at most `maxPendingPerIp` per IP. */
   insertOAuthTransaction(transaction: OAuthTransactionRecord, maxPendingPerIp: number, replaces?: string): Promise<boolean>;
-  /** Atomically takes the browser's pending transaction: at most one caller ever gets it (OIDC-03). */
-  consumeOAuthTransaction(bindingHash: string, now: number): Promise<OAuthTransactionRecord | null>;
+  /**
+   * Atomically takes the browser's pending transaction, only if `state` is its state: at most one
+   * caller ever gets it (OIDC-03), and a forged callback with another state leaves it in place
+   * (a cross-site page cannot cancel the browser's sign-in).
+   */
+  consumeOAuthTransaction(bindingHash: string, state: string, now: number): Promise<OAuthTransactionRecord | null>;
   deleteExpiredOAuthTransactions(now: number): Promise<number>;
 
   findIdentity(issuer: string, subject: string): Promise<IdentityRecord | null>;

@@ -96,12 +96,13 @@ export function createSqlOAuthStorage(database: Database): OAuthStorage {
         }),
       ),
 
-    consumeOAuthTransaction: (bindingHash, now) =>
+    consumeOAuthTransaction: (bindingHash, state, now) =>
       guard(async () => {
         // One DELETE ... RETURNING: a replayed callback finds nothing (OIDC-03).
         const row = await db
           .deleteFrom('gatehouse_oauth_transactions')
           .where('binding_hash', '=', bindingHash)
+          .where('state', '=', state)
           .where('expires_at', '>', now)
           .returningAll()
           .executeTakeFirst();

@@ -62,7 +62,10 @@ async function fail(ctx: RouteContext, error: unknown, providerId: string, known
     .catch(() => {});
   if (!(error instanceof AuthError) || !wantsHtml(ctx.request)) throw error;
   const target = attempt?.intent === 'link' ? withError(attempt.returnTo, error.code) : withError(flowOf(ctx).settings.errorPath, error.code);
-  return redirect(target, [clearedOAuthCookie()]);
+  // No attempt was taken (a forged or stale callback): the cookie may belong to an attempt still
+  // under way in this browser, so it stays; clearing it would let any page cancel a sign-in.
+  const untouched = error instanceof OAuthError && error.reason === 'no_transaction';
+  return redirect(target, untouched ? [] : [clearedOAuthCookie()]);
 }
 
 export function publicIdentity(identity: IdentityRecord, providerName: string | undefined) {
