@@ -10,42 +10,17 @@ import { verifyAuthenticationResponse, generateAuthenticationOptions } from '@si
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { z } from 'zod';
 import { GATEHOUSE_ENTRY } from './lib/config.mjs';
+import { ORIGIN, passkeyBenchSetup } from './lib/passkey-setup.mjs';
 
-const ORIGIN = 'http://localhost:3000';
 const BLOCKS = 10;
 const PER_BLOCK = Math.floor(Math.min(9000, Number(process.env.BENCH_PASSKEY_COUNT ?? 2000)) / BLOCKS);
 const CONCURRENCY = Number(process.env.C ?? 1);
 const dist = (path) => import(new URL(`../../dist/src/${path}`, GATEHOUSE_ENTRY).href);
 
-const { createGatehouse, openDatabase } = await import(GATEHOUSE_ENTRY.href);
-const { createSoftwareAuthenticator } = await dist('testing/index.js');
 const { authenticationResponse } = await dist('passkeys/verify-input.js');
 const { readJson } = await dist('http/body.js');
 const verifyBody = z.object({ response: authenticationResponse }).strict();
-
-const database = await openDatabase('sqlite::memory:');
-const auth = createGatehouse({
-  database,
-  origin: ORIGIN,
-  logger: { warn() {}, error() {} },
-  rateLimit: { limits: { ceremony: { points: 1_000_000, durationSeconds: 60 } } },
-  passkeys: { maxPendingPerIp: 10_000 },
-});
-await auth.migrate();
-const store = await auth.storage();
-const authenticator = createSoftwareAuthenticator({ origin: ORIGIN, zeroCounter: true });
-const request = (path, json, cookie) =>
-  new Request(`${ORIGIN}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin', ...(cookie ? { cookie } : {}) },
-    body: JSON.stringify(json),
-  });
-const post = (path, json, cookie, ip = '127.0.0.1') => auth.handler(request(path, json, cookie), { ip });
-const cookieOf = (res) => res.headers.getSetCookie().find((c) => c.startsWith('__Host-gatehouse-ceremony='))?.split(';')[0];
-const registration = await post('/auth/passkeys/register/options', { email: 'bench@example.com', name: 'Bench' });
-const signUp = await post('/auth/passkeys/register/verify', { response: authenticator.register(await registration.json()) }, cookieOf(registration));
-if (signUp.status !== 201) throw new Error(`bench sign-up failed: ${signUp.status}`);
-const stored = (await store.findPasskey(authenticator.credentials[0].id)).passkey;
+const { store, authenticator, request, post, cookieOf, verifyDirectly, close } = await passkeyBenchSetup({ maxPendingPerIp: 10_000 });
 
 // Inputs made before the clock starts: options and signatures, one per call.
 const count = PER_BLOCK * BLOCKS + 20;
@@ -123,18 +98,7 @@ const targets = {
     );
     if (res.status !== 200) throw new Error('floor: response');
   },
-  async direct() {
-    const { challenge, response } = directInputs[next.direct++];
-    const verification = await verifyAuthenticationResponse({
-      response,
-      expectedChallenge: challenge,
-      expectedOrigin: ORIGIN,
-      expectedRPID: 'localhost',
-      credential: { id: stored.id, publicKey: isoBase64URL.toBuffer(stored.publicKey), counter: 0 },
-      requireUserVerification: true,
-    });
-    if (!verification.verified) throw new Error('direct: not verified');
-  },
+  direct: () => verifyDirectly(directInputs[next.direct++]),
 };
 
 for (const run of Object.values(targets)) for (let i = 0; i < 20; i++) await run();
@@ -165,5 +129,4 @@ for (const name of ['handler', 'floor']) {
   const ratios = rates[name].map((rate, i) => rate / rates.direct[i]);
   console.log(`  ${name.padEnd(8)} / direct = ${median(ratios).toFixed(2)} (blocks ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`);
 }
-await auth.close();
-await database.close();
+await close();

@@ -7,11 +7,9 @@
 //
 // The targets run in interleaved blocks (handler, direct, HTTP-only, then the reverse order,
 // ...), so a slow spell of the shared machine hits all of them; each block gives one ratio.
-import { verifyAuthenticationResponse, generateAuthenticationOptions } from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
-import { GATEHOUSE_ENTRY } from './lib/config.mjs';
+import { generateAuthenticationOptions } from '@simplewebauthn/server';
+import { ORIGIN, passkeyBenchSetup } from './lib/passkey-setup.mjs';
 
-const ORIGIN = 'http://localhost:3000';
 const BLOCKS = 10;
 const CONCURRENCY = [1, 8];
 /** Each concurrency level asks for its options from its own address: pending ceremonies are bounded per IP. */
@@ -76,34 +74,8 @@ async function compare(targets, count, concurrency) {
 }
 
 export async function runPasskeyBench(count = Math.min(9000, Number(process.env.BENCH_PASSKEY_COUNT ?? 2000))) {
-  const { createGatehouse, openDatabase } = await import(GATEHOUSE_ENTRY.href);
-  const { createSoftwareAuthenticator } = await import(new URL('../../dist/src/testing/index.js', GATEHOUSE_ENTRY).href);
   console.log(`\nPasskey sign-in verification, ${count} per target and concurrency, ${BLOCKS} interleaved blocks (in process)`);
-  const database = await openDatabase('sqlite::memory:');
-  const auth = createGatehouse({
-    database,
-    origin: ORIGIN,
-    logger: { warn() {}, error() {} },
-    rateLimit: { limits: { ceremony: { points: 1_000_000, durationSeconds: 60 } } },
-    passkeys: { maxPendingPerIp: MAX_PENDING },
-  });
-  await auth.migrate();
-  const authenticator = createSoftwareAuthenticator({ origin: ORIGIN, zeroCounter: true });
-  const request = (path, json, cookie) =>
-    new Request(`${ORIGIN}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin', ...(cookie ? { cookie } : {}) },
-      body: JSON.stringify(json),
-    });
-  const post = (path, json, cookie, ip = '127.0.0.1') => auth.handler(request(path, json, cookie), { ip });
-  // The ceremony cookie from the options response goes along with the verify request.
-  const cookieOf = (res) => res.headers.getSetCookie().find((c) => c.startsWith('__Host-gatehouse-ceremony='))?.split(';')[0];
-  const regRes = await post('/auth/passkeys/register/options', { email: 'bench@example.com', name: 'Bench' });
-  const regJson = await regRes.json();
-  const signUp = await post('/auth/passkeys/register/verify', { response: authenticator.register(regJson) }, cookieOf(regRes));
-  if (signUp.status !== 201) throw new Error(`bench sign-up failed: ${signUp.status} ${await signUp.text()}`);
-  const credential = authenticator.credentials[0];
-  const stored = (await (await auth.storage()).findPasskey(credential.id)).passkey;
+  const { authenticator, post, cookieOf, verifyDirectly, close } = await passkeyBenchSetup({ maxPendingPerIp: MAX_PENDING });
   const perLevel = count + 50;
   if (perLevel > MAX_PENDING) throw new Error(`BENCH_PASSKEY_COUNT=${count} needs more than ${MAX_PENDING} pending ceremonies per level`);
 
@@ -123,17 +95,6 @@ export async function runPasskeyBench(count = Math.min(9000, Number(process.env.
         list.push({ challenge: options.challenge, response: authenticator.authenticate(options) });
       }
     }
-    const verifyDirectly = async ({ challenge, response }) => {
-      const result = await verifyAuthenticationResponse({
-        response,
-        expectedChallenge: challenge,
-        expectedOrigin: ORIGIN,
-        expectedRPID: 'localhost',
-        credential: { id: stored.id, publicKey: isoBase64URL.toBuffer(stored.publicKey), counter: 0 },
-        requireUserVerification: true,
-      });
-      if (!result.verified) throw new Error('direct verification failed');
-    };
     let nextSignIn = 0;
     let nextDirect = 0;
     let nextReference = 0;
@@ -189,8 +150,7 @@ export async function runPasskeyBench(count = Math.min(9000, Number(process.env.
       cpuMicrosPerCall: { handler: handler.cpuMicrosPerCall, direct: limit.cpuMicrosPerCall, httpOnly: httpOnly.cpuMicrosPerCall },
     });
   }
-  await auth.close();
-  await database.close();
+  await close();
   return { results, count, blocks: BLOCKS };
 }
 

@@ -166,7 +166,8 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     expect(await sessionCookie()).toMatchObject({ httpOnly: true, secure: true });
     expect(await sessionStatus()).toBe(200);
     const main = page.locator('main');
-    await expect.poll(() => main.innerText()).toContain(NAME);
+    await expect.poll(() => main.innerText()).toContain(EMAIL);
+    expect(await page.inputValue('#profile-name')).toBe(NAME); // the profile's editable name
     expect(await main.innerText()).toContain('Your account is ready');
     expect(await page.locator('#passkeys tbody tr').count()).toBe(1);
     expect(await page.locator('#passkeys .badge').innerText()).toBe('device-bound'); // the virtual authenticator is not backup-eligible
