@@ -91,6 +91,13 @@ describe('sign-up and sign-in with a provider', () => {
     expect(await count(t, 'gatehouse_users')).toBe(1);
   });
 
+  it('COOK-06: a "verified" email over 254 characters counts as no email: no account, nothing stored', async () => {
+    a.claims = { email: `${'a'.repeat(64)}@${'b'.repeat(250)}.example`, email_verified: true };
+    expect(errorCode(await new OAuthBrowser(t).signIn('alpha'))).toBe('OAUTH_EMAIL_NOT_VERIFIED');
+    expect(await count(t, 'gatehouse_users')).toBe(0);
+    expect(await count(t, 'gatehouse_identities')).toBe(0);
+  });
+
   it('OIDC-13: the same subject at another issuer is another identity, not the same person', async () => {
     b.claims = { sub: 'hostile-alice', email: 'bob@example.com' };
     await new OAuthBrowser(t).signIn('alpha');

@@ -41,9 +41,10 @@ export async function resolveIdentity(
   flow: OAuthFlow,
   rp: ResolvedProvider,
   transaction: OAuthTransactionRecord,
-  identity: ProviderIdentity,
+  asserted: ProviderIdentity,
   signedInUserId: string | null,
 ): Promise<Resolution> {
+  const identity = usableEmail(asserted);
   const store = await core.storage();
   const now = core.config.now();
   const sealed = await flow.sealTokens(identity);
@@ -115,6 +116,19 @@ async function mayLinkByEmail(store: Storage, owner: UserRecord, issuer: string)
   if (linked.some((i) => i.issuer === issuer)) return false;
   const address = owner.email.trim().toLowerCase();
   return linked.some((i) => i.emailVerified && i.email !== null && i.email.trim().toLowerCase() === address);
+}
+
+/** Addresses as the sign-up form accepts them, at most 254 characters (RFC 5321's path limit). */
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+
+/**
+ * A provider's email is used only if it looks like one and fits: an over-long address would be
+ * stored, shown and (in JWT mode) put in an access cookie that outgrows 4096 bytes (COOK-06).
+ * Anything else counts as no email, which never creates or links an account.
+ */
+function usableEmail(identity: ProviderIdentity): ProviderIdentity {
+  if (identity.email === null || EMAIL.test(identity.email)) return identity;
+  return { ...identity, email: null, emailVerified: false };
 }
 
 async function insertIdentity(insert: (record: IdentityRecord) => Promise<void>, record: IdentityRecord): Promise<void> {
