@@ -57,6 +57,22 @@ describe('on one instance (SQLite, in-process feed)', () => {
     }
   });
 
+  it('SESS-07 sign-out after the browser dropped the expired access cookie: the browser marker still names the session', async () => {
+    const s = await jwtSignIn(t, 'idle-out@example.com');
+    const marker = cookiesOf(new Headers(s.setCookie.map((c) => ['set-cookie', c] as [string, string]))).values[REFRESHABLE]!;
+    t.clock.advance(20 * 60_000);
+    try {
+      // What a browser sends to /auth/sign-out after 20 idle minutes: no access cookie (Max-Age ran out), no refresh cookie (its Path).
+      expect((await t.request('/auth/sign-out', { method: 'POST', cookie: `${REFRESHABLE}=${marker}` })).status).toBe(204);
+      expect(await t.database.kysely.selectFrom('gatehouse_sessions').select('id').where('id', '=', s.sessionId).executeTakeFirst()).toBeUndefined();
+      expect((await refresh(t, s.refresh)).status).toBe(401);
+      const [event] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'session.signed_out' });
+      expect(event).toMatchObject({ userId: s.userId, sessionId: s.sessionId });
+    } finally {
+      t.clock.advance(-20 * 60_000);
+    }
+  });
+
   it('SESS-08/09 ending one device from another refuses that device at once; revoke-all refuses all', async () => {
     const phone = await jwtSignIn(t, 'two@example.com');
     const laptop = await jwtSignIn(t, 'two@example.com');
