@@ -118,6 +118,31 @@ describe('on one instance (SQLite, in-process feed)', () => {
     expect(result.user.role).toBe('member');
   });
 
+  it('AUTHZ-05 a demotion that lands while a refresh is between reading the user and signing: the new token carries the lower role', async () => {
+    const admin = await jwtSignIn(t, 'raced@example.com', 'admin');
+    const store = await t.auth.storage();
+    const original = store.findUserRevokedAt.bind(store);
+    let armed = true;
+    // The refresh has read the session and the user ("admin"); the demotion commits right now, before the token is signed.
+    store.findUserRevokedAt = async (userId, at) => {
+      if (armed) {
+        armed = false;
+        await t.auth.users.setRole(userId, 'member', { userId: null, role: null });
+      }
+      return original(userId, at);
+    };
+    try {
+      const refreshed = await refresh(t, admin.refresh);
+      expect(refreshed.status).toBe(200);
+      expect(((await refreshed.json()) as { user: { role: string } }).user.role).toBe('member');
+      const cookie = `${ACCESS}=${cookiesOf(refreshed.headers).values[ACCESS]!}`;
+      // Signed "admin" with an issue time after the demotion, the token passed every check for 15 minutes.
+      expect((await t.request('/auth/admin/users', { cookie })).status).toBe(403);
+    } finally {
+      store.findUserRevokedAt = original;
+    }
+  });
+
   it('a promotion ends the sessions (SESS-04): the old JWT and refresh token are dead, a new sign-in gets the role', async () => {
     const member = await jwtSignIn(t, 'promoted@example.com', 'member');
     expect((await t.request(`/auth/admin/users/${member.userId}`, { method: 'PATCH', cookie: owner.cookie, body: JSON.stringify({ role: 'editor' }) })).status).toBe(200);

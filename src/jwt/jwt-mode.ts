@@ -157,12 +157,26 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
     };
   }
 
-  async function mint(session: ActiveSessionRecord, user: SessionUserRecord, refreshToken: string): Promise<IssuedTokens> {
+  /**
+   * Signs the access token for `user` as read at `readAt` (ms). Returns the tokens and the user
+   * they were signed for: the same one, or a fresh read when the account changed meanwhile.
+   */
+  async function mint(session: ActiveSessionRecord, readUser: SessionUserRecord, refreshToken: string, readAt: number): Promise<{ tokens: IssuedTokens; user: SessionUserRecord }> {
     const at = now();
     const signer = await keys.signer();
+    const store = await storage();
     // A token must never fall before its user's own "not before" (a role change on an
     // instance whose clock runs a few ms ahead): the issue time moves up to it.
-    const notBefore = Math.max(revocations.userNotBefore(user.id), (await (await storage()).findUserRevokedAt(user.id, at)) ?? 0);
+    const notBefore = Math.max(revocations.userNotBefore(readUser.id), (await store.findUserRevokedAt(readUser.id, at)) ?? 0);
+    let user = readUser;
+    if (notBefore >= readAt) {
+      // The account changed (a demotion, a disable) at or after the moment it was read: moving the
+      // issue time past that change would sign the OLD role with a time the revocation check
+      // accepts. Read it again, and sign what is true now (AUTHZ-05, SESS-09).
+      const fresh = await store.findSessionWithUser(session.id);
+      if (fresh === null || fresh.user.disabled) throw new UnauthenticatedError('This session has ended. Sign in again.');
+      user = fresh.user;
+    }
     const issuedAtMs = Math.max(at, notBefore + 1);
     // Tokens minted from a session never outlive it (SESS-05/06): neither its absolute lifetime
     // nor its idle expiry (an idle timeout shorter than the access-token lifetime wins).
@@ -184,7 +198,7 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
       issuedAtMs,
       expiresAt,
     });
-    return { accessToken, accessExpiresAt: expiresAt * 1000, refreshToken, refreshExpiresAt: session.absoluteExpiresAt, marker: browserMarker(markers, session.id) };
+    return { tokens: { accessToken, accessExpiresAt: expiresAt * 1000, refreshToken, refreshExpiresAt: session.absoluteExpiresAt, marker: browserMarker(markers, session.id) }, user };
   }
 
   const mode: JwtMode = {
@@ -250,13 +264,15 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
       });
       // The new session was ended before its family's first token was stored (a revoke-all that ran mid sign-in).
       if (!stored) throw new UnauthenticatedError('This session has ended. Sign in again.');
-      return mint(session, user, first.token);
+      // The account was read in the sign-in's transaction, when the session was created.
+      return (await mint(session, user, first.token, session.createdAt)).tokens;
     },
 
     async refresh(token, meta) {
       await ready();
       const rotated = await rotateRefreshToken({ config, storage, audit, successors, refreshGraceMs: settings.refreshGraceMs, metrics }, token, meta);
-      return { tokens: await mint(rotated.session, rotated.user, rotated.token), session: rotated.session, user: rotated.user };
+      const { tokens, user } = await mint(rotated.session, rotated.user, rotated.token, rotated.readAt);
+      return { tokens, session: rotated.session, user };
     },
 
     markedSession: (marker) => markedSession(markers, marker),

@@ -29,6 +29,8 @@ export interface RotatedRefreshToken {
   token: string;
   session: ActiveSessionRecord;
   user: SessionUserRecord;
+  /** When the session and user were read (ms): an account change at or after it is read again before signing. */
+  readAt: number;
 }
 
 export interface RequestMeta {
@@ -103,5 +105,6 @@ export async function rotateRefreshToken(setup: RotateRefreshTokenSetup, present
       session.expiresAt = expiresAt;
     }
   }
-  return { token: child.token, session, user: found.user };
+  // `at` was taken before the session and user were read: a change after it makes mint read again.
+  return { token: child.token, session, user: found.user, readAt: at };
 }
