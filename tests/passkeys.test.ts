@@ -128,6 +128,15 @@ describe('WA-02/03 challenges are server-side, single-use, bound and expiring', 
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     expect(await rows('gatehouse_challenges')).toHaveLength(3);
   });
+
+  it('RATE-04: an IPv6 /64 is one client: a fresh address per request does not escape the bound', async () => {
+    t = await getTestInstance({ passkeys: { maxPendingPerIp: 3 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await new Browser(t, {}, `2001:db8:1:2::${(i + 1).toString(16)}`).send('/auth/passkeys/login/options', { json: {} })).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    // Another /64 is another client.
+    expect((await new Browser(t, {}, '2001:db8:1:3::1').send('/auth/passkeys/login/options', { json: {} })).status).toBe(200);
+  });
 });
 
 describe('WA-04..10 every check of the response', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { getTestInstance, type TestInstance } from './helpers.js';
 import { createRateLimiter } from '../src/protect/rate-limit.js';
-import { createClientIpResolver } from '../src/protect/client-ip.js';
+import { clientBucket, createClientIpResolver, ipKey } from '../src/protect/client-ip.js';
 import { DEFAULTS } from '../src/index.js';
 import { hasRedis, REDIS_URL } from './services.js';
 
@@ -122,6 +122,36 @@ describe.runIf(hasRedis)('limits shared through Redis', () => {
     t = await getTestInstance({ rateLimit: { limits: small, redis: 'redis://127.0.0.1:1' } });
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await t.request('/auth/session', { ip: '192.0.2.77' })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+});
+
+describe('RATE-02/04 one client is an IPv4 address or an IPv6 /64', () => {
+  it('keys IPv6 by its /64, whatever the notation', () => {
+    expect(clientBucket('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(clientBucket('2001:DB8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientBucket('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientBucket('::1')).toBe('0:0:0:0::/64');
+    expect(clientBucket('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientBucket('64:ff9b::192.0.2.33')).toBe('64:ff9b:0:0::/64');
+    expect(clientBucket('203.0.113.9')).toBe('203.0.113.9');
+    expect(clientBucket(null)).toBeNull();
+    expect(ipKey('2001:db8:1:2::7')).toBe(ipKey('2001:db8:1:2:ffff::1'));
+    expect(ipKey('2001:db8:1:2::7')).not.toBe(ipKey('2001:db8:1:3::7'));
+  });
+
+  it('a spray from one /64, a new address per request, runs into the per-client credential limit', async () => {
+    t = await getTestInstance({ rateLimit: { limits: { credentialIp: { points: 3, durationSeconds: 60 } } } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await t.request('/auth/recovery/sign-in', {
+        method: 'POST',
+        ip: `2001:db8:aa:bb::${(i + 1).toString(16)}`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `spray${i}@example.com`, code: 'EEEEE-EEEEE' }),
+      });
+      statuses.push(res.status);
+    }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
 });

@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { clientBucket } from '../protect/client-ip.js';
 import type { Core } from '../core.js';
 import { AuthError, RateLimitedError } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
@@ -246,7 +247,8 @@ export function createOAuthFlow(core: Core, settings: ResolvedOAuth): OAuthFlow 
         codeVerifier,
         returnTo: input.returnTo,
         userId: input.userId,
-        ip: input.ip,
+        // The client as per-IP bounds count it (an IPv6 /64 is one client).
+        ip: clientBucket(input.ip),
         createdAt: now,
         expiresAt: now + settings.transactionTtlMs,
       };

@@ -1,4 +1,5 @@
 import type { Core } from '../core.js';
+import { clientBucket } from '../protect/client-ip.js';
 import { AuthError, RateLimitedError } from '../errors.js';
 import { readCookie } from '../http/cookies.js';
 import { randomToken, sha256 } from '../lib/crypto.js';
@@ -56,7 +57,8 @@ export async function startCeremony(core: Core, input: StartCeremonyInput): Prom
     webauthnUserId: input.webauthnUserId ?? null,
     email: input.email ?? null,
     name: input.name ?? null,
-    ip: input.ip,
+    // The client as per-IP bounds count it (an IPv6 /64 is one client).
+    ip: clientBucket(input.ip),
     createdAt: created,
     expiresAt: created + passkeys.challengeTtlMs,
   };

@@ -14,7 +14,37 @@ export type ClientIpResolver = (socketIp: string | undefined, headers: Headers) 
  * to pass `{ ip }`.
  */
 export function ipKey(ip: string | null): string {
-  return `ip:${ip ?? 'unknown'}`;
+  return `ip:${clientBucket(ip) ?? 'unknown'}`;
+}
+
+/**
+ * Who counts as one client for per-IP limits (RATE-02/04): an IPv4 address, or an IPv6 /64.
+ * One subscriber or host is routinely given a whole /64, so keying by the full IPv6 address
+ * would hand an attacker 2^64 fresh budgets.
+ */
+export function clientBucket(ip: string | null): string | null {
+  if (ip === null || isIP(ip) !== 6) return ip;
+  const groups = ipv6Groups(ip);
+  return groups === null ? ip : `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (with `::`, an IPv4 tail or a zone id). */
+function ipv6Groups(ip: string): number[] | null {
+  let address = ip.split('%', 1)[0]!.toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  if (v4 !== null) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    address = `${address.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = address.split('::');
+  if (halves.length > 2) return null;
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => Number.parseInt(h, 16)));
+  const left = parse(halves[0]!);
+  const right = halves.length === 2 ? parse(halves[1]!) : [];
+  const zeros = halves.length === 2 ? 8 - left.length - right.length : 0;
+  if (zeros < 0) return null;
+  const groups = [...left, ...new Array<number>(zeros).fill(0), ...right];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
 }
 
 function normalize(ip: string): string {
