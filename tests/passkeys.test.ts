@@ -512,6 +512,31 @@ describe('recovery codes', () => {
     expect(statuses).toEqual([401, 401, 429]);
   });
 
+  it('RATE-01: a parallel burst of guesses cannot outrun the account budget; a success costs nothing', async () => {
+    t = await getTestInstance({ rateLimit: { limits: { credentialAccount: { points: 3, durationSeconds: 60 } } } });
+    const me = await account();
+    const { codes } = (await (await me.send('/auth/recovery-codes')).json()) as { codes: string[] };
+    // Twenty guesses at once, each from its own address: every one used to pass the budget check before any failure was counted.
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => new Browser(t, {}, `198.51.100.${10 + i}`).send('/auth/recovery/sign-in', { json: { email: 'ada@example.com', code: 'FFFFF-FFFFF' } })),
+    );
+    const counts = guesses.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+    expect(counts).toEqual({ 401: 3, 429: 17 });
+    expect((await (await t.auth.storage()).listEvents({ limit: 100, type: 'recovery.failed' })).length).toBe(3);
+
+    // A success is not a failed attempt: two good codes in a row with a budget of 1 left from another address space.
+    const fresh = await getTestInstance({ rateLimit: { limits: { credentialIp: { points: 1, durationSeconds: 60 } } } });
+    try {
+      const owner = new Browser(fresh, {}, '198.51.100.99');
+      expect((await owner.signUp('bo@example.com')).status).toBe(201);
+      const mine = ((await (await owner.send('/auth/recovery-codes')).json()) as { codes: string[] }).codes;
+      for (const code of mine.slice(0, 2)) expect((await owner.send('/auth/recovery/sign-in', { json: { email: 'bo@example.com', code } })).status).toBe(200);
+    } finally {
+      await fresh.close();
+    }
+    expect(codes).toHaveLength(10);
+  });
+
   it('RATE-02: one client spraying recovery codes across many accounts is refused with 429 and Retry-After', async () => {
     t = await getTestInstance({ rateLimit: { limits: { credentialIp: { points: 4, durationSeconds: 60 } } } });
     const sprayer = new Browser(t, {}, '198.51.100.200');

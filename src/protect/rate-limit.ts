@@ -19,6 +19,8 @@ export interface RateLimiter {
   check(name: LimitName, key: string): Promise<void>;
   /** Forgets `key` (e.g. after a successful sign-in clears failed attempts). */
   reset(name: LimitName, key: string): Promise<void>;
+  /** Gives back one point `consume` took (an attempt reserved up front that did not count). */
+  refund(name: LimitName, key: string): Promise<void>;
   /** Resolves when the shared store answers (Redis PING); 'memory' when there is none. Throws when Redis is unreachable. */
   ping(): Promise<'redis' | 'memory'>;
   close(): Promise<void>;
@@ -104,6 +106,9 @@ export async function createRateLimiter(setup: RateLimiterSetup): Promise<RateLi
     },
     async reset(name, key) {
       await get(name).delete(key);
+    },
+    async refund(name, key) {
+      await get(name).reward(key, 1);
     },
     async ping() {
       if (redis === undefined) return 'memory';

@@ -9,7 +9,7 @@ import { parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json, noContent } from '../errors.js';
 import { PasskeyCounterRaceError } from '../../sessions/sessions.js';
-import { checkCredentialBudget, rotateSession, signInResponse, spendCredentialFailure } from './sign-in.js';
+import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import { iso, type Route } from './types.js';
 
 const email = z.string().trim().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'enter an address like name@example.com');
@@ -46,10 +46,12 @@ function optionsResponse(result: { options: unknown; setCookie: string }): Respo
   return json(result.options, 200, { 'set-cookie': result.setCookie });
 }
 
-/** Records a failed ceremony (WA-* reason codes) and spends one failed attempt; rethrows. */
+/** A failure that counts against the failed-credential budget (see withCredentialBudget). */
+const failedPasskey = (error: unknown): boolean => error instanceof PasskeyVerificationError;
+
+/** Records a failed ceremony (WA-* reason codes); rethrows. The budget point it cost stays spent. */
 async function failed(ctx: RouteContext, error: unknown, userId: string | null): Promise<never> {
   if (error instanceof PasskeyVerificationError) {
-    await spendCredentialFailure(ctx);
     await ctx.core.audit.record('passkey.verification_failed', { userId, ip: ctx.ip, userAgent: ctx.userAgent, data: { reason: error.reason } });
   }
   throw error;
@@ -79,29 +81,30 @@ export const passkeyRoutes: Route[] = [
     path: '/passkeys/register/verify',
     limit: 'ceremony',
     async run(ctx) {
-      await checkCredentialBudget(ctx);
-      const input = parseInput(verifyRegistrationBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
-      const signedIn = await ctx.current();
-      const ceremony = await takeCeremony(ctx.core, ctx.request, signedIn ? 'add' : 'signup');
-      if (signedIn !== null) {
-        // WA-14: the passkey joins the signed-in user the ceremony was started for, never an id from the body.
-        if (ceremony.userId !== signedIn.user.id) throw new BadRequestError('BAD_REQUEST', 'This passkey request belongs to another session. Start again.');
-        const passkey = await verifyRegistration(ctx.core, ceremony, input.response, signedIn.user.id, input.name ?? '').catch((e: unknown) =>
-          failed(ctx, e, signedIn.user.id),
-        );
-        const store = await ctx.core.storage();
-        await store.insertPasskey(passkey).catch((e: unknown) =>
-          failed(ctx, e instanceof ConflictError ? new PasskeyVerificationError('credential_taken', 409) : e, signedIn.user.id),
-        );
-        await ctx.core.audit.record('passkey.registered', { userId: signedIn.user.id, sessionId: signedIn.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
-        return json({ passkey: publicPasskey(passkey) }, 201, await rotateSession(ctx, signedIn));
-      }
-      const userId = newUserId();
-      const passkey = await verifyRegistration(ctx.core, ceremony, input.response, userId, input.name ?? '').catch((e: unknown) => failed(ctx, e, null));
-      const user = await createAccountWithPasskey(ctx.core, ceremony, passkey).catch((e: unknown) => failed(ctx, e, null));
-      await ctx.core.audit.record('user.created', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { role: user.role, via: 'passkey' } });
-      await ctx.core.audit.record('passkey.registered', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
-      return signInResponse(ctx, user.id, 'passkey', 201);
+      return withCredentialBudget(ctx, undefined, async () => {
+        const input = parseInput(verifyRegistrationBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
+        const signedIn = await ctx.current();
+        const ceremony = await takeCeremony(ctx.core, ctx.request, signedIn ? 'add' : 'signup');
+        if (signedIn !== null) {
+          // WA-14: the passkey joins the signed-in user the ceremony was started for, never an id from the body.
+          if (ceremony.userId !== signedIn.user.id) throw new BadRequestError('BAD_REQUEST', 'This passkey request belongs to another session. Start again.');
+          const passkey = await verifyRegistration(ctx.core, ceremony, input.response, signedIn.user.id, input.name ?? '').catch((e: unknown) =>
+            failed(ctx, e, signedIn.user.id),
+          );
+          const store = await ctx.core.storage();
+          await store.insertPasskey(passkey).catch((e: unknown) =>
+            failed(ctx, e instanceof ConflictError ? new PasskeyVerificationError('credential_taken', 409) : e, signedIn.user.id),
+          );
+          await ctx.core.audit.record('passkey.registered', { userId: signedIn.user.id, sessionId: signedIn.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
+          return json({ passkey: publicPasskey(passkey) }, 201, await rotateSession(ctx, signedIn));
+        }
+        const userId = newUserId();
+        const passkey = await verifyRegistration(ctx.core, ceremony, input.response, userId, input.name ?? '').catch((e: unknown) => failed(ctx, e, null));
+        const user = await createAccountWithPasskey(ctx.core, ceremony, passkey).catch((e: unknown) => failed(ctx, e, null));
+        await ctx.core.audit.record('user.created', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { role: user.role, via: 'passkey' } });
+        await ctx.core.audit.record('passkey.registered', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
+        return signInResponse(ctx, user.id, 'passkey', 201);
+      }, failedPasskey);
     },
   },
   {
@@ -118,14 +121,15 @@ export const passkeyRoutes: Route[] = [
     path: '/passkeys/login/verify',
     limit: 'ceremony',
     async run(ctx) {
-      await checkCredentialBudget(ctx);
-      const input = parseInput(verifyLoginBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
-      const ceremony = await takeCeremony(ctx.core, ctx.request, 'login');
-      const { passkey, use } = await verifyAssertion(ctx.core, ceremony, input.response).catch((e: unknown) => failed(ctx, e, null));
-      // The counter moves with the new session, in one transaction; a lost race starts nothing.
-      return signInResponse(ctx, passkey.userId, 'passkey', 200, {}, use).catch((e: unknown) =>
-        failed(ctx, e instanceof PasskeyCounterRaceError ? new PasskeyVerificationError('counter_race', 401) : e, passkey.userId),
-      );
+      return withCredentialBudget(ctx, undefined, async () => {
+        const input = parseInput(verifyLoginBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
+        const ceremony = await takeCeremony(ctx.core, ctx.request, 'login');
+        const { passkey, use } = await verifyAssertion(ctx.core, ceremony, input.response).catch((e: unknown) => failed(ctx, e, null));
+        // The counter moves with the new session, in one transaction; a lost race starts nothing.
+        return signInResponse(ctx, passkey.userId, 'passkey', 200, {}, use).catch((e: unknown) =>
+          failed(ctx, e instanceof PasskeyCounterRaceError ? new PasskeyVerificationError('counter_race', 401) : e, passkey.userId),
+        );
+      }, failedPasskey);
     },
   },
   {

@@ -5,7 +5,7 @@ import { normalizeEmail } from '../../storage/sql-rows.js';
 import { expectNoBody, parseInput, readJson } from '../body.js';
 import { json } from '../errors.js';
 import { DEFAULTS } from '../../config/resolve.js';
-import { checkCredentialBudget, rotateSession, signInResponse, spendCredentialFailure } from './sign-in.js';
+import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import type { Route } from './types.js';
 
 const signInBody = z.object({ email: z.string().trim().min(3).max(320), code: z.string().trim().min(1).max(64) }).strict();
@@ -43,20 +43,27 @@ export const recoveryRoutes: Route[] = [
     async run(ctx) {
       const input = parseInput(signInBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
       const account = normalizeEmail(input.email);
-      await checkCredentialBudget(ctx, account);
       const store = await ctx.core.storage();
-      const user = await store.findUserByEmail(account);
-      const hash = hashRecoveryCode(input.code);
-      // The code is looked up by its hash (TIME-01), for that user only, and burnt by the same statement.
-      const burnt = user !== null && !user.disabled && (await store.consumeRecoveryCode(user.id, hash, ctx.core.config.now()));
-      if (user === null || !burnt) {
-        await spendCredentialFailure(ctx, account);
-        await ctx.core.audit.record('recovery.failed', { userId: user?.id ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
-        throw new RecoveryFailedError();
-      }
+      const user = await withCredentialBudget(
+        ctx,
+        account,
+        async () => {
+          const found = await store.findUserByEmail(account);
+          const hash = hashRecoveryCode(input.code);
+          // The code is looked up by its hash (TIME-01), for that user only, and burnt by the same statement.
+          const burnt = found !== null && !found.disabled && (await store.consumeRecoveryCode(found.id, hash, ctx.core.config.now()));
+          if (found === null || !burnt) {
+            await ctx.core.audit.record('recovery.failed', { userId: found?.id ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
+            throw new RecoveryFailedError();
+          }
+          return found;
+        },
+        (error) => error instanceof RecoveryFailedError,
+      );
       // Whoever held the lost device is signed out everywhere.
       const ended = await store.deleteUserSessions(user.id);
       await ctx.core.audit.record('recovery.code_used', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { sessionsEnded: ended.length, codesLeft: await store.countRecoveryCodes(user.id) } });
+      // Earlier failures against this account are forgotten once its owner got in.
       await (await ctx.core.limiter()).reset('credentialAccount', `account:${account}`);
       return signInResponse(ctx, user.id, 'recovery', 200, { next: 'register-passkey' });
     },

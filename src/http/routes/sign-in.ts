@@ -1,4 +1,5 @@
 import { ipKey } from '../../protect/client-ip.js';
+import type { LimitName } from '../../config/options.js';
 import type { RouteContext } from '../context.js';
 import { previousJwtSession, signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
@@ -69,16 +70,38 @@ export async function rotateSession(ctx: RouteContext, current: { user: { id: st
   return headers;
 }
 
-/** Refuses early while this client has used up its failed-credential budget (RATE-01/02). */
-export async function checkCredentialBudget(ctx: RouteContext, account?: string): Promise<void> {
+/**
+ * RATE-01/02: runs a credential attempt against the failed-credential budgets of the client
+ * (and of the account, when one is named). A point is taken from each BEFORE the attempt, so
+ * attempts running at the same time cannot all pass a check and only pay afterwards (a burst
+ * of 50 parallel guesses all got through that way). The point is given back unless the attempt
+ * failed on the credential itself (`failedCredential`): a success, a malformed request or a
+ * database outage costs nothing, as before.
+ */
+export async function withCredentialBudget<T>(ctx: RouteContext, account: string | undefined, attempt: () => Promise<T>, failedCredential: (error: unknown) => boolean): Promise<T> {
   const limiter = await ctx.core.limiter();
-  await limiter.check('credentialIp', ipKey(ctx.ip));
-  if (account !== undefined) await limiter.check('credentialAccount', `account:${account}`);
-}
-
-/** Spends one failed attempt for the client (and the account, when one was named). */
-export async function spendCredentialFailure(ctx: RouteContext, account?: string): Promise<void> {
-  const limiter = await ctx.core.limiter();
-  await limiter.consume('credentialIp', ipKey(ctx.ip)).catch(() => {});
-  if (account !== undefined) await limiter.consume('credentialAccount', `account:${account}`).catch(() => {});
+  const budgets: [LimitName, string][] = [['credentialIp', ipKey(ctx.ip)]];
+  if (account !== undefined) budgets.push(['credentialAccount', `account:${account}`]);
+  const taken: [LimitName, string][] = [];
+  const giveBack = async () => {
+    for (const [name, key] of taken) await limiter.refund(name, key).catch(() => {});
+  };
+  try {
+    for (const [name, key] of budgets) {
+      await limiter.consume(name, key);
+      taken.push([name, key]);
+    }
+  } catch (error) {
+    await giveBack();
+    throw error;
+  }
+  let counted = false;
+  try {
+    return await attempt();
+  } catch (error) {
+    counted = failedCredential(error);
+    throw error;
+  } finally {
+    if (!counted) await giveBack();
+  }
 }
