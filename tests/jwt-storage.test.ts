@@ -78,6 +78,23 @@ for (const driver of drivers) {
       expect((await sa.listSigningKeys(now + 1000)).map((k) => k.kid)).toEqual(['k2']);
     });
 
+    it('two rotations at once on two instances leave a key to sign with (each supersedes only older keys)', async () => {
+      const now = Date.now() + 10_000;
+      const key = (kid: string, createdAt: number) => ({ kid, alg: 'EdDSA', publicJwk: '{}', privateJwe: 'jwe', createdAt, supersededAt: null, retiresAt: null });
+      await sa.insertSigningKey(key('old', now - 100));
+      // Both new keys are inserted before either rotation supersedes: the race that left none.
+      await sa.insertSigningKey(key('new-a', now));
+      await sb.insertSigningKey(key('new-b', now + 1));
+      await Promise.all([sb.supersedeSigningKeys('new-b', now + 1, now + 1000), sa.supersedeSigningKeys('new-a', now, now + 1000)]);
+      const active = (await sa.listSigningKeys(now + 2)).filter((k) => k.supersededAt === null).map((k) => k.kid);
+      expect(active).toEqual(['new-b']);
+      // The same millisecond: the kid breaks the tie, as it does for the signer.
+      await sa.insertSigningKey(key('same-a', now + 5));
+      await sb.insertSigningKey(key('same-b', now + 5));
+      await Promise.all([sa.supersedeSigningKeys('same-a', now + 5, now + 1000), sb.supersedeSigningKeys('same-b', now + 5, now + 1000)]);
+      expect((await sa.listSigningKeys(now + 6)).filter((k) => k.supersededAt === null).map((k) => k.kid)).toEqual(['same-b']);
+    });
+
     it('refresh tokens round-trip every field', async () => {
       const { first } = await family();
       expect(await sb.findRefreshToken(first.id)).toEqual(first);

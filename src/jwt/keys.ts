@@ -167,9 +167,14 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
     async rotate() {
       const store = await setup.storage();
       const now = setup.now();
-      const record = await generateSigningKey(setup.algorithm, setup.secret, now);
+      // The new key comes after every key there is in the signer's order (createdAt, then kid),
+      // even in the same millisecond as the last one: it supersedes them all, and a rotation
+      // racing this one on another instance supersedes only what came before it.
+      const newest = (await store.listSigningKeys(now)).reduce((max, k) => Math.max(max, k.createdAt), -Infinity);
+      const createdAt = Math.max(now, newest + 1);
+      const record = await generateSigningKey(setup.algorithm, setup.secret, createdAt);
       await store.insertSigningKey(record);
-      const superseded = await store.supersedeSigningKeys(record.kid, now, now + setup.retireAfterMs);
+      const superseded = await store.supersedeSigningKeys(record.kid, createdAt, now + setup.retireAfterMs);
       await load();
       return { kid: record.kid, superseded };
     },

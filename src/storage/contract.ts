@@ -353,7 +353,12 @@ export interface JwtStorage {
   insertSigningKey(key: SigningKeyRecord): Promise<void>;
   /** Every key not retired at `now`, newest first. */
   listSigningKeys(now: number): Promise<SigningKeyRecord[]>;
-  /** Marks every signing key other than `kid` that is not superseded yet; returns their kids. */
+  /**
+   * Marks every signing key before the new one (`kid`, created at `now`) that is not superseded
+   * yet; returns their kids. "Before" is the signer's order: `createdAt`, then `kid`. Never a key
+   * after it: two rotations at the same time must not supersede each other's new key and leave
+   * none to sign with.
+   */
   supersedeSigningKeys(kid: string, now: number, retiresAt: number): Promise<string[]>;
 
   /**

@@ -85,7 +85,8 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
         const rows = await db
           .updateTable('gatehouse_signing_keys')
           .set({ superseded_at: now, retires_at: retiresAt })
-          .where('kid', '!=', kid)
+          // Only keys before the new one in the signer's order (created_at, then kid).
+          .where((eb) => eb.or([eb('created_at', '<', now), eb.and([eb('created_at', '=', now), eb('kid', '<', kid)])]))
           .where('superseded_at', 'is', null)
           .returning('kid')
           .execute();
