@@ -72,11 +72,14 @@ describe('gatehouse CLI', { timeout: 180_000 }, () => {
       [['events', '--type', 'bogus'], /--type must be one of/],
       [['users', 'list', '--colour'], /Unknown option '--colour'/],
       [['frobnicate'], /unknown command "frobnicate"/],
+      // An option before the command: its value (a URL with a password) is never echoed.
+      [['--database-url', 'postgres://admin:S3cretPW@127.0.0.1:5432/test', 'users', 'list'], /unknown command "users list"\. Options go after the command/],
     ];
     for (const [args, message] of cases) {
       const result = await gatehouse(...args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(message);
+      expect(result.stderr).not.toContain('S3cretPW');
     }
     const role = await gatehouse('users', 'set-role', '--email', 'ops@example.com', '--role', 'wizard');
     expect(role.code).toBe(1);

@@ -13,6 +13,14 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['negative lifetime', { session: { absoluteLifetimeSeconds: -1 } }, /session\.absoluteLifetimeSeconds/],
     ['unknown option', { sesion: {} }, /sesion/],
     ['bad proxy', { trustedProxies: ['everyone'] }, /not an IP address or CIDR/],
+    // RATE-03: a catch-all would let every client pick its own IP through X-Forwarded-For.
+    ['catch-all proxy (IPv4)', { trustedProxies: ['0.0.0.0/0'] }, /too wide \(\/0\).*escape every rate limit/],
+    ['catch-all proxy (IPv6)', { trustedProxies: ['::/0'] }, /too wide/],
+    ['proxy prefix out of range', { trustedProxies: ['10.0.0.0/40'] }, /not an IP address or CIDR/],
+    ['proxy that is not an address', { trustedProxies: ['999.1.1.1'] }, /not an IP address or CIDR/],
+    ['jwt options without JWT mode', { jwt: { secret: 'short' } }, /session\.strategy is not 'jwt'/],
+    ['passkey RP ID that is a top-level domain', { origin: 'https://com', passkeys: { rpId: 'com' } }, /top-level domain/],
+    ['origin with a default port', { origin: 'https://app.example.com:443' }, /Use https:\/\/app\.example\.com$/],
     ['bad limit', { rateLimit: { limits: { session: { points: 0, durationSeconds: 60 } } } }, /rateLimit\.limits\.session\.points/],
     ['bad authz', { authz: { roles: [] } }, /defineAuthz/],
     ['missing database', { database: '' }, /database is required/],
@@ -26,6 +34,10 @@ describe('configuration mistakes fail at startup with a message saying what to f
     const make = () => createGatehouse({ ...base, ...override } as GatehouseOptions);
     expect(make).toThrow(ConfigurationError);
     expect(make).toThrow(message);
+  });
+
+  it('accepts real proxy ranges: 10.0.0.0/8, fd00::/8, single addresses', () => {
+    expect(() => createGatehouse({ ...base, trustedProxies: ['10.0.0.0/8', 'fd00::/8', '192.0.2.7', '2001:db8::1'] })).not.toThrow();
   });
 
   it('accepts http://localhost for development', () => {

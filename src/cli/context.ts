@@ -1,3 +1,4 @@
+import type { JwtOptions } from '../config/options.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,8 +17,12 @@ export class UsageError extends Error {
 export interface CliConfig {
   databaseUrl: string;
   authz?: Authz;
-  /** JWT mode, so revocations reach running instances and `keys rotate` can work. */
-  jwt?: { secret: string; redis?: string; channel?: string };
+  /**
+   * JWT mode, so revocations reach running instances and `keys rotate` can work. From the config
+   * file it takes the app's whole `jwt` options: `keys rotate` must use the app's `algorithm`,
+   * `accessTokenTtlSeconds` and `leewaySeconds` (the new key's type, the old key's retirement).
+   */
+  jwt?: JwtOptions & { secret: string };
   /**
    * The servers' Redis (REDIS_URL). Servers with Redis hear revocations (a disable, a role
    * change, sessions ended) only through it: without it they would notice a change made here at

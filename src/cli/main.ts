@@ -50,7 +50,10 @@ async function main(argv: string[]): Promise<number> {
       console.log([`Commands under "${argv[0]}":`, ...group.map((c) => `  ${c.name}  ${c.summary}`)].join('\n'));
       return argv[1] === '--help' ? 0 : 2;
     }
-    console.error(`gatehouse: unknown command "${argv.join(' ')}".\n\n${overview()}`);
+    // Only the words, never option values: an option put before the command may be a database URL with a password.
+    const words = argv.filter((word, i) => !word.startsWith('-') && !(argv[i - 1]?.startsWith('--') && !argv[i - 1]!.includes('=')));
+    const named = words.length > 0 ? `"${words.join(' ')}"` : '(options only)';
+    console.error(`gatehouse: unknown command ${named}. Options go after the command, e.g. gatehouse users list --database-url URL.\n\n${overview()}`);
     return 2;
   }
   const { command, rest } = found;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defaultAuthz, type Authz } from '../authz/index.js';
 import { ConfigurationError } from '../errors.js';
@@ -140,7 +141,7 @@ function checkOrigin(origin: string): string {
     throw new ConfigurationError(`origin "${origin}" is not a URL. Use the exact origin, e.g. https://app.example.com`);
   }
   if (url.origin !== origin.replace(/\/$/, '')) {
-    throw new ConfigurationError(`origin "${origin}" must be scheme://host[:port] with no path, e.g. ${url.origin}`);
+    throw new ConfigurationError(`origin "${origin}" must be exactly scheme://host[:port]: lower case, no default port, no path. Use ${url.origin}`);
   }
   const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
@@ -151,6 +152,29 @@ function checkOrigin(origin: string): string {
   return url.origin;
 }
 
+/** Widest ranges accepted as "our proxies": anything wider trusts the whole Internet's X-Forwarded-For. */
+const MIN_PROXY_PREFIX = { 4: 8, 6: 7 } as const;
+
+/**
+ * A trusted proxy is an address or a CIDR of addresses that really are your proxies. A
+ * catch-all (0.0.0.0/0, ::/0) would let every client name its own IP in X-Forwarded-For and
+ * reset every per-IP limit (RATE-03), so ranges wider than /8 (IPv4) or /7 (IPv6) are refused.
+ */
+function checkTrustedProxy(entry: string): void {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  const bits = prefix === undefined ? null : Number(prefix);
+  if (family === 0 || rest.length > 0 || (bits !== null && (!/^\d{1,3}$/.test(prefix!) || bits > (family === 4 ? 32 : 128)))) {
+    throw new ConfigurationError(`trustedProxies entry "${entry}" is not an IP address or CIDR such as 10.0.0.0/8 or fd00::/8.`);
+  }
+  const min = MIN_PROXY_PREFIX[family as 4 | 6];
+  if (bits !== null && bits < min) {
+    throw new ConfigurationError(
+      `trustedProxies entry "${entry}" is too wide (/${bits}): it would trust X-Forwarded-For from almost any client, which could then pick its own IP and escape every rate limit. List your proxies' own addresses or subnets (at least /${min}).`,
+    );
+  }
+}
+
 /**
  * The RP ID must be the origin's host or a registrable suffix of it (WebAuthn 5.1.3 /
  * HTML "is a registrable domain suffix"), otherwise browsers refuse every ceremony.
@@ -158,6 +182,10 @@ function checkOrigin(origin: string): string {
 function resolvePasskeys(options: GatehouseOptions, origins: readonly string[]): ResolvedConfig['passkeys'] {
   const p = options.passkeys ?? {};
   const rpId = (p.rpId ?? new URL((p.origins ?? origins)[0]!).hostname).toLowerCase();
+  // A bare top-level label ("com") is a public suffix: browsers refuse every ceremony for it.
+  if (p.rpId !== undefined && !rpId.includes('.') && rpId !== 'localhost') {
+    throw new ConfigurationError(`passkeys.rpId "${rpId}" is a top-level domain; browsers refuse it. Use your site's domain, e.g. example.com.`);
+  }
   const covered = (origin: string): boolean => {
     const host = new URL(origin).hostname;
     return host === rpId || host.endsWith(`.${rpId}`);
@@ -217,10 +245,9 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
   if (touch >= idle) {
     throw new ConfigurationError(`session.touchIntervalSeconds (${touch}) must be shorter than session.idleTimeoutSeconds (${idle}).`);
   }
-  for (const proxy of options.trustedProxies ?? []) {
-    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(proxy)) {
-      throw new ConfigurationError(`trustedProxies entry "${proxy}" is not an IP address or CIDR such as 10.0.0.0/8`);
-    }
+  for (const proxy of options.trustedProxies ?? []) checkTrustedProxy(proxy);
+  if (options.jwt !== undefined && strategy !== 'jwt') {
+    throw new ConfigurationError("jwt options are set but session.strategy is not 'jwt': set session: { strategy: 'jwt' } to use JWT mode, or remove the jwt options.");
   }
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const logger = options.logger ?? consoleLogger;
