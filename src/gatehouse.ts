@@ -5,7 +5,7 @@ import { DEFAULTS, resolveConfig, type ResolvedConfig } from './config/resolve.j
 import type { Core } from './core.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.js';
 import { readCookie, SESSION_COOKIE } from './http/cookies.js';
-import { authenticateCookies, previousJwtSession, signInCookies, withSignOutCookies } from './http/session-cookies.js';
+import { authenticateCookies, browserJwtSession, signInCookies, withSignOutCookies } from './http/session-cookies.js';
 import { createJwtMode, type JwtMode } from './jwt/jwt-mode.js';
 import { createRevocations, type Revocations } from './revocation/revocations.js';
 import { createCachedSessions } from './sessions/session-cache.js';
@@ -204,8 +204,8 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     },
     async createSession(userId, request, opts) {
       // JWT mode: this browser's previous session ends too (SESS-03); database mode: sessions.create does it.
-      const previous = await previousJwtSession(core, request.headers.get('cookie'));
-      if (previous !== null) await (await storage()).deleteSession(previous);
+      const previous = await browserJwtSession(core, request.headers.get('cookie'));
+      if (previous !== null) await (await storage()).deleteSession(previous.sessionId);
       const created = await sessions.create(userId, {
         method: opts.method,
         ip: clientIp(opts.context?.ip, request.headers),

@@ -37,12 +37,21 @@ export async function authenticateCookies(core: Core, cookieHeader: string | nul
 }
 
 /**
- * JWT mode: the session this browser had before a sign-in, to end it (SESS-03). Named by the
- * access token or, once that cookie expired, by the browser marker in the refreshable cookie.
- * Null in database mode, where `sessions.create` ends the previous session from its token.
+ * JWT mode: the session this browser holds, to end it at sign-in (SESS-03) or sign-out (SESS-07).
+ * Named by a valid access token; else by an expired but authentic one; else, once the browser
+ * dropped that cookie, by the browser marker in the refreshable cookie. Null in database mode,
+ * where the session cookie itself names it. `current` is the request's already-authenticated
+ * result, when the caller has it.
  */
-export async function previousJwtSession(core: Core, cookieHeader: string | null, current?: SessionWithUser | null): Promise<string | null> {
-  if (core.jwt === undefined) return null;
+export async function browserJwtSession(core: Core, cookieHeader: string | null, current?: SessionWithUser | null): Promise<{ sessionId: string; userId: string } | null> {
+  const { jwt } = core;
+  if (jwt === undefined) return null;
   const found = current !== undefined ? current : (await authenticateCookies(core, cookieHeader)).found;
-  return found?.session.id ?? core.jwt.markedSession(readCookie(cookieHeader, REFRESHABLE_COOKIE));
+  if (found !== null) return { sessionId: found.session.id, userId: found.user.id };
+  const named = await jwt.sessionForSignOut(readCookie(cookieHeader, ACCESS_COOKIE));
+  if (named !== null) return named;
+  const marked = jwt.markedSession(readCookie(cookieHeader, REFRESHABLE_COOKIE));
+  if (marked === null) return null;
+  const stored = await (await core.storage()).findSessionWithUser(marked);
+  return stored === null ? null : { sessionId: marked, userId: stored.user.id };
 }

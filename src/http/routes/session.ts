@@ -1,19 +1,9 @@
 import { z } from 'zod';
 import { expectNoBody, parseInput, readJson } from '../body.js';
-import { clearedSessionCookie, readCookie } from '../cookies.js';
-import { ACCESS_COOKIE, REFRESHABLE_COOKIE } from '../jwt-cookies.js';
-import type { RouteContext } from '../context.js';
-import { withSignOutCookies } from '../session-cookies.js';
+import { clearedSessionCookie } from '../cookies.js';
+import { browserJwtSession, withSignOutCookies } from '../session-cookies.js';
 import { json, noContent } from '../errors.js';
 import { iso, type Route } from './types.js';
-
-/** JWT mode: the session the browser marker names, with its user for the audit event. */
-async function markedForSignOut(ctx: RouteContext, cookies: string | null): Promise<{ sessionId: string; userId: string } | null> {
-  const sessionId = ctx.core.jwt?.markedSession(readCookie(cookies, REFRESHABLE_COOKIE)) ?? null;
-  if (sessionId === null) return null;
-  const stored = await (await ctx.core.storage()).findSessionWithUser(sessionId);
-  return stored === null ? null : { sessionId, userId: stored.user.id };
-}
 
 /** The profile fields a user may change themself; anything else (role, email, id) is a 400 (AUTHZ-03). */
 const profileBody = z.object({ name: z.string().trim().max(100) }).strict();
@@ -58,13 +48,10 @@ export const sessionRoutes: Route[] = [
     async run(ctx) {
       await expectNoBody(ctx.request);
       const current = await ctx.current();
-      const cookies = ctx.request.headers.get('cookie');
-      // JWT mode: an expired but authentic access token still names the session to end (SESS-07);
-      // once the browser dropped that cookie, the browser marker (Path=/) still does.
+      // JWT mode: an expired but authentic access token, or once the browser dropped that cookie
+      // the browser marker, still names the session to end (SESS-07).
       const found =
-        current !== null
-          ? { sessionId: current.session.id, userId: current.user.id }
-          : ((await ctx.core.jwt?.sessionForSignOut(readCookie(cookies, ACCESS_COOKIE))) ?? (await markedForSignOut(ctx, cookies)));
+        current !== null ? { sessionId: current.session.id, userId: current.user.id } : await browserJwtSession(ctx.core, ctx.request.headers.get('cookie'), null);
       if (found !== null) {
         const store = await ctx.core.storage();
         // Ends the session and, in JWT mode, its refresh family and access tokens on every instance.

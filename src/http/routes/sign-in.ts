@@ -1,7 +1,7 @@
 import { ipKey } from '../../protect/client-ip.js';
 import type { LimitName } from '../../config/options.js';
 import type { RouteContext } from '../context.js';
-import { previousJwtSession, signInCookies } from '../session-cookies.js';
+import { browserJwtSession, signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
 import type { CreatedSession, CreateSessionInput } from '../../sessions/sessions.js';
@@ -46,8 +46,8 @@ export async function startSession(
   const { core } = ctx;
   // JWT mode: the browser's previous session ends too (SESS-03), named by its access token or,
   // once that cookie expired, by the browser marker in the refreshable cookie.
-  const previous = core.jwt === undefined ? null : await previousJwtSession(core, ctx.request.headers.get('cookie'), await ctx.current());
-  if (previous !== null) await (await core.storage()).deleteSession(previous);
+  const previous = core.jwt === undefined ? null : await browserJwtSession(core, ctx.request.headers.get('cookie'), await ctx.current());
+  if (previous !== null) await (await core.storage()).deleteSession(previous.sessionId);
   const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}), ...(carry ? { carry } : {}) });
   const headers = new Headers();
   // Database mode: the session cookie; JWT mode: access, refresh and "refreshable" cookies.
