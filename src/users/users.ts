@@ -43,6 +43,16 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 /** Display names: the sign-up form's and the provider sign-in's cap too. */
 const MAX_NAME = 100;
 
+/**
+ * A display name, trimmed. The same cap as sign-up and provider sign-in: the name travels in
+ * JWT mode's access token, and a cookie over 4096 bytes would be dropped by the browser (COOK-06).
+ */
+function checkName(input: string): string {
+  const name = input.trim();
+  if (name.length > MAX_NAME) throw new BadRequestError('VALIDATION_FAILED', `name: at most ${MAX_NAME} characters`);
+  return name;
+}
+
 export function createUsers(storage: () => Promise<Storage>, config: ResolvedConfig, audit: AuditLog): Users {
   const { authz } = config;
 
@@ -65,10 +75,7 @@ export function createUsers(storage: () => Promise<Storage>, config: ResolvedCon
     async create(input, actor = SYSTEM_ACTOR) {
       const email = input.email.trim();
       if (!EMAIL.test(email)) throw new BadRequestError('VALIDATION_FAILED', 'email: enter an address like name@example.com');
-      // The same cap as sign-up and provider sign-in: the name travels in JWT mode's access token,
-      // and a cookie over 4096 bytes would be dropped by the browser (COOK-06).
-      const name = input.name?.trim() ?? '';
-      if (name.length > MAX_NAME) throw new BadRequestError('VALIDATION_FAILED', `name: at most ${MAX_NAME} characters`);
+      const name = checkName(input.name ?? '');
       const role = input.role ?? authz.defaultRole;
       if (!authz.isRole(role)) throw new BadRequestError('VALIDATION_FAILED', `role: "${role}" is not one of ${authz.roles.join(', ')}`);
       const store = await storage();
@@ -115,8 +122,7 @@ export function createUsers(storage: () => Promise<Storage>, config: ResolvedCon
     },
 
     async setName(userId, input, actor) {
-      const name = input.trim();
-      if (name.length > MAX_NAME) throw new BadRequestError('VALIDATION_FAILED', `name: at most ${MAX_NAME} characters`);
+      const name = checkName(input);
       const store = await storage();
       // Your own name is yours to change; someone else's needs the rank to manage them.
       const user = actor.userId === userId ? await store.findUserById(userId) : await target(store, userId, actor);
