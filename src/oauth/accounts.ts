@@ -1,6 +1,7 @@
 import type { Core } from '../core.js';
 import { ConflictError } from '../errors.js';
 import { randomToken } from '../lib/crypto.js';
+import { normalizeEmail } from '../storage/sql-rows.js';
 import type { IdentityRecord, OAuthTransactionRecord, Storage, UserRecord } from '../storage/contract.js';
 import type { ResolvedProvider } from './config.js';
 import { OAuthError, type OAuthFlow, type ProviderIdentity, type Resolution } from './flow.js';
@@ -114,8 +115,8 @@ export async function resolveIdentity(
 async function mayLinkByEmail(store: Storage, owner: UserRecord, issuer: string): Promise<boolean> {
   const linked = await store.listIdentities(owner.id);
   if (linked.some((i) => i.issuer === issuer)) return false;
-  const address = owner.email.trim().toLowerCase();
-  return linked.some((i) => i.emailVerified && i.email !== null && i.email.trim().toLowerCase() === address);
+  const address = normalizeEmail(owner.email);
+  return linked.some((i) => i.emailVerified && i.email !== null && normalizeEmail(i.email) === address);
 }
 
 /** Addresses as the sign-up form accepts them, at most 254 characters (RFC 5321's path limit). */
