@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/index.js';
 import { createRevocationFeed, type FeedSetup } from '../src/revocation/feed.js';
 import { randomToken } from '../src/lib/crypto.js';
-import { hasPostgres, PG_URL } from './services.js';
+import { hasPostgres, hasRedis, PG_URL, REDIS_URL } from './services.js';
 
 /**
  * The revocation feed's own connections: none may outlive the feed, pile up when a reload
@@ -16,6 +17,10 @@ import { hasPostgres, PG_URL } from './services.js';
  */
 const quiet = { onRevocation() {}, onError() {} };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const newChannel = () => `gh_feed_${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+const record = () => ({ id: randomToken(9), kind: 'session' as const, subject: randomToken(9), at: Date.now(), expiresAt: Date.now() + 60_000 });
+/** The echo wait is 1000 ms; a publish that does not wait for it returns in a few ms. */
+const NO_ECHO_WAIT_MS = 500;
 
 describe.runIf(hasPostgres)('PostgreSQL LISTEN feed', () => {
   let database: Database;
@@ -59,6 +64,61 @@ describe.runIf(hasPostgres)('PostgreSQL LISTEN feed', () => {
     await sleep(500);
     expect(await listeners(channel)).toBe(0);
     expect(feed.healthy()).toBe(false);
+  });
+});
+
+describe.runIf(hasPostgres)('PostgreSQL LISTEN feed: publishing before its own LISTEN is in place', () => {
+  it('sends the NOTIFY and returns without waiting for an echo it cannot hear', async () => {
+    // The first sign-out after start-up took a whole second (the echo wait) when it came before
+    // the feed's LISTEN: the app waited for a message its own connection could not yet receive.
+    const database = await openDatabase(PG_URL);
+    const other = new pg.Client({ connectionString: PG_URL });
+    await other.connect();
+    try {
+      const channel = newChannel();
+      await other.query(`listen ${channel}`);
+      const received = new Promise<string>((resolve) => other.on('notification', (message) => resolve(message.payload ?? '')));
+      // A LISTEN that never completes: this instance is starting and not listening yet.
+      const stalled: Database = { ...database, listen: () => new Promise(() => {}) };
+      const feed = await createRevocationFeed({ ...quiet, redis: undefined, channel, database: async () => stalled, onConnected: async () => {} });
+      const sent = record();
+      const started = performance.now();
+      await feed.publish(sent);
+      expect(performance.now() - started).toBeLessThan(NO_ECHO_WAIT_MS);
+      expect(JSON.parse(await received)).toMatchObject({ r: { id: sent.id } });
+      await feed.close();
+    } finally {
+      await other.end();
+      await database.close();
+    }
+  });
+});
+
+describe.runIf(hasRedis)('Redis feed: publishing before its own subscriber is subscribed', () => {
+  it('publishes and returns without waiting for an echo it cannot hear', async () => {
+    const publisher = new Redis(REDIS_URL);
+    const other = new Redis(REDIS_URL);
+    // The feed's subscriber (a duplicate of the connection it is given) cannot connect: this
+    // instance is not subscribed, while the publisher and other instances are.
+    const unreachable = new Redis('redis://127.0.0.1:1', { lazyConnect: true });
+    publisher.duplicate = (() => unreachable) as typeof publisher.duplicate;
+    try {
+      const channel = newChannel();
+      await other.subscribe(channel);
+      const received = new Promise<string>((resolve) => other.on('message', (_channel: string, text: string) => resolve(text)));
+      const feed = await createRevocationFeed({ ...quiet, redis: publisher, channel, database: async () => { throw new Error('not used'); }, onConnected: async () => {} });
+      const sent = record();
+      const started = performance.now();
+      await feed.publish(sent);
+      expect(performance.now() - started).toBeLessThan(NO_ECHO_WAIT_MS);
+      expect(JSON.parse(await received)).toMatchObject({ r: { id: sent.id } });
+      expect(feed.healthy()).toBe(false);
+      await feed.close();
+    } finally {
+      unreachable.disconnect();
+      other.disconnect();
+      publisher.disconnect();
+    }
   });
 });
 

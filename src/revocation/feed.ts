@@ -13,7 +13,11 @@ import type { Database } from '../storage/database.js';
 export interface RevocationFeed {
   readonly kind: 'redis' | 'postgres' | 'local';
   healthy(): boolean;
-  /** Sends a revocation to every instance; resolves once this instance heard its own message back (at most ~1 s). */
+  /**
+   * Sends a revocation to every instance; resolves once this instance heard its own message back
+   * (at most ~1 s), or, while this instance's own listener is not yet (or no longer) in place,
+   * once the broker accepted it.
+   */
   publish(record: RevocationRecord): Promise<void>;
   /**
    * SQLite: when another connection committed since the last read, reads the revocations now
@@ -204,6 +208,8 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
   const subscriber = typeof redis === 'string' ? new Redis(redis, { connectTimeout: 2000, connectionName }) : redis.duplicate({ connectionName });
   const echoes = createEchoes();
   let healthy = false;
+  // Our subscriber is subscribed: only then can our own message come back to us.
+  let subscribed = false;
   let closed = false;
   if (typeof redis === 'string') publisher.on('error', (error) => setup.onError('revocation feed: Redis publisher error', error));
 
@@ -216,6 +222,7 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
   const down = () => {
     if (healthy) setup.onError('revocation feed: Redis connection lost; checking the database on every request until it is back', null);
     healthy = false;
+    subscribed = false;
   };
   subscriber.on('error', down);
   subscriber.on('close', down);
@@ -225,6 +232,7 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
     void (async () => {
       try {
         await subscriber.subscribe(setup.channel);
+        subscribed = subscriber.status === 'ready';
         await setup.onConnected();
         if (!closed && subscriber.status === 'ready') healthy = true;
       } catch (error) {
@@ -241,6 +249,10 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
       // The row is in the database: instances whose feed is down check it there, and every
       // instance reads it again when its subscriber reconnects and at the periodic reload.
       if (unsent >= MAX_UNSENT) return;
+      // While our subscriber is not subscribed (starting, reconnecting) no echo can come back:
+      // the publish reply is all there is to wait for (instances that are subscribed have the
+      // message by then; the others check the database until they reload).
+      const listening = subscribed;
       const nonce = randomToken(9);
       const echo = echoes.wait(nonce);
       unsent++;
@@ -258,7 +270,8 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
           unsent--;
         });
       // Sent: wait for the echo. Queued while the publisher reconnects: the echo wait bounds it.
-      await Promise.race([echo, sent.then((ok) => (ok ? echo : undefined))]);
+      await Promise.race([echo, sent.then((ok) => (ok && listening ? echo : undefined))]);
+      if (!listening) echoes.forget(nonce);
     },
     async close() {
       closed = true;
@@ -272,6 +285,8 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
 function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFeed {
   const echoes = createEchoes();
   let healthy = false;
+  // Our LISTEN is in place: only then can our own NOTIFY come back to us.
+  let listening = false;
   let closed = false;
   let stop: (() => Promise<void>) | undefined;
   let retryMs = 250;
@@ -297,6 +312,7 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
         (error) => {
           if (generation !== attempt) return;
           lost = true;
+          listening = false;
           if (healthy) setup.onError('revocation feed: PostgreSQL LISTEN connection lost; checking the database on every request until it is back', error);
           healthy = false;
           stop = undefined;
@@ -309,11 +325,13 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
         return;
       }
       stop = opened;
+      listening = !lost;
       await setup.onConnected();
       healthy = !closed && !lost;
       retryMs = 250;
     } catch (error) {
       healthy = false;
+      listening = false;
       // LISTEN worked but the reload failed: end that connection, the retry opens a new one.
       if (opened !== undefined) {
         if (stop === opened) stop = undefined;
@@ -339,6 +357,9 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
     kind: 'postgres',
     healthy: () => healthy,
     async publish(record) {
+      // Not listening (starting, reconnecting): no echo can come back; the committed NOTIFY is
+      // all there is to wait for (listening instances get it; the others check the database).
+      const heard = listening;
       const nonce = randomToken(9);
       const echo = echoes.wait(nonce);
       try {
@@ -348,7 +369,8 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
         setup.onError('revocation feed: NOTIFY failed', error);
         return;
       }
-      await echo;
+      if (heard) await echo;
+      else echoes.forget(nonce);
     },
     async close() {
       closed = true;
