@@ -143,4 +143,28 @@ describe.runIf(hasChromium)('OAuth sign-in with the dev IdP in a real browser', 
     await shot('account-unlinked');
     expect(problems).toEqual([]);
   });
+
+  it('a link from elsewhere to /auth/account#linked asks nothing: only a link this tab started may offer to sign out other devices', async () => {
+    // Grace (signed in above) is signed in on another device too.
+    const graceId = (await (await auth.storage()).findUserByEmail('grace@example.com'))!.id;
+    const otherDevice = await auth.createSession(graceId, new Request(url('/')), { method: 'test' });
+    const asked: string[] = [];
+    const record = (dialog: { message(): string }) => void asked.push(dialog.message());
+    page.on('dialog', record);
+    try {
+      // A fresh tab, as if a link on another site was followed: no link was started from it.
+      await page.goto('about:blank');
+      await page.evaluate(() => sessionStorage.clear()).catch(() => {});
+      await page.goto(url('/auth/account#linked'));
+      // The page's script ran (it drops the #linked it was given) ...
+      await page.waitForFunction(() => location.hash === '');
+      await page.waitForLoadState('networkidle');
+    } finally {
+      page.off('dialog', record);
+    }
+    // ... and asked nothing (without the check it asked "Also sign out your 1 other device?").
+    expect(asked).toEqual([]);
+    expect((await (await auth.storage()).listUserSessions(graceId)).map((x) => x.id)).toContain(otherDevice.session.id);
+    expect(problems).toEqual([]);
+  });
 });

@@ -1,5 +1,6 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import { DISPLAY_TEXT_RULE, normalizeDisplayText } from '../lib/text.js';
 
 /** True when the Content-Type's media type is exactly application/json (parameters allowed). */
 export function isJsonContentType(value: string | null): boolean {
@@ -26,11 +27,40 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   } catch {
     throw new BadRequestError('INVALID_ENCODING', 'The request body is not valid UTF-8.');
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new BadRequestError('INVALID_JSON', 'The request body is not valid JSON.');
   }
+  // A raw NUL is not valid JSON; an escaped one becomes U+0000 in a string. No Gatehouse field
+  // takes one, and PostgreSQL refuses it in text: it is a 400 here, not a 503 at the database.
+  if (text.includes('\\u0000') && holdsNul(value)) {
+    throw new BadRequestError('VALIDATION_FAILED', 'The request body contains the NUL character (\\u0000), which no field accepts.');
+  }
+  return value;
+}
+
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([key, item]) => key.includes('\0') || holdsNul(item));
+  return false;
+}
+
+/**
+ * A name or label people type: NFC, trimmed, 1 (with `min`) to `max` characters, and none of the
+ * characters `normalizeDisplayText` refuses (controls, bidirectional controls).
+ */
+export function displayText(max: number, min = 0) {
+  return z.string().transform((value, ctx) => {
+    const text = normalizeDisplayText(value);
+    if (text === null) ctx.addIssue({ code: 'custom', message: DISPLAY_TEXT_RULE });
+    else if (text.length > max) ctx.addIssue({ code: 'custom', message: `at most ${max} characters` });
+    else if (text.length < min) ctx.addIssue({ code: 'custom', message: min === 1 ? 'may not be empty' : `at least ${min} characters` });
+    else return text;
+    return z.NEVER;
+  });
 }
 
 async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {

@@ -1,7 +1,7 @@
 import type { GatehouseLogger } from '../config/options.js';
 import type { Core } from '../core.js';
 import { NO_METRICS } from '../ops/metrics.js';
-import { CsrfError, MethodNotAllowedError, NotFoundError } from '../errors.js';
+import { BadRequestError, CsrfError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import { checkCsrf } from '../protect/csrf.js';
 import { ipKey } from '../protect/client-ip.js';
 import { createRouteContext } from './context.js';
@@ -113,6 +113,8 @@ export function createHandler(core: Core): Handler {
         params[name] = match.values[i] ?? '';
       });
       ctx = createRouteContext(core, request, url, params, context.ip);
+      // %00 decodes to NUL: no parameter takes one, and PostgreSQL refuses it in text (a 503 otherwise).
+      if (url.search.includes('%00')) throw new BadRequestError('VALIDATION_FAILED', 'The query string contains a NUL character (%00), which no parameter accepts.');
       // CSRF first: a refused request touches nothing, not even the rate-limit counters.
       checkCsrf(request, { origins: core.config.origins, allowSameSite: core.config.allowSameSite });
       const { limit } = match.compiled.route;

@@ -1,6 +1,7 @@
 import type { Core } from '../core.js';
 import { ConflictError } from '../errors.js';
 import { randomToken } from '../lib/crypto.js';
+import { cleanDisplayText } from '../lib/text.js';
 import { normalizeEmail } from '../storage/sql-rows.js';
 import type { IdentityRecord, OAuthTransactionRecord, Storage, UserRecord } from '../storage/contract.js';
 import type { ResolvedProvider } from './config.js';
@@ -45,6 +46,11 @@ export async function resolveIdentity(
   asserted: ProviderIdentity,
   signedInUserId: string | null,
 ): Promise<Resolution> {
+  // A subject or issuer with a control character (NUL: PostgreSQL refuses it) is no identity
+  // Gatehouse can store; the ID token is refused, not half-stored.
+  if (CONTROL.test(asserted.subject) || CONTROL.test(asserted.issuer)) {
+    throw new OAuthError('OAUTH_INVALID_RESPONSE', 'The provider sent a response that failed validation. No sign-in happened.', 'subject_invalid');
+  }
   const identity = usableEmail(asserted);
   const store = await core.storage();
   const now = core.config.now();
@@ -95,7 +101,7 @@ export async function resolveIdentity(
   const record = newIdentity(randomToken(16), rp, identity, sealed, now);
   let user: UserRecord;
   try {
-    user = await store.createUserWithIdentity({ id: record.userId, email: identity.email, name: identity.name.slice(0, 100), role: core.config.authz.defaultRole, now }, record);
+    user = await store.createUserWithIdentity({ id: record.userId, email: identity.email, name: cleanDisplayText(identity.name, 100), role: core.config.authz.defaultRole, now }, record);
   } catch (error) {
     // Lost a race with another sign-up for the same email: same answer as above.
     if (error instanceof ConflictError && error.code === 'EMAIL_TAKEN') throw accountExists(rp.provider.name);
@@ -120,7 +126,8 @@ async function mayLinkByEmail(store: Storage, owner: UserRecord, issuer: string)
 }
 
 /** Addresses as the sign-up form accepts them, at most 254 characters (RFC 5321's path limit). */
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,189}$/u;
+const CONTROL = /\p{Cc}/u;
 
 /**
  * A provider's email is used only if it looks like one and fits: an over-long address would be

@@ -20,5 +20,6 @@ export const OAUTH_ERROR_MESSAGES: Readonly<Record<string, string>> = {
 /** The message for an error code from a provider sign-in, with a safe fallback for anything else. */
 export function oauthErrorMessage(code: string | null | undefined): string | null {
   if (code === null || code === undefined || code === '') return null;
-  return OAUTH_ERROR_MESSAGES[code] ?? 'Sign-in with the provider failed. Try again.';
+  // Own keys only: `?error=toString` must not find Object.prototype's function.
+  return Object.hasOwn(OAUTH_ERROR_MESSAGES, code) ? OAUTH_ERROR_MESSAGES[code]! : 'Sign-in with the provider failed. Try again.';
 }

@@ -6,8 +6,9 @@ import type { Database } from '../storage/database.js';
 
 /**
  * The revocation change feed: every instance hears every revocation. Redis pub/sub when
- * Redis is configured, PostgreSQL LISTEN/NOTIFY on PostgreSQL, in process on a single
- * SQLite instance. `healthy` is false while the feed is down or catching up: callers then
+ * Redis is configured, PostgreSQL LISTEN/NOTIFY on PostgreSQL, and on SQLite this process's
+ * own revocations at once plus a poll of the revocations table (other processes on the same
+ * file, e.g. the CLI). `healthy` is false while the feed is down or catching up: callers then
  * check the database on every request (fail closed).
  */
 export interface RevocationFeed {

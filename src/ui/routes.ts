@@ -93,19 +93,22 @@ export function uiRoutes(kit: PageKit): Route[] {
       const userFilter = param(ctx, 'user', z.string().trim().max(320)) ?? '';
       const typeFilter = param(ctx, 'type', z.enum(AUTH_EVENT_TYPES as [string, ...string[]])) ?? '';
       const before = param(ctx, 'before', z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER));
-      // The user filter takes an email or an id.
+      // The user filter takes an email or an id; an email only for a role that may read users
+      // (users.read): the page must not show, or confirm, more than /auth/admin/events gives.
       let userId: string | undefined;
       let unknownUser = false;
-      if (userFilter !== '') {
-        const user = userFilter.includes('@') ? await store.findUserByEmail(userFilter) : id.safeParse(userFilter).success ? await store.findUserById(userFilter) : null;
+      const byEmail = userFilter.includes('@');
+      if (userFilter !== '' && (!byEmail || caps.readUsers)) {
+        const user = byEmail ? await store.findUserByEmail(userFilter) : id.safeParse(userFilter).success ? await store.findUserById(userFilter) : null;
         if (user === null) unknownUser = true;
         else userId = user.id;
       }
-      const rows = unknownUser ? [] : await store.listEvents({ limit: PAGE_SIZE + 1, before: before ?? undefined, userId, type: typeFilter === '' ? undefined : typeFilter });
+      const emailNotAllowed = byEmail && !caps.readUsers;
+      const rows = unknownUser || emailNotAllowed ? [] : await store.listEvents({ limit: PAGE_SIZE + 1, before: before ?? undefined, userId, type: typeFilter === '' ? undefined : typeFilter });
       const events = rows.slice(0, PAGE_SIZE);
       const nextBefore = rows.length > PAGE_SIZE ? (events.at(-1)?.id ?? null) : null;
       const ids = new Set(events.flatMap((e) => [e.userId, e.actorId]).filter((v): v is string => v !== null));
-      const users = await Promise.all([...ids].map((uid) => store.findUserById(uid)));
+      const users = caps.readUsers ? await Promise.all([...ids].map((uid) => store.findUserById(uid))) : [];
       const emails = new Map(users.flatMap((u) => (u === null ? [] : [[u.id, u.email] as const])));
       return eventsPage(kit, viewer, caps, {
         events,
@@ -113,6 +116,7 @@ export function uiRoutes(kit: PageKit): Route[] {
         types: AUTH_EVENT_TYPES,
         filter: { user: userFilter, type: typeFilter },
         unknownUser,
+        emailNotAllowed,
         before,
         nextBefore,
       });

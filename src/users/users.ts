@@ -1,4 +1,5 @@
 import { randomToken } from '../lib/crypto.js';
+import { DISPLAY_TEXT_RULE, normalizeDisplayText } from '../lib/text.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
@@ -39,7 +40,7 @@ export interface Users {
   setName(userId: string, name: string, actor: Actor): Promise<UserRecord>;
 }
 
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,255}$/u;
 /** Display names: the sign-up form's and the provider sign-in's cap too. */
 const MAX_NAME = 100;
 
@@ -48,7 +49,8 @@ const MAX_NAME = 100;
  * JWT mode's access token, and a cookie over 4096 bytes would be dropped by the browser (COOK-06).
  */
 function checkName(input: string): string {
-  const name = input.trim();
+  const name = normalizeDisplayText(input);
+  if (name === null) throw new BadRequestError('VALIDATION_FAILED', `name: ${DISPLAY_TEXT_RULE}`);
   if (name.length > MAX_NAME) throw new BadRequestError('VALIDATION_FAILED', `name: at most ${MAX_NAME} characters`);
   return name;
 }

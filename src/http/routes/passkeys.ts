@@ -5,16 +5,16 @@ import { createAuthenticationOptions, verifyAssertion } from '../../passkeys/aut
 import { createAccountWithPasskey, createRegistrationOptions, newUserId, verifyRegistration } from '../../passkeys/registration.js';
 import { authenticationResponse, PasskeyVerificationError, registrationResponse } from '../../passkeys/verify-input.js';
 import type { PasskeyRecord } from '../../storage/contract.js';
-import { parseInput, readJson } from '../body.js';
+import { displayText, parseInput, readJson } from '../body.js';
 import type { RouteContext } from '../context.js';
 import { json, noContent } from '../errors.js';
 import { PasskeyCounterRaceError } from '../../sessions/sessions.js';
 import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import { iso, type Route } from './types.js';
 
-const email = z.string().trim().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'enter an address like name@example.com');
-const passkeyName = z.string().trim().min(1).max(64);
-const signUpBody = z.object({ email, name: z.string().trim().max(100).default('') }).strict();
+const email = z.string().trim().min(3).max(320).regex(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u, 'enter an address like name@example.com');
+const passkeyName = displayText(64, 1);
+const signUpBody = z.object({ email, name: displayText(100).default('') }).strict();
 const emptyBody = z.object({}).strict();
 const verifyRegistrationBody = z.object({ response: registrationResponse, name: passkeyName.optional() }).strict();
 const loginOptionsBody = z.object({ email: email.optional() }).strict();

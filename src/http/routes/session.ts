@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { expectNoBody, parseInput, readJson } from '../body.js';
+import { displayText, expectNoBody, parseInput, readJson } from '../body.js';
 import { clearedSessionCookie } from '../cookies.js';
 import { browserJwtSession, withSignOutCookies } from '../session-cookies.js';
 import { json, noContent } from '../errors.js';
 import { iso, type Route } from './types.js';
 
 /** The profile fields a user may change themself; anything else (role, email, id) is a 400 (AUTHZ-03). */
-const profileBody = z.object({ name: z.string().trim().max(100) }).strict();
+const profileBody = z.object({ name: displayText(100) }).strict();
 
 export const sessionRoutes: Route[] = [
   {

@@ -143,9 +143,18 @@ function downloadCodes(button: HTMLButtonElement): void {
 }
 
 /** Linking leaves for the provider and comes back here (or with ?error=CODE, shown by the page). */
+/**
+ * Set in this tab just before leaving for the provider, read once on the way back: a link from
+ * another site to `/auth/account#linked` must not bring up the "sign out your other devices?"
+ * question when nothing was linked.
+ */
+const LINKING = 'gatehouse-linking';
+
 async function link(button: HTMLButtonElement): Promise<void> {
   try {
-    location.assign(await linkProvider({ ...api, provider: button.dataset.provider ?? '', returnTo: `${accountPath}#linked` }));
+    const target = await linkProvider({ ...api, provider: button.dataset.provider ?? '', returnTo: `${accountPath}#linked` });
+    sessionStorage.setItem(LINKING, '1');
+    location.assign(target);
   } catch (error) {
     showError(statusNear(button), error);
   }
@@ -227,9 +236,13 @@ document.addEventListener('keydown', (event) => {
 
 showFlash();
 
-// Back from linking a provider (the return address ends in #linked, and no ?error=): offer once.
-if (location.hash === '#linked' && !new URLSearchParams(location.search).has('error')) {
-  history.replaceState(null, '', `${location.pathname}${location.search}`);
+// Back from linking a provider that this tab started (the return address ends in #linked, and
+// no ?error=): offer once.
+const startedLinking = sessionStorage.getItem(LINKING) === '1';
+sessionStorage.removeItem(LINKING);
+const backFromLinking = location.hash === '#linked';
+if (backFromLinking) history.replaceState(null, '', `${location.pathname}${location.search}`);
+if (backFromLinking && startedLinking && !new URLSearchParams(location.search).has('error')) {
   void offerToEndOtherSessions().then((ended) => {
     if (ended !== '') say(statusNear(find('#linked', HTMLElement)), 'ok', `Provider linked.${ended}`);
   });

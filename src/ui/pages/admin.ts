@@ -92,12 +92,14 @@ ${view.nextCursor === null ? '' : html`<a href="${base}?${q}cursor=${encodeURICo
 
 export interface EventsView {
   events: AuthEventRecord[];
-  /** Emails of the users and actors the events name. */
+  /** Emails of the users and actors the events name (empty without users.read: ids are shown). */
   emails: ReadonlyMap<string, string>;
   types: readonly string[];
   filter: { user: string; type: string };
   /** The user filter named nobody. */
   unknownUser: boolean;
+  /** The user filter is an email, and this role may not look users up (no users.read). */
+  emailNotAllowed: boolean;
   before: number | null;
   nextBefore: number | null;
 }
@@ -123,11 +125,12 @@ export function eventsPage(kit: PageKit, viewer: Viewer, caps: AdminCaps, view: 
     html`<section class="card" aria-labelledby="events-h">
 <h2 id="events-h">Audit events</h2>
 <form class="filters" method="get" action="${base}" role="search">
-<div class="field"><label for="user">User (email or id)</label><input id="user" name="user" value="${view.filter.user}" maxlength="320" autocapitalize="off" spellcheck="false"></div>
+<div class="field"><label for="user">${caps.readUsers ? 'User (email or id)' : 'User (account id)'}</label><input id="user" name="user" value="${view.filter.user}" maxlength="320" autocapitalize="off" spellcheck="false"></div>
 <div class="field"><label for="type">Event type</label><select id="type" name="type"><option value="">All types</option>${view.types.map((t) => html`<option value="${t}"${t === view.filter.type ? html` selected` : ''}>${t}</option>`)}</select></div>
 <span class="row"><button type="submit" class="secondary">Filter</button>${params.size > 0 ? html`<a href="${base}">Clear</a>` : ''}</span>
 </form>
 ${view.unknownUser ? html`<p class="banner error card" role="alert">No user has the email or id “${view.filter.user}”.</p>` : ''}
+${view.emailNotAllowed ? html`<p class="banner error card" role="alert">Your role can filter by account id only: looking up an email needs the users.read permission.</p>` : ''}
 ${view.events.length === 0
   ? html`<p class="muted">No events${params.size > 0 ? ' match these filters' : ' yet'}.</p>`
   : html`<div class="table-wrap"><table class="stacked"><thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">User</th><th scope="col">IP and device</th></tr></thead>
