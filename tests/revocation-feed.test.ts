@@ -122,6 +122,76 @@ describe.runIf(hasRedis)('Redis feed: publishing before its own subscriber is su
   });
 });
 
+describe.runIf(hasRedis)('Redis feed: reconnects and reloads', () => {
+  /** Ends the feed's subscriber connection from the server side, as a network cut would. */
+  const killSubscriber = async (admin: Redis, channel: string) => {
+    const list = (await admin.client('LIST')) as string;
+    const line = list.split('\n').find((l) => l.includes(`name=gatehouse_feed_${channel}`));
+    await admin.client('KILL', 'ID', /id=(\d+)/.exec(line ?? '')![1]!);
+  };
+
+  it('a reload started for a connection lost since does not report the next connection healthy', async () => {
+    const channel = newChannel();
+    const admin = new Redis(REDIS_URL);
+    const reloads: (() => void)[] = [];
+    const feed = await createRevocationFeed({
+      ...quiet,
+      redis: REDIS_URL,
+      channel,
+      database: async () => {
+        throw new Error('not used');
+      },
+      // A slow database: each reload waits until the test lets it finish.
+      onConnected: () => new Promise<void>((resolve) => reloads.push(resolve)),
+    });
+    try {
+      for (let i = 0; i < 100 && reloads.length < 1; i++) await sleep(20);
+      expect(reloads).toHaveLength(1);
+      // Connection 1 drops while its reload (which read the database before the outage) runs;
+      // connection 2 comes back and starts its own reload.
+      await killSubscriber(admin, channel);
+      for (let i = 0; i < 150 && reloads.length < 2; i++) await sleep(20);
+      expect(reloads).toHaveLength(2);
+      reloads[0]!();
+      await sleep(50);
+      // Without the connection number, the stale reload made the feed healthy here.
+      expect(feed.healthy()).toBe(false);
+      reloads[1]!();
+      for (let i = 0; i < 50 && !feed.healthy(); i++) await sleep(20);
+      expect(feed.healthy()).toBe(true);
+    } finally {
+      await feed.close();
+      admin.disconnect();
+    }
+  });
+
+  it('a failed reload is retried on the same connection until it works (no reconnect needed)', async () => {
+    const channel = newChannel();
+    let failures = 2;
+    const errors: string[] = [];
+    const feed = await createRevocationFeed({
+      ...quiet,
+      redis: REDIS_URL,
+      channel,
+      database: async () => {
+        throw new Error('not used');
+      },
+      onConnected: async () => {
+        if (failures-- > 0) throw new Error('database down');
+      },
+      onError: (message) => errors.push(message),
+    });
+    try {
+      // 250 + 500 ms of back-off, then the third reload works.
+      for (let i = 0; i < 60 && !feed.healthy(); i++) await sleep(50);
+      expect(feed.healthy()).toBe(true);
+      expect(errors).toEqual(['revocation feed: Redis subscribe or reload failed; retrying', 'revocation feed: Redis subscribe or reload failed; retrying']);
+    } finally {
+      await feed.close();
+    }
+  });
+});
+
 describe('SQLite polling feed', () => {
   it('keeps running quietly when the database closes under it, and closes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-feed-'));

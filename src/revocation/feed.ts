@@ -220,7 +220,12 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
     setup.onRevocation(message.r);
     echoes.heard(message.n);
   });
+  // Each connection of the subscriber has a number: a reload started for a connection that has
+  // been lost since must not report health for the next one (it read the database before the
+  // outage, and misses what was revoked during it).
+  let connection = 0;
   const down = () => {
+    connection++;
     if (healthy) setup.onError('revocation feed: Redis connection lost; checking the database on every request until it is back', null);
     healthy = false;
     subscribed = false;
@@ -228,16 +233,26 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
   subscriber.on('error', down);
   subscriber.on('close', down);
   subscriber.on('end', down);
-  // On every (re)connect: subscribe, then catch up from the database (messages sent while we were away are lost).
+  const current = (epoch: number) => !closed && epoch === connection && subscriber.status === 'ready';
+  // On every (re)connect: subscribe, then catch up from the database (messages sent while we were
+  // away are lost). A failed reload is retried while this connection lasts (it stays unhealthy).
   subscriber.on('ready', () => {
+    const epoch = ++connection;
     void (async () => {
-      try {
-        await subscriber.subscribe(setup.channel);
-        subscribed = subscriber.status === 'ready';
-        await setup.onConnected();
-        if (!closed && subscriber.status === 'ready') healthy = true;
-      } catch (error) {
-        setup.onError('revocation feed: Redis subscribe failed', error);
+      for (let retryMs = 250; ; retryMs = Math.min(retryMs * 2, 10_000)) {
+        try {
+          await subscriber.subscribe(setup.channel);
+          if (!current(epoch)) return;
+          subscribed = true;
+          await setup.onConnected();
+          if (current(epoch)) healthy = true;
+          return;
+        } catch (error) {
+          if (!current(epoch)) return;
+          setup.onError('revocation feed: Redis subscribe or reload failed; retrying', error);
+          await new Promise((resolve) => setTimeout(resolve, retryMs).unref());
+          if (!current(epoch)) return;
+        }
       }
     })();
   });
