@@ -113,7 +113,7 @@ describe('built-in pages', () => {
     expect(found.match(/data-user="/g)).toHaveLength(1);
     expect(found).toContain('user07@example.com');
     // A malformed cursor is ignored, not a failure.
-    expect((await t.request('/auth/admin?cursor=%00bad', { cookie })).status).toBe(200);
+    expect((await t.request('/auth/admin?cursor=not%20a%20cursor', { cookie })).status).toBe(200);
   });
 
   it('filter the audit log by user (email or id) and type, and say when the user does not exist', async () => {

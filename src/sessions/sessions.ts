@@ -20,6 +20,8 @@ export interface CreateSessionInput {
    * a session fresher or longer-lived.
    */
   carry?: { authTime: number; amr: string[]; absoluteExpiresAt: number };
+  /** A rotation: the session it replaces (ended by the caller), for the audit event's `replaced`. */
+  replaces?: string;
 }
 
 /**
@@ -130,7 +132,7 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
         sessionId: record.id,
         ip: input.ip,
         userAgent: input.userAgent,
-        data: { method: input.method, ...(previous ? { replaced: previous.session.id } : {}) },
+        data: { method: input.method, ...(previous ? { replaced: previous.session.id } : input.replaces !== undefined ? { replaced: input.replaces } : {}) },
       });
       // The user check, the session and its audit event in one transaction: the event is never
       // lost once the session exists, and a disabled account gets nothing written.

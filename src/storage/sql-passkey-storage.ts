@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import { ConflictError } from '../errors.js';
 import type { Database } from './database.js';
@@ -197,11 +198,15 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
     replaceRecoveryCodes: (userId, codeHashes, now) =>
       guard(() =>
         db.transaction().execute(async (trx) => {
+          // Two replacements at once must not both keep their codes: under READ COMMITTED each
+          // DELETE removes only the rows it saw, and both INSERTs stay (20 valid codes). The
+          // user's row is locked first, so they take turns. SQLite's write lock does the same.
+          if (database.dialect === 'postgres') await trx.selectFrom('gatehouse_users').select('id').where('id', '=', userId).forUpdate().execute();
           await trx.deleteFrom('gatehouse_recovery_codes').where('user_id', '=', userId).execute();
           if (codeHashes.length === 0) return;
           await trx
             .insertInto('gatehouse_recovery_codes')
-            .values(codeHashes.map((hash, i) => ({ id: `${userId}.${now}.${i}`, user_id: userId, code_hash: hash, created_at: now, used_at: null })))
+            .values(codeHashes.map((hash) => ({ id: randomUUID(), user_id: userId, code_hash: hash, created_at: now, used_at: null })))
             .execute();
         }),
       ),

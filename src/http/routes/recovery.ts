@@ -3,7 +3,7 @@ import { AuthError } from '../../errors.js';
 import { generateRecoveryCodes, hashRecoveryCode } from '../../passkeys/recovery-codes.js';
 import { normalizeEmail } from '../../storage/sql-rows.js';
 import { expectNoBody, parseInput, readJson } from '../body.js';
-import { json } from '../errors.js';
+import { json, toErrorResponse } from '../errors.js';
 import { DEFAULTS } from '../../config/resolve.js';
 import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import type { Route } from './types.js';
@@ -27,13 +27,22 @@ export const recoveryRoutes: Route[] = [
       await expectNoBody(ctx.request);
       const found = await ctx.requireSession();
       ctx.requireFresh(found);
-      const codes = generateRecoveryCodes(DEFAULTS.recoveryCodes);
       const store = await ctx.core.storage();
-      // Regenerating replaces the whole set: old codes stop working at once.
-      await store.replaceRecoveryCodes(found.user.id, codes.map(hashRecoveryCode), ctx.core.config.now());
+      // The session rotates FIRST (SESS-04): of two requests at once (a double click), only one
+      // gets past it, so the codes shown are always the ones that work, and one set is made.
+      const headers = await rotateSession(ctx, found);
+      const codes = generateRecoveryCodes(DEFAULTS.recoveryCodes);
+      try {
+        // Regenerating replaces the whole set: old codes stop working at once.
+        await store.replaceRecoveryCodes(found.user.id, codes.map(hashRecoveryCode), ctx.core.config.now());
+      } catch (error) {
+        // The old codes still work (the replacement is one transaction); the browser must still
+        // get its new session, since the old one has ended.
+        return toErrorResponse(error, ctx.core.config.logger, headers);
+      }
       await ctx.core.audit.record('recovery.codes_generated', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { count: codes.length } });
       // Shown once: only hashes are stored, so the codes can never be shown again.
-      return json({ codes }, 201, await rotateSession(ctx, found));
+      return json({ codes }, 201, headers);
     },
   },
   {

@@ -4,7 +4,7 @@ import type { RouteContext } from '../context.js';
 import { browserJwtSession, signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
-import type { CreatedSession, CreateSessionInput } from '../../sessions/sessions.js';
+import type { CreatedSession } from '../../sessions/sessions.js';
 import { UnauthenticatedError } from '../../errors.js';
 import type { PasskeyUse } from '../../storage/contract.js';
 import { iso } from './types.js';
@@ -41,14 +41,13 @@ export async function startSession(
   userId: string,
   method: string,
   passkeyUse?: PasskeyUse,
-  carry?: CreateSessionInput['carry'],
 ): Promise<{ created: CreatedSession; headers: Headers }> {
   const { core } = ctx;
   // JWT mode: the browser's previous session ends too (SESS-03), named by its access token or,
   // once that cookie expired, by the browser marker in the refreshable cookie.
   const previous = core.jwt === undefined ? null : await browserJwtSession(core, ctx.request.headers.get('cookie'), await ctx.current());
   if (previous !== null) await (await core.storage()).deleteSession(previous.sessionId);
-  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}), ...(carry ? { carry } : {}) });
+  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}) });
   const headers = new Headers();
   // Database mode: the session cookie; JWT mode: access, refresh and "refreshable" cookies.
   for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
@@ -62,11 +61,31 @@ export async function startSession(
  * Set-Cookie headers to send with the route's answer.
  */
 export async function rotateSession(ctx: RouteContext, current: { user: { id: string }; session: { id: string } }): Promise<Headers> {
-  const stored = await (await ctx.core.storage()).findSessionWithUser(current.session.id);
+  const { core } = ctx;
+  const store = await core.storage();
+  const stored = await store.findSessionWithUser(current.session.id);
   // Ended meanwhile (signed out elsewhere): there is nothing to rotate.
   if (stored === null) throw new UnauthenticatedError('This session has ended. Sign in again.');
   const { authTime, amr, absoluteExpiresAt } = stored.session;
-  const { headers } = await startSession(ctx, current.user.id, 'rotation', undefined, { authTime, amr, absoluteExpiresAt });
+  // The new session first: if that fails, the old one still works and nothing changed.
+  const created = await core.sessions.create(current.user.id, { method: 'rotation', ip: ctx.ip, userAgent: ctx.userAgent, previousToken: null, carry: { authTime, amr, absoluteExpiresAt }, replaces: current.session.id });
+  // Then the old one ends, and only one rotation can end it: of two at once (a form sent twice),
+  // the one that finds it already gone ends its own new session too and answers 401, so the
+  // user never holds two sessions, and the route changes nothing more (new recovery codes are
+  // made only after this).
+  let ended: boolean;
+  try {
+    ended = await store.deleteSession(current.session.id);
+  } catch (error) {
+    await store.deleteSession(created.session.id).catch(() => {});
+    throw error;
+  }
+  if (!ended) {
+    await store.deleteSession(created.session.id).catch(() => {});
+    throw new UnauthenticatedError('This session has ended. Sign in again.');
+  }
+  const headers = new Headers();
+  for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
   return headers;
 }
 
