@@ -155,3 +155,34 @@ describe('RATE-02/04 one client is an IPv4 address or an IPv6 /64', () => {
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
 });
+
+describe('refunds (withCredentialBudget gives back the points of attempts that did not fail on the credential)', () => {
+  it('a refund that arrives after the window moved on gives nothing: the new window keeps its full limit, not one more', async () => {
+    const { createRateLimiter } = await import('../src/protect/rate-limit.js');
+    const one = { points: 3, durationSeconds: 1 };
+    const limiter = await createRateLimiter({ limits: { session: one, admin: one, ceremony: one, credentialIp: one, credentialAccount: one, refresh: one } });
+    await limiter.consume('credentialIp', 'ip:a');
+    // A slow attempt: the window ends before its point is given back.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await limiter.refund('credentialIp', 'ip:a');
+    let allowed = 0;
+    for (let i = 0; i < 10; i++) {
+      try {
+        await limiter.consume('credentialIp', 'ip:a');
+        allowed++;
+      } catch {
+        break;
+      }
+    }
+    // Without the check the late refund started the window at -1: 4 attempts.
+    expect(allowed).toBe(3);
+    // Within the window a refund still gives the point back.
+    await limiter.consume('credentialIp', 'ip:b');
+    await limiter.consume('credentialIp', 'ip:b');
+    await limiter.consume('credentialIp', 'ip:b');
+    await limiter.refund('credentialIp', 'ip:b');
+    await expect(limiter.consume('credentialIp', 'ip:b')).resolves.toBeUndefined();
+    await expect(limiter.consume('credentialIp', 'ip:b')).rejects.toMatchObject({ status: 429 });
+    await limiter.close();
+  });
+});

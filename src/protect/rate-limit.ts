@@ -108,7 +108,12 @@ export async function createRateLimiter(setup: RateLimiterSetup): Promise<RateLi
       await get(name).delete(key);
     },
     async refund(name, key) {
-      await get(name).reward(key, 1);
+      const limiter = get(name);
+      // Only a point still counted in the current window is given back: after the window moved
+      // on, a reward would start the new one at -1 (one extra attempt in it).
+      const res = await limiter.get(key);
+      if (res === null || res.consumedPoints <= 0) return;
+      await limiter.reward(key, 1);
     },
     async ping() {
       if (redis === undefined) return 'memory';

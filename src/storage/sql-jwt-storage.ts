@@ -134,10 +134,16 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
 
     insertRevocation: (r) =>
       guard(async () => {
-        await db
-          .insertInto('gatehouse_revocations')
-          .values({ id: r.id, kind: r.kind, subject: r.subject, at: r.at, expires_at: r.expiresAt })
-          .execute();
+        await db.transaction().execute(async (trx) => {
+          // A user's newer "not before" covers every older one (a later moment, a later end), so
+          // only the newest row is kept: the table holds at most one per user however often
+          // their claims change (a name changed back and forth 600 times a minute made 600 rows
+          // that every instance reloads).
+          if (r.kind === 'user') {
+            await trx.deleteFrom('gatehouse_revocations').where('kind', '=', 'user').where('subject', '=', r.subject).where('at', '<=', r.at).where('expires_at', '<=', r.expiresAt).execute();
+          }
+          await trx.insertInto('gatehouse_revocations').values({ id: r.id, kind: r.kind, subject: r.subject, at: r.at, expires_at: r.expiresAt }).execute();
+        });
       }),
 
     listRevocations: (now) =>
