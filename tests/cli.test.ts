@@ -89,3 +89,46 @@ describe('gatehouse CLI', { timeout: 180_000 }, () => {
     expect(db.stderr).toMatch(/not supported. Use sqlite:/);
   });
 });
+
+describe('gatehouse CLI, outside a project folder', { timeout: 120_000 }, () => {
+  const elsewhere = mkdtempSync(join(tmpdir(), 'gatehouse-cli-elsewhere-'));
+  afterAll(() => rmSync(elsewhere, { recursive: true, force: true }));
+  async function inFolder(folder: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    try {
+      const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: folder, env });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  it('--version prints the installed package version', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(await inFolder(elsewhere, '--version')).toMatchObject({ code: 0, stdout: `gatehouse ${version}\n` });
+  });
+
+  it('on a database that was never migrated, says to run migrate (not "try again shortly")', async () => {
+    const result = await inFolder(elsewhere, 'users', 'list', '--database-url', `sqlite:${join(elsewhere, 'empty.db')}`);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('has no Gatehouse tables yet. Run `npx gatehouse migrate`');
+    expect(result.stderr).not.toContain('Try again shortly');
+  });
+
+  it('a gatehouse.config.ts: loaded where Node strips types, else a clear exit 2', async () => {
+    const folder = mkdtempSync(join(elsewhere, 'ts-'));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(folder, 'gatehouse.config.ts'), `const databaseUrl: string = 'sqlite:${join(folder, 'from-ts.db')}';\nexport default { databaseUrl };\n`);
+    const result = await inFolder(folder, 'migrate');
+    if ((process.features as { typescript?: unknown }).typescript) {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('from-ts.db');
+    } else {
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('cannot load TypeScript by itself. Write the config as gatehouse.config.mjs');
+    }
+  });
+});

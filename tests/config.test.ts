@@ -29,6 +29,15 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['passkey origin outside the RP ID', { passkeys: { rpId: 'example.com', origins: ['https://evil.test'] } }, /does not cover origin https:\/\/evil\.test/],
     ['unsupported database URL', { database: 'mysql://db/app' }, /not supported\. Use sqlite:/],
     ['sqlite URL without a path', { database: 'sqlite:' }, /needs a file path/],
+    // "sqlite://./data/app.db" reads as the absolute path /data/app.db: refused, with the fix.
+    ['sqlite URL with slashes', { database: 'sqlite://./data/app.db' }, /ambiguous\..*sqlite:\.\/data\/app\.db/],
+    ['sqlite URL with three slashes', { database: 'sqlite:///srv/app.db' }, /sqlite:\/srv\/app\.db/],
+    ['unsupported URL quoted as given, password hidden', { database: 'mysql://u:secret@db/app' }, /"mysql:\/\/\*\*\*@db\/app" is not supported/],
+    ['no database at all', { database: undefined }, /database is required: pass/],
+    ['origin without a scheme', { origin: 'localhost:3000' }, /use http:\/\/localhost:3000$/],
+    ['origin with another scheme', { origin: 'ftp://app.example.com' }, /use https:\/\/app\.example\.com$/],
+    ['origin as a bare host', { origin: 'app.example.com' }, /e\.g\. https:\/\/app\.example\.com$/],
+    ['origin as a URL object', { origin: new URL('https://app.example.com') }, /origin: must be your site's origin as a string/],
   ];
   it.each(cases)('%s', (_name, override, message) => {
     const make = () => createGatehouse({ ...base, ...override } as GatehouseOptions);

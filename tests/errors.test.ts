@@ -107,3 +107,21 @@ describe('errors from another copy of the package', () => {
     expect(new Error('x') instanceof AuthError).toBe(false);
   });
 });
+
+describe('a database that was never migrated', () => {
+  it('answers the plain 503; the log says to run migrate', async () => {
+    const { createGatehouse } = await import('../src/index.js');
+    const logged: string[] = [];
+    const auth = createGatehouse({ database: 'sqlite::memory:', origin: ORIGIN, logger: { warn: () => {}, error: (message, details) => void logged.push(`${message} ${JSON.stringify(details ?? {})}`) } });
+    try {
+      const res = await auth.handler(
+        new Request(`${ORIGIN}/auth/passkeys/login/options`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', 'content-type': 'application/json' }, body: '{}' }),
+        { ip: '203.0.113.5' },
+      );
+      await expectErrorShape(res, 503, 'SERVICE_UNAVAILABLE');
+      expect(logged.join('\n')).toContain('this database has no Gatehouse tables yet. Run `npx gatehouse migrate` against it, or call `await auth.migrate()` at startup.');
+    } finally {
+      await auth.close();
+    }
+  });
+});

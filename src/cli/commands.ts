@@ -20,7 +20,7 @@ export interface Command {
 
 const common = {
   'database-url': { type: 'string', description: 'Database URL (default: $DATABASE_URL or sqlite:./data/gatehouse.db)' },
-  config: { type: 'string', description: 'Config module exporting { authz, databaseUrl } (default: ./gatehouse.config.js if present)' },
+  config: { type: 'string', description: 'Config module exporting { authz, databaseUrl } (default: ./gatehouse.config.js, .mjs, .ts or .mts if present)' },
 } as const;
 
 const email = { email: { type: 'string', description: 'The account\'s email address' } } as const;

@@ -31,11 +31,12 @@ export interface CliConfig {
   redis?: string;
 }
 
-const CONFIG_FILES = ['gatehouse.config.js', 'gatehouse.config.mjs'];
+/** Looked for in this order; the TypeScript ones load where Node strips types (22.18+, 24), or through tsx. */
+const CONFIG_FILES = ['gatehouse.config.js', 'gatehouse.config.mjs', 'gatehouse.config.ts', 'gatehouse.config.mts'];
 
 /**
  * Settings come from flags, then the environment (DATABASE_URL), then an optional
- * gatehouse.config.{js,mjs} in the current folder whose default export may hold
+ * gatehouse.config.{js,mjs,ts,mts} in the current folder whose default export may hold
  * `authz` (your roles) and `databaseUrl`.
  */
 export async function loadCliConfig(flags: { 'database-url'?: string; config?: string }): Promise<CliConfig> {
@@ -44,7 +45,17 @@ export async function loadCliConfig(flags: { 'database-url'?: string; config?: s
   if (file !== undefined) {
     const path = resolve(file);
     if (!existsSync(path)) throw new UsageError(`--config ${file}: no such file.`);
-    const mod = (await import(pathToFileURL(path).href)) as { default?: Partial<CliConfig> };
+    let mod: { default?: Partial<CliConfig> };
+    try {
+      mod = (await import(pathToFileURL(path).href)) as { default?: Partial<CliConfig> };
+    } catch (error) {
+      if (typeof error === 'object' && error !== null && 'code' in error && error.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+        throw new UsageError(
+          `${file}: Node.js ${process.version} cannot load TypeScript by itself. Write the config as gatehouse.config.mjs, or run the CLI through a loader: npx tsx node_modules/gatehouse/dist/src/cli/main.js <command> --config ${file}`,
+        );
+      }
+      throw error;
+    }
     fromFile = mod.default ?? {};
   }
   // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt + GATEHOUSE_JWT_SECRET (+ REDIS_URL for the feed), or `jwt` in the config file.

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { AuthError, ConfigurationError } from '../errors.js';
 import { COMMANDS, parseCommandLine, type Command } from './commands.js';
 import { UsageError } from './context.js';
+import { NotMigratedError } from '../storage/sql-errors.js';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -11,7 +13,7 @@ function overview(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run "gatehouse <command> --help" for the options of a command.',
+    'Run "gatehouse <command> --help" for the options of a command, "gatehouse --version" for the version.',
     'The database comes from --database-url, $DATABASE_URL, or sqlite:./data/gatehouse.db.',
     'Set $REDIS_URL to the Redis your servers use, so they see revocations made here at once.',
   ].join('\n');
@@ -38,7 +40,21 @@ function find(argv: string[]): { command: Command; rest: string[] } | undefined 
   return undefined;
 }
 
+/** The installed package's version (package.json sits two folders above dist/src/cli). */
+function version(): string {
+  try {
+    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    console.log(`gatehouse ${version()}`);
+    return 0;
+  }
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     console.log(overview());
     return argv.length === 0 ? 2 : 0;
@@ -47,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
   if (found === undefined) {
     const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
     if (group.length > 0 && (argv.length === 1 || argv[1] === '--help')) {
-      console.log([`Commands under "${argv[0]}":`, ...group.map((c) => `  ${c.name}  ${c.summary}`)].join('\n'));
+      const width = Math.max(...group.map((c) => c.name.length));
+      console.log([`Commands under "${argv[0]}":`, ...group.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`)].join('\n'));
       return argv[1] === '--help' ? 0 : 2;
     }
     // Only the words, never option values: an option put before the command may be a database URL with a password.
@@ -68,6 +85,11 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`gatehouse ${command.name}: ${error.message}\nUsage: ${command.usage}  (see --help)`);
       return 2;
+    }
+    // A database that was never migrated: "try again shortly" would be the wrong advice.
+    if (error instanceof AuthError && error.cause instanceof NotMigratedError) {
+      console.error(`gatehouse ${command.name}: ${error.cause.message}`);
+      return 1;
     }
     if (error instanceof AuthError || error instanceof ConfigurationError) {
       const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';

@@ -81,8 +81,11 @@ const limit = z.object({ points: z.number().int().positive().max(1_000_000), dur
 
 const schema = z
   .object({
-    database: z.unknown(),
-    origin: z.union([z.string(), z.array(z.string()).min(1)]),
+    // Checked below with a message that says what to pass.
+    database: z.unknown().optional(),
+    origin: z.union([z.string(), z.array(z.string()).min(1)], {
+      error: "must be your site's origin as a string, e.g. https://app.example.com (or a non-empty array of them)",
+    }),
     basePath: z.string().regex(/^\/[A-Za-z0-9/_-]*[A-Za-z0-9_-]$/, 'must look like /auth').optional(),
     authz: z.unknown().optional(),
     session: z
@@ -134,11 +137,20 @@ const schema = z
 
 /** Checks an origin is exact (scheme://host[:port], nothing else) and can carry Secure cookies. */
 function checkOrigin(origin: string): string {
+  // What the user most likely meant, for the messages: the host (and port) with the right scheme.
+  const suggestion = () => {
+    const bare = origin.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/.*$/, '');
+    return `${/^(localhost|127\.0\.0\.1|\[::1\])(:|$)/.test(bare) ? 'http' : 'https'}://${bare}`;
+  };
   let url: URL;
   try {
     url = new URL(origin);
   } catch {
-    throw new ConfigurationError(`origin "${origin}" is not a URL. Use the exact origin, e.g. https://app.example.com`);
+    throw new ConfigurationError(`origin "${origin}" is not a URL: write the exact origin with its scheme, e.g. ${origin.includes('.') || origin.startsWith('localhost') ? suggestion() : 'https://app.example.com'}`);
+  }
+  // "localhost:3000" parses as a URL whose scheme is "localhost:" (its origin is "null").
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigurationError(`origin "${origin}" must start with https:// (or http:// for localhost): use ${suggestion()}`);
   }
   if (url.origin !== origin.replace(/\/$/, '')) {
     throw new ConfigurationError(`origin "${origin}" must be exactly scheme://host[:port]: lower case, no default port, no path. Use ${url.origin}`);

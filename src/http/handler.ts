@@ -20,9 +20,9 @@ import { uiRoutes } from '../ui/routes.js';
 /** What the adapter knows about the connection that a web Request does not carry. */
 export interface RequestContext {
   /** The socket's remote address. Forwarding headers count only through `trustedProxies`. */
-  ip?: string;
+  ip?: string | undefined;
   /** Your request id (the one your access log writes): added to what Gatehouse logs about this request. */
-  requestId?: string;
+  requestId?: string | undefined;
 }
 
 /** The logger with the request id in every line's details, so a 5xx is found next to its access-log line. */

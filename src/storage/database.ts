@@ -74,12 +74,21 @@ export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<
 /** Which database a URL names; throws a ConfigurationError (at startup) for anything else. */
 export function databaseKind(url: string): Dialect {
   if (url.startsWith('sqlite:')) {
-    if (url === 'sqlite:') throw new ConfigurationError('DATABASE_URL "sqlite:" needs a file path, e.g. sqlite:./data/gatehouse.db');
+    if (url === 'sqlite:') throw new ConfigurationError('The database URL "sqlite:" needs a file path, e.g. sqlite:./data/gatehouse.db');
+    // "sqlite://./data/app.db" reads, as a URL, as the absolute path /data/app.db: refused rather
+    // than writing somewhere the user did not mean.
+    if (url.startsWith('sqlite://')) {
+      const path = url.slice('sqlite://'.length);
+      throw new ConfigurationError(
+        `The database URL "${url}" is ambiguous. Write the path after "sqlite:" with no slashes in between: sqlite:${path.startsWith('/') ? path : `./${path.replace(/^\.\//, '')}`} (a relative path is resolved from the working directory).`,
+      );
+    }
     return 'sqlite';
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  // Quoted as given (with any password hidden), never as a URL parser rewrote it.
   throw new ConfigurationError(
-    `DATABASE_URL "${redactUrl(url)}" is not supported. Use sqlite:./data/gatehouse.db or postgres://user@host:5432/database.`,
+    `The database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}" is not supported. Use sqlite:./data/gatehouse.db or postgres://user@host:5432/database.`,
   );
 }
 
@@ -96,7 +105,7 @@ function checkSqliteDriver(): void {
     const manifest = JSON.parse(readFileSync(require.resolve('better-sqlite3/package.json'), 'utf8')) as { version?: string };
     version = manifest.version ?? '';
   } catch {
-    throw new ConfigurationError('DATABASE_URL uses SQLite but better-sqlite3 is not installed. Run: npm install better-sqlite3');
+    throw new ConfigurationError('The database is SQLite but better-sqlite3 is not installed. Run: npm install better-sqlite3');
   }
   const driverMajor = Number(version.split('.')[0]);
   const nodeMajor = Number(process.versions.node.split('.')[0]);

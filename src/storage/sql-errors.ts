@@ -16,10 +16,26 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
 }
 
+/**
+ * A Gatehouse table is missing: the database was never migrated (or is another database than
+ * the one that was). The cause the operator reads in the log (and the CLI prints) says so,
+ * instead of only "no such table"; the client still gets the plain 503.
+ */
+export class NotMigratedError extends Error {}
+
+function explained(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null) return error;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof message !== 'string' || !/gatehouse_/.test(message)) return error;
+  const missing = (code === 'SQLITE_ERROR' && message.startsWith('no such table')) || code === '42P01';
+  if (!missing) return error;
+  return new NotMigratedError(`${message}: this database has no Gatehouse tables yet. Run \`npx gatehouse migrate\` against it, or call \`await auth.migrate()\` at startup.`, { cause: error });
+}
+
 /** Rejection handler form of `guard`, for promise chains on the hot path. */
 export function unavailable(error: unknown): never {
   if (error instanceof AuthError) throw error;
-  throw new ServiceUnavailableError(undefined, { cause: error });
+  throw new ServiceUnavailableError(undefined, { cause: explained(error) });
 }
 
 /** Database failures become 503s: a broken database never authenticates anyone (ERR-02). */
@@ -28,7 +44,7 @@ export async function guard<T>(operation: () => Promise<T>): Promise<T> {
     return await operation();
   } catch (error) {
     if (error instanceof AuthError) throw error;
-    throw new ServiceUnavailableError(undefined, { cause: error });
+    throw new ServiceUnavailableError(undefined, { cause: explained(error) });
   }
 }
 
