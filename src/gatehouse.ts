@@ -151,6 +151,8 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     recorder,
   );
   const users = createUsers(storage, config, audit);
+  /** Permissions already warned about as held by no role (once each). */
+  const warnedPermissions = new Set<string>();
   const clientIp = createClientIpResolver(config.trustedProxies);
   if (config.jwt !== null && revocations !== undefined) jwt = createJwtMode({ config, settings: config.jwt, storage, database, audit, revocations, metrics: recorder });
   const core: Core = { config, storage, limiter, sessions, users, audit, clientIp, jwt, oauth: null, metrics: recorder };
@@ -189,6 +191,10 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     getSessionFromCookie,
     requireSession,
     async requirePermission(request, permission) {
+      if (!config.authz.isPermission(permission) && !warnedPermissions.has(permission)) {
+        warnedPermissions.add(permission);
+        config.logger.warn(`requirePermission("${permission}"): no role in your defineAuthz() table has this permission, so every request is refused. Check the spelling, or add it to a role.`);
+      }
       const result = await requireSession(request);
       if (!config.authz.can(result.user.role, permission)) throw new ForbiddenError();
       return result;

@@ -148,3 +148,29 @@ describe('AUTHZ-05 role changes are immediate', () => {
     expect((await t.request('/auth/admin/users', { cookie: b.cookie })).status).toBe(403);
   });
 });
+
+describe('a permission no role has (a typo in a guard)', () => {
+  it('the Express and Hono guards refuse it at startup, naming it; known ones mount', async () => {
+    t = await getTestInstance();
+    const { createExpressAdapter } = await import('../src/adapters/express.js');
+    const { createHonoAdapter } = await import('../src/adapters/hono.js');
+    for (const adapter of [createExpressAdapter(t.auth), createHonoAdapter(t.auth)]) {
+      expect(() => adapter.requirePermission('posts:wrte')).toThrow(AuthzDefinitionError);
+      expect(() => adapter.requirePermission('posts:wrte')).toThrow(/requirePermission\("posts:wrte"\): no role has this permission/);
+      expect(() => adapter.requirePermission('posts:write')).not.toThrow();
+    }
+    expect(testAuthz.isPermission('posts:write')).toBe(true);
+    for (const name of ['posts:wrte', '__proto__', 'toString', '']) expect(testAuthz.isPermission(name), name).toBe(false);
+  });
+
+  it('auth.requirePermission (checked per request) refuses with 403 and warns once per name', async () => {
+    const warnings: string[] = [];
+    t = await getTestInstance({ logger: { warn: (message) => void warnings.push(message), error: () => {} } });
+    const { cookie } = await t.signIn('typo@example.com', { role: 'admin' });
+    const request = () => new Request('http://localhost:3000/api', { headers: { cookie } });
+    for (let i = 0; i < 3; i++) await expect(t.auth.requirePermission(request(), 'posts:wrte')).rejects.toMatchObject({ status: 403 });
+    expect(warnings.filter((w) => w.includes('"posts:wrte"'))).toHaveLength(1);
+    await expect(t.auth.requirePermission(request(), 'posts:write')).resolves.toMatchObject({ user: { email: 'typo@example.com' } });
+    expect(warnings).toHaveLength(1);
+  });
+});

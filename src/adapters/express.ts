@@ -15,6 +15,7 @@
  * Only types come from `express` (an optional peer dependency): this module runs without it.
  */
 import type { ErrorRequestHandler, Request as ExpressRequest, RequestHandler } from 'express';
+import { checkGuardPermission } from '../authz/index.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { SessionResult } from '../sessions/types.js';
 import { createNodeAdapter } from './node.js';
@@ -66,7 +67,10 @@ export function createExpressAdapter(auth: Gatehouse): ExpressAdapter {
     },
     getSession: (req) => node.getSession(req),
     requireSession: () => guard((req) => node.requireSession(req)),
-    requirePermission: (permission) => guard((req) => node.requirePermission(req, permission)),
+    requirePermission: (permission) => {
+      checkGuardPermission(auth.authz, permission);
+      return guard((req) => node.requirePermission(req, permission));
+    },
     verifyOrigin: () => (req, _res, next) => {
       try {
         auth.verifyOrigin(node.request(req));

@@ -13,6 +13,7 @@
  * module runs wherever Hono runs.
  */
 import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
+import { checkGuardPermission } from '../authz/index.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { SessionResult } from '../sessions/types.js';
 
@@ -91,7 +92,10 @@ export function createHonoAdapter(auth: Gatehouse, options: HonoAdapterOptions =
       return cookie === undefined ? auth.getSession(c.req.raw) : auth.getSessionFromCookie(cookie);
     },
     requireSession: () => guard((request) => auth.requireSession(request)),
-    requirePermission: (permission) => guard((request) => auth.requirePermission(request, permission)),
+    requirePermission: (permission) => {
+      checkGuardPermission(auth.authz, permission);
+      return guard((request) => auth.requirePermission(request, permission));
+    },
     verifyOrigin: () => async (c, next) => {
       auth.verifyOrigin(c.req.raw);
       await next();

@@ -32,6 +32,8 @@ export interface Authz<R extends string = string, P extends string = string> {
   /** True only when `role` is defined and lists `permission`. Unknown role or permission: false. */
   can(role: string, permission: string): boolean;
   isRole(value: string): value is R;
+  /** True when at least one role lists `value`: a permission nobody has is a typo, or a guard that refuses everyone. */
+  isPermission(value: string): value is P;
   /** Position in the role order, or -1 for an unknown role. */
   rank(role: string): number;
   /** An actor may assign a role no higher than their own, and only known roles. */
@@ -80,11 +82,23 @@ export function defineAuthz<const R extends string, const P extends string>(defi
     defaultRole,
     can: (role, permission) => table.get(role)?.has(permission) === true,
     isRole: (value): value is R => table.has(value),
+    isPermission: (value): value is P => [...table.values()].some((granted) => granted.has(value)),
     rank,
     canAssign: (actorRole, targetRole) => rank(actorRole) >= 0 && rank(targetRole) >= 0 && rank(targetRole) <= rank(actorRole),
     canManage: (actorRole, subjectRole) => rank(actorRole) >= 0 && rank(subjectRole) <= rank(actorRole),
     permissionsOf: (role) => [...(table.get(role) ?? [])] as P[],
   };
+}
+
+/**
+ * For guards made once, at startup (`gatehouse.requirePermission('posts:write')` in the Express
+ * and Hono adapters): a permission no role has is refused there and then, instead of every
+ * request being refused later (a typo such as "posts:wrte" would lock out even admins).
+ */
+export function checkGuardPermission(authz: Authz, permission: string): void {
+  if (!authz.isPermission(permission)) {
+    throw new AuthzDefinitionError(`requirePermission("${permission}"): no role has this permission, so the guard would refuse everyone. Check the spelling, or add it to a role in defineAuthz().`);
+  }
 }
 
 /** The table used when an app defines none: members have no admin rights, admins have all of Gatehouse's. */
