@@ -179,6 +179,25 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     expect(await sessionStatus()).toBe(401);
   });
 
+  it('signing up again with the same email: no account touched, and the page says how to get in (sign in, or a recovery code)', async () => {
+    await page.goto(url('/auth/sign-up'));
+    await page.fill('#email', EMAIL);
+    await page.fill('#name', 'Someone Else');
+    await page.click('button[type=submit]');
+    const status = page.locator('[role=status], [role=alert]', { hasText: 'could not be created' });
+    await status.waitFor();
+    expect(await status.innerText()).toContain('If this email already has an account, sign in with its passkey or use a recovery code.');
+    expect(await status.locator('a').evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).pathname))).toEqual(['/auth/sign-in', '/auth/recover']);
+    expect(await sessionStatus()).toBe(401);
+    // The existing account is untouched: still one passkey.
+    expect(await (await store()).listPasskeys(userId)).toHaveLength(1);
+    await shot(page, 'sign-up-taken');
+    // The authenticator made a passkey for the refused attempt: remove it, as the page suggests.
+    const stored = new Set((await (await store()).listPasskeys(userId)).map((p) => p.id));
+    for (const c of await credentials(laptop)) if (!stored.has(base64url(c.credentialId))) await cdp.send('WebAuthn.removeCredential', { authenticatorId: laptop, credentialId: c.credentialId });
+    expect(await credentials(laptop)).toHaveLength(1);
+  });
+
   it('signs in usernameless with the button while the autofill request waits', async () => {
     await presence(laptop, false);
     const options = count('POST /auth/passkeys/login/options 200');
