@@ -1,4 +1,4 @@
-import type { Authz } from './authz/index.js';
+import { unknownPermission, unknownPermissionWarning, type Authz } from './authz/index.js';
 import { createAuditLog } from './audit/audit-log.js';
 import type { GatehouseOptions } from './config/options.js';
 import { DEFAULTS, resolveConfig, type ResolvedConfig } from './config/resolve.js';
@@ -191,11 +191,13 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     getSessionFromCookie,
     requireSession,
     async requirePermission(request, permission) {
-      if (!config.authz.isPermission(permission) && !warnedPermissions.has(permission)) {
-        warnedPermissions.add(permission);
-        config.logger.warn(`requirePermission("${permission}"): no role in your defineAuthz() table has this permission, so every request is refused. Check the spelling, or add it to a role.`);
-      }
       const result = await requireSession(request);
+      // After the session: anonymous requests cannot fill the set. At most 100 names are
+      // remembered (an app that builds names per request gets its first 100 warnings, not one per request).
+      if (unknownPermission(config.authz, permission) && !warnedPermissions.has(permission) && warnedPermissions.size < 100) {
+        warnedPermissions.add(permission);
+        config.logger.warn(unknownPermissionWarning(permission));
+      }
       if (!config.authz.can(result.user.role, permission)) throw new ForbiddenError();
       return result;
     },

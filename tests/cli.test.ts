@@ -114,7 +114,7 @@ describe('gatehouse CLI, outside a project folder', { timeout: 120_000 }, () => 
   it('on a database that was never migrated, says to run migrate (not "try again shortly")', async () => {
     const result = await inFolder(elsewhere, 'users', 'list', '--database-url', `sqlite:${join(elsewhere, 'empty.db')}`);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('has no Gatehouse tables yet. Run `npx gatehouse migrate`');
+    expect(result.stderr).toContain('is not migrated (or not fully, after an upgrade). Run `npx gatehouse migrate`');
     expect(result.stderr).not.toContain('Try again shortly');
   });
 

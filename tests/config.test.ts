@@ -31,8 +31,9 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['sqlite URL without a path', { database: 'sqlite:' }, /needs a file path/],
     // "sqlite://./data/app.db" reads as the absolute path /data/app.db: refused, with the fix.
     ['sqlite URL with slashes', { database: 'sqlite://./data/app.db' }, /ambiguous\..*sqlite:\.\/data\/app\.db/],
-    ['sqlite URL with three slashes', { database: 'sqlite:///srv/app.db' }, /sqlite:\/srv\/app\.db/],
-    ['unsupported URL quoted as given, password hidden', { database: 'mysql://u:secret@db/app' }, /"mysql:\/\/\*\*\*@db\/app" is not supported/],
+    ['sqlite://:memory:', { database: 'sqlite://:memory:' }, /ambiguous\..*: sqlite::memory: /],
+    ['unsupported URL, password hidden', { database: 'mysql://u:p@ss@db/app' }, /"mysql:\/\/u:\*\*\*@db\/app" is not supported/],
+    ['unsupported URL quoted as given', { database: 'file:./data/app.db' }, /"file:\.\/data\/app\.db" is not supported/],
     ['no database at all', { database: undefined }, /database is required: pass/],
     ['origin without a scheme', { origin: 'localhost:3000' }, /use http:\/\/localhost:3000$/],
     ['origin with another scheme', { origin: 'ftp://app.example.com' }, /use https:\/\/app\.example\.com$/],
@@ -47,6 +48,11 @@ describe('configuration mistakes fail at startup with a message saying what to f
 
   it('accepts real proxy ranges: 10.0.0.0/8, fd00::/8, single addresses', () => {
     expect(() => createGatehouse({ ...base, trustedProxies: ['10.0.0.0/8', 'fd00::/8', '192.0.2.7', '2001:db8::1'] })).not.toThrow();
+  });
+
+  it('accepts the SQLite URL spellings that are not ambiguous', async () => {
+    const { databaseKind } = await import('../src/storage/database.js');
+    for (const url of ['sqlite::memory:', 'sqlite:./data/app.db', 'sqlite:app.db', 'sqlite:/srv/app.db', 'sqlite:///srv/app.db']) expect(databaseKind(url), url).toBe('sqlite');
   });
 
   it('accepts http://localhost for development', () => {

@@ -119,7 +119,7 @@ describe('a database that was never migrated', () => {
         { ip: '203.0.113.5' },
       );
       await expectErrorShape(res, 503, 'SERVICE_UNAVAILABLE');
-      expect(logged.join('\n')).toContain('this database has no Gatehouse tables yet. Run `npx gatehouse migrate` against it, or call `await auth.migrate()` at startup.');
+      expect(logged.join('\n')).toContain('this database is not migrated (or not fully, after an upgrade). Run `npx gatehouse migrate` against it, or call `await auth.migrate()` at startup.');
     } finally {
       await auth.close();
     }

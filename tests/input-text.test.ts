@@ -41,10 +41,13 @@ for (const db of databases) {
         ['POST', '/auth/recovery/sign-in', JSON.stringify({ email: 'a\u0000@x.com', code: 'ABCDE-FGH23' }), undefined],
         // In a key, too.
         ['POST', '/auth/passkeys/login/options', JSON.stringify({ ['e\u0000']: 1 }), undefined],
+        // Nested 5000 deep (10 KB): the check walks it without running out of stack (was a 500).
+        ['POST', '/auth/passkeys/login/options', `${'['.repeat(5000)}"\\u0000"${']'.repeat(5000)}`, undefined],
+        ['POST', '/auth/passkeys/login/options', `${'{"a":'.repeat(2500)}"\\u0000"${'}'.repeat(2500)}`, undefined],
       ];
       for (const [method, path, body, withCookie] of attempts) {
         const res = await t.request(path, { method, body, ...(withCookie === undefined ? {} : { cookie: withCookie }) });
-        expect(await errorOf(res), `${method} ${path} ${body}`).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+        expect(await errorOf(res), `${method} ${path} ${body.slice(0, 60)}`).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
       }
       expect(await (await t.auth.storage()).findUserById(userId)).toEqual(before);
       expect(await (await t.auth.storage()).findUserByEmail('new@example.com')).toBeNull();
@@ -66,7 +69,7 @@ for (const db of databases) {
     it('names: NFC, trimmed; control and bidirectional-control characters are refused; emoji sequences are fine', async () => {
       const { cookie, userId } = await t.signIn('names@example.com');
       const patch = (name: string) => t.request('/auth/user', { method: 'PATCH', cookie, body: JSON.stringify({ name }) });
-      for (const bad of ['line1\nline2', 'bell\u0007', '\u202Eadmin', 'x\u2066y', 'c1\u0085', '\ud800']) {
+      for (const bad of ['line1\nline2', 'bell\u0007', '\u202Eadmin', 'x\u2066y', 'c1\u0085', '\ud800', 'para\u2029graph']) {
         const res = await patch(bad);
         expect(await errorOf(res), JSON.stringify(bad)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
       }
@@ -74,6 +77,13 @@ for (const db of databases) {
       // "e" + combining acute (NFD) is stored composed (NFC).
       expect((await patch('  Zoe\u0301 👩‍👩‍👧 ')).status).toBe(200);
       expect((await (await t.auth.storage()).findUserById(userId))!.name).toBe('Zo\u00e9 👩‍👩‍👧');
+      // Direction marks and zero-width spaces pasted with an Arabic or Hebrew name are dropped, not refused.
+      expect((await patch('\u200Fسارا\u200F \u200Bכהן\uFEFF')).status).toBe(200);
+      expect((await (await t.auth.storage()).findUserById(userId))!.name).toBe('سارا כהן');
+      // An email that displays as another one (a right-to-left override) is refused too.
+      await expect(t.auth.users.create({ email: '\u202Emoc.elpmaxe@nimda' })).rejects.toMatchObject({ status: 400 });
+      const spoof = await t.request('/auth/passkeys/register/options', { method: 'POST', body: JSON.stringify({ email: '\u202Emoc.elpmaxe@nimda', name: 'x' }) });
+      expect(await errorOf(spoof)).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
       // The same rule for the library API and the CLI (users.create / setName) ...
       await expect(t.auth.users.create({ email: 'bidi@example.com', name: '\u202Eevil' })).rejects.toMatchObject({ status: 400 });
       await expect(t.auth.users.setName(userId, 'a\u0000b', { userId: null, role: null })).rejects.toMatchObject({ status: 400 });
@@ -91,6 +101,7 @@ describe('text from an identity provider', () => {
     expect(cleanDisplayText('Zoe\u0301', 100)).toBe('Zo\u00e9');
     expect(cleanDisplayText('ab😀', 3)).toBe('ab');
     expect(cleanDisplayText('\u0007\u0008', 100)).toBe('');
+    expect(cleanDisplayText('\u200FAli\u200E\u2028', 100)).toBe('Ali');
   });
 });
 

@@ -417,6 +417,29 @@ for (const driver of drivers) {
         lastUsedAt: null,
       });
 
+      it('deleting passkeys never removes the last way to sign in, even two deletions at once on two connections', async () => {
+        for (let round = 0; round < 5; round++) {
+          const u = await newUser();
+          const [a, b] = [passkey(u.id), passkey(u.id)];
+          await s.insertPasskey(a);
+          await s.insertPasskey(b);
+          // As for unlinking: one connection per SQLite process (transactions queue on it), two on PostgreSQL.
+          const other = driver.name === 'sqlite' ? s : s2;
+          const results = await Promise.all([s.deletePasskey(a.id, u.id), other.deletePasskey(b.id, u.id)]);
+          expect(results.sort()).toEqual(['deleted', 'last_method']);
+          expect(await s.listPasskeys(u.id)).toHaveLength(1);
+        }
+        const u = await newUser();
+        const only = passkey(u.id);
+        await s.insertPasskey(only);
+        expect(await s.deletePasskey('no-such-key', u.id)).toBe('not_found');
+        expect(await s.deletePasskey(only.id, 'someone-else')).toBe('not_found');
+        expect(await s.deletePasskey(only.id, u.id)).toBe('last_method');
+        // With an unused recovery code, the last passkey may go.
+        await s.replaceRecoveryCodes(u.id, [randomToken(16)], Date.now());
+        expect(await s.deletePasskey(only.id, u.id)).toBe('deleted');
+      });
+
       it('hands a challenge out once, for its ceremony type, to one of two racing verifications', async () => {
         const c = challenge();
         expect(await s.insertChallenge(c, 20)).toBe(true);

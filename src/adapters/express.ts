@@ -15,7 +15,7 @@
  * Only types come from `express` (an optional peer dependency): this module runs without it.
  */
 import type { ErrorRequestHandler, Request as ExpressRequest, RequestHandler } from 'express';
-import { checkGuardPermission } from '../authz/index.js';
+import { unknownPermission, unknownPermissionWarning } from '../authz/index.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { SessionResult } from '../sessions/types.js';
 import { createNodeAdapter } from './node.js';
@@ -68,7 +68,8 @@ export function createExpressAdapter(auth: Gatehouse): ExpressAdapter {
     getSession: (req) => node.getSession(req),
     requireSession: () => guard((req) => node.requireSession(req)),
     requirePermission: (permission) => {
-      checkGuardPermission(auth.authz, permission);
+      // A guard is made once, at startup: a permission no role has is said there, once.
+      if (unknownPermission(auth.authz, permission)) auth.config.logger.warn(unknownPermissionWarning(permission));
       return guard((req) => node.requirePermission(req, permission));
     },
     verifyOrigin: () => (req, _res, next) => {

@@ -13,7 +13,7 @@
  * module runs wherever Hono runs.
  */
 import type { Context, ErrorHandler, Handler, MiddlewareHandler } from 'hono';
-import { checkGuardPermission } from '../authz/index.js';
+import { unknownPermission, unknownPermissionWarning } from '../authz/index.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { SessionResult } from '../sessions/types.js';
 
@@ -93,7 +93,8 @@ export function createHonoAdapter(auth: Gatehouse, options: HonoAdapterOptions =
     },
     requireSession: () => guard((request) => auth.requireSession(request)),
     requirePermission: (permission) => {
-      checkGuardPermission(auth.authz, permission);
+      // A guard is made once, at startup: a permission no role has is said there, once.
+      if (unknownPermission(auth.authz, permission)) auth.config.logger.warn(unknownPermissionWarning(permission));
       return guard((request) => auth.requirePermission(request, permission));
     },
     verifyOrigin: () => async (c, next) => {

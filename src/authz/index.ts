@@ -91,14 +91,16 @@ export function defineAuthz<const R extends string, const P extends string>(defi
 }
 
 /**
- * For guards made once, at startup (`gatehouse.requirePermission('posts:write')` in the Express
- * and Hono adapters): a permission no role has is refused there and then, instead of every
- * request being refused later (a typo such as "posts:wrte" would lock out even admins).
+ * True when no role lists `permission`: almost always a typo ("posts:wrte"), and a guard on it
+ * refuses everyone, admins included. False for an Authz object without `isPermission` (one not
+ * made by defineAuthz, or by an older copy of it): nothing can be said then.
  */
-export function checkGuardPermission(authz: Authz, permission: string): void {
-  if (!authz.isPermission(permission)) {
-    throw new AuthzDefinitionError(`requirePermission("${permission}"): no role has this permission, so the guard would refuse everyone. Check the spelling, or add it to a role in defineAuthz().`);
-  }
+export function unknownPermission(authz: Authz, permission: string): boolean {
+  return typeof authz.isPermission === 'function' && !authz.isPermission(permission);
+}
+
+export function unknownPermissionWarning(permission: string): string {
+  return `requirePermission("${permission}"): no role in your defineAuthz() table has this permission, so the guard refuses everyone. Check the spelling, or add it to a role.`;
 }
 
 /** The table used when an app defines none: members have no admin rights, admins have all of Gatehouse's. */

@@ -1,7 +1,7 @@
 import type { Core } from '../core.js';
 import { ConflictError } from '../errors.js';
 import { randomToken } from '../lib/crypto.js';
-import { cleanDisplayText } from '../lib/text.js';
+import { cleanDisplayText, isPlainEmailText } from '../lib/text.js';
 import { normalizeEmail } from '../storage/sql-rows.js';
 import type { IdentityRecord, OAuthTransactionRecord, Storage, UserRecord } from '../storage/contract.js';
 import type { ResolvedProvider } from './config.js';
@@ -135,7 +135,7 @@ const CONTROL = /\p{Cc}/u;
  * Anything else counts as no email, which never creates or links an account.
  */
 function usableEmail(identity: ProviderIdentity): ProviderIdentity {
-  if (identity.email === null || EMAIL.test(identity.email)) return identity;
+  if (identity.email === null || (EMAIL.test(identity.email) && isPlainEmailText(identity.email))) return identity;
   return { ...identity, email: null, emailVerified: false };
 }
 

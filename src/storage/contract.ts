@@ -225,7 +225,12 @@ export interface PasskeyStorage {
   findPasskey(id: string): Promise<PasskeyWithOwner | null>;
   listPasskeys(userId: string): Promise<PasskeyRecord[]>;
   renamePasskey(id: string, userId: string, name: string): Promise<boolean>;
-  deletePasskey(id: string, userId: string): Promise<boolean>;
+  /**
+   * Deletes one of the user's passkeys, unless it would leave no way to sign in (no other passkey,
+   * no linked identity, no unused recovery code): 'last_method', nothing deleted. Serialised per
+   * user with unlinking and other deletions, so two at once cannot both pass the check.
+   */
+  deletePasskey(id: string, userId: string): Promise<DeleteIdentityResult>;
 
   /** Replaces every recovery code of the user with these hashes, in one transaction. */
   replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;

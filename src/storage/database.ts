@@ -76,19 +76,22 @@ export function databaseKind(url: string): Dialect {
   if (url.startsWith('sqlite:')) {
     if (url === 'sqlite:') throw new ConfigurationError('The database URL "sqlite:" needs a file path, e.g. sqlite:./data/gatehouse.db');
     // "sqlite://./data/app.db" reads, as a URL, as the absolute path /data/app.db: refused rather
-    // than writing somewhere the user did not mean.
-    if (url.startsWith('sqlite://')) {
+    // than writing somewhere the user did not mean. "sqlite:///srv/app.db" (three slashes, an
+    // absolute path) is unambiguous and stays accepted.
+    if (url.startsWith('sqlite://') && !url.startsWith('sqlite:///')) {
       const path = url.slice('sqlite://'.length);
+      const meant = path === ':memory:' ? 'sqlite::memory:' : `sqlite:./${path.replace(/^\.\//, '')}`;
       throw new ConfigurationError(
-        `The database URL "${url}" is ambiguous. Write the path after "sqlite:" with no slashes in between: sqlite:${path.startsWith('/') ? path : `./${path.replace(/^\.\//, '')}`} (a relative path is resolved from the working directory).`,
+        `The database URL "${url}" is ambiguous. Write the path after "sqlite:" with no slashes in between: ${meant} (a relative path is resolved from the working directory).`,
       );
     }
     return 'sqlite';
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
-  // Quoted as given (with any password hidden), never as a URL parser rewrote it.
+  // Quoted as given, never as a URL parser rewrote it ("file:./x.db" is not "file:///x.db"),
+  // except that a URL with credentials has its password hidden.
   throw new ConfigurationError(
-    `The database URL "${url.replace(/\/\/[^@/]*@/, '//***@')}" is not supported. Use sqlite:./data/gatehouse.db or postgres://user@host:5432/database.`,
+    `The database URL "${url.includes('@') ? redactUrl(url) : url}" is not supported. Use sqlite:./data/gatehouse.db or postgres://user@host:5432/database.`,
   );
 }
 

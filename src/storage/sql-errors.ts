@@ -29,7 +29,7 @@ function explained(error: unknown): unknown {
   if (typeof message !== 'string' || !/gatehouse_/.test(message)) return error;
   const missing = (code === 'SQLITE_ERROR' && message.startsWith('no such table')) || code === '42P01';
   if (!missing) return error;
-  return new NotMigratedError(`${message}: this database has no Gatehouse tables yet. Run \`npx gatehouse migrate\` against it, or call \`await auth.migrate()\` at startup.`, { cause: error });
+  return new NotMigratedError(`${message}: this database is not migrated (or not fully, after an upgrade). Run \`npx gatehouse migrate\` against it, or call \`await auth.migrate()\` at startup.`, { cause: error });
 }
 
 /** Rejection handler form of `guard`, for promise chains on the hot path. */

@@ -190,18 +190,37 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
       }),
 
     deletePasskey: (id, userId) =>
-      guard(async () => {
-        const result = await db.deleteFrom('gatehouse_passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
-        return Number(result.numDeletedRows) === 1;
-      }),
+      guard(() =>
+        db
+          .transaction()
+          .execute(async (trx) => {
+            // The user row is written first (a no-op): PostgreSQL locks it, SQLite takes the write
+            // lock, so a concurrent deletion or unlink waits and then sees this one's result.
+            await trx.updateTable('gatehouse_users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).execute();
+            const deleted = await trx.deleteFrom('gatehouse_passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+            if (Number(deleted.numDeletedRows) !== 1) return 'not_found' as const;
+            const count = async (table: 'gatehouse_passkeys' | 'gatehouse_identities') =>
+              Number((await trx.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n);
+            const codes = Number(
+              (await trx.selectFrom('gatehouse_recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirstOrThrow()).n,
+            );
+            if ((await count('gatehouse_passkeys')) + (await count('gatehouse_identities')) + codes === 0) throw new LastMethod();
+            return 'deleted' as const;
+          })
+          .catch((error: unknown) => {
+            if (error instanceof LastMethod) return 'last_method' as const;
+            throw error;
+          }),
+      ),
 
     replaceRecoveryCodes: (userId, codeHashes, now) =>
       guard(() =>
         db.transaction().execute(async (trx) => {
           // Two replacements at once must not both keep their codes: under READ COMMITTED each
           // DELETE removes only the rows it saw, and both INSERTs stay (20 valid codes). The
-          // user's row is locked first, so they take turns. SQLite's write lock does the same.
-          if (database.dialect === 'postgres') await trx.selectFrom('gatehouse_users').select('id').where('id', '=', userId).forUpdate().execute();
+          // user's row is written first (a no-op), so they take turns: PostgreSQL's row lock (no
+          // key update: sessions being created for the user are not blocked), SQLite's write lock.
+          await trx.updateTable('gatehouse_users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).execute();
           await trx.deleteFrom('gatehouse_recovery_codes').where('user_id', '=', userId).execute();
           if (codeHashes.length === 0) return;
           await trx
@@ -235,3 +254,6 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
       }),
   };
 }
+
+/** Thrown inside the passkey-deletion transaction to roll it back. */
+class LastMethod extends Error {}

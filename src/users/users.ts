@@ -1,5 +1,5 @@
 import { randomToken } from '../lib/crypto.js';
-import { DISPLAY_TEXT_RULE, normalizeDisplayText } from '../lib/text.js';
+import { DISPLAY_TEXT_RULE, isPlainEmailText, normalizeDisplayText } from '../lib/text.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
@@ -76,7 +76,7 @@ export function createUsers(storage: () => Promise<Storage>, config: ResolvedCon
   return {
     async create(input, actor = SYSTEM_ACTOR) {
       const email = input.email.trim();
-      if (!EMAIL.test(email)) throw new BadRequestError('VALIDATION_FAILED', 'email: enter an address like name@example.com');
+      if (!EMAIL.test(email) || !isPlainEmailText(email)) throw new BadRequestError('VALIDATION_FAILED', 'email: enter an address like name@example.com');
       const name = checkName(input.name ?? '');
       const role = input.role ?? authz.defaultRole;
       if (!authz.isRole(role)) throw new BadRequestError('VALIDATION_FAILED', `role: "${role}" is not one of ${authz.roles.join(', ')}`);

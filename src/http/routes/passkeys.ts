@@ -6,13 +6,15 @@ import { createAccountWithPasskey, createRegistrationOptions, newUserId, verifyR
 import { authenticationResponse, PasskeyVerificationError, registrationResponse } from '../../passkeys/verify-input.js';
 import type { PasskeyRecord } from '../../storage/contract.js';
 import { displayText, parseInput, readJson } from '../body.js';
+import { isPlainEmailText } from '../../lib/text.js';
 import type { RouteContext } from '../context.js';
 import { json, noContent } from '../errors.js';
 import { PasskeyCounterRaceError } from '../../sessions/sessions.js';
 import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import { iso, type Route } from './types.js';
 
-const email = z.string().trim().min(3).max(320).regex(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u, 'enter an address like name@example.com');
+const email = z.string().trim().min(3).max(320).regex(/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u, 'enter an address like name@example.com')
+  .refine(isPlainEmailText, 'enter an address like name@example.com (no invisible or direction-changing characters)');
 const passkeyName = displayText(64, 1);
 const signUpBody = z.object({ email, name: displayText(100).default('') }).strict();
 const emptyBody = z.object({}).strict();
@@ -169,13 +171,13 @@ export const passkeyRoutes: Route[] = [
       const passkeyId = id.safeParse(ctx.params.id);
       if (!passkeyId.success) throw new NotFoundError('No such passkey.');
       const store = await ctx.core.storage();
-      const mine = await store.listPasskeys(found.user.id);
-      if (!mine.some((p) => p.id === passkeyId.data)) throw new NotFoundError('No such passkey.');
-      // The last way to sign in goes only when a linked provider or recovery codes can still get the user back in.
-      if (mine.length === 1 && (await store.listIdentities(found.user.id)).length === 0 && (await store.countRecoveryCodes(found.user.id)) === 0) {
+      // The last way to sign in goes only when a linked provider or recovery codes can still get
+      // the user back in; the storage checks that in the deletion's own transaction.
+      const result = await store.deletePasskey(passkeyId.data, found.user.id);
+      if (result === 'not_found') throw new NotFoundError('No such passkey.');
+      if (result === 'last_method') {
         throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only passkey. Add another passkey, link a provider or generate recovery codes first.');
       }
-      if (!(await store.deletePasskey(passkeyId.data, found.user.id))) throw new NotFoundError('No such passkey.');
       await ctx.core.audit.record('passkey.deleted', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkeyId.data } });
       return noContent(await rotateSession(ctx, found));
     },
