@@ -123,6 +123,19 @@ describe.runIf(hasRedis)('Redis feed: publishing before its own subscriber is su
 });
 
 describe.runIf(hasRedis)('Redis feed: reconnects and reloads', () => {
+  /** A Redis feed on its own channel; the database is never used by these tests. */
+  const redisFeed = (channel: string, setup: Partial<FeedSetup>) =>
+    createRevocationFeed({
+      ...quiet,
+      redis: REDIS_URL,
+      channel,
+      database: async () => {
+        throw new Error('not used');
+      },
+      onConnected: async () => {},
+      ...setup,
+    });
+
   /** Ends the feed's subscriber connection from the server side, as a network cut would. */
   const killSubscriber = async (admin: Redis, channel: string) => {
     const list = (await admin.client('LIST')) as string;
@@ -134,16 +147,8 @@ describe.runIf(hasRedis)('Redis feed: reconnects and reloads', () => {
     const channel = newChannel();
     const admin = new Redis(REDIS_URL);
     const reloads: (() => void)[] = [];
-    const feed = await createRevocationFeed({
-      ...quiet,
-      redis: REDIS_URL,
-      channel,
-      database: async () => {
-        throw new Error('not used');
-      },
-      // A slow database: each reload waits until the test lets it finish.
-      onConnected: () => new Promise<void>((resolve) => reloads.push(resolve)),
-    });
+    // A slow database: each reload waits until the test lets it finish.
+    const feed = await redisFeed(channel, { onConnected: () => new Promise<void>((resolve) => reloads.push(resolve)) });
     try {
       for (let i = 0; i < 100 && reloads.length < 1; i++) await sleep(20);
       expect(reloads).toHaveLength(1);
@@ -169,13 +174,7 @@ describe.runIf(hasRedis)('Redis feed: reconnects and reloads', () => {
     const channel = newChannel();
     let failures = 2;
     const errors: string[] = [];
-    const feed = await createRevocationFeed({
-      ...quiet,
-      redis: REDIS_URL,
-      channel,
-      database: async () => {
-        throw new Error('not used');
-      },
+    const feed = await redisFeed(channel, {
       onConnected: async () => {
         if (failures-- > 0) throw new Error('database down');
       },
