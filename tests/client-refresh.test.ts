@@ -85,6 +85,19 @@ describe('authFetch', () => {
     expect(sent).toEqual(['GET /auth/session']);
   });
 
+  it('getSession() refreshes an expired access token once and answers the user; null once the session has ended', async () => {
+    const { getSession } = await import('../src/client/index.js');
+    await signedIn();
+    t.clock.advance(16 * 60_000);
+    jar.cookies.delete(ACCESS);
+    expect(await getSession()).toMatchObject({ user: { role: 'member' } });
+    expect(sent.filter((s) => s === 'POST /auth/token/refresh')).toHaveLength(1);
+    const { session } = await t.auth.requireSession(new Request('http://localhost:3000/', { headers: { cookie: jar.header('/') } }));
+    await (await t.auth.storage()).deleteSession(session.id);
+    jar.cookies.delete(ACCESS);
+    expect(await getSession()).toBeNull();
+  });
+
   it('the passkey/management helpers refresh too (callApi)', async () => {
     const { listPasskeys } = await import('../src/client/index.js');
     await signedIn();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { deletePasskey, GatehouseClientError, generateRecoveryCodes, listPasskeys, signInWithPasskey, signInWithRecoveryCode, signOut } from '../src/client/index.js';
+import { deletePasskey, GatehouseClientError, generateRecoveryCodes, getSession, listPasskeys, signInWithPasskey, signInWithRecoveryCode, signOut } from '../src/client/index.js';
 import { parseRetryAfter } from '../src/client/http.js';
 import { getTestInstance, ORIGIN, type TestInstance } from './helpers.js';
 
@@ -110,6 +110,25 @@ describe('gatehouse/client over HTTP', () => {
     expect(await failure(listPasskeys())).toMatchObject({ code: 'BAD_RESPONSE' });
     vi.stubGlobal('fetch', () => Promise.resolve(Response.json({ codes: 'ABCDE-FGHJK' }, { status: 201 })));
     expect(await failure(generateRecoveryCodes())).toMatchObject({ code: 'BAD_RESPONSE' });
+  });
+
+  it('getSession(): the user and session when signed in, null when signed out (even after signing out), and throws for other failures', async () => {
+    t = await getTestInstance();
+    const { cookie } = await t.signIn('session@example.com');
+    vi.stubGlobal('fetch', browserFetch(t, cookie));
+    const found = await getSession();
+    expect(found).toEqual({
+      user: expect.objectContaining({ email: 'session@example.com', role: 'member' }),
+      session: { id: expect.any(String), createdAt: expect.any(String), expiresAt: expect.any(String) },
+    });
+    // Nothing else (no token) in what page scripts get.
+    expect(Object.keys(found!)).toEqual(['user', 'session']);
+    await signOut();
+    expect(await getSession()).toBeNull();
+    vi.stubGlobal('fetch', browserFetch(t, ''));
+    expect(await getSession()).toBeNull();
+    vi.stubGlobal('fetch', () => Promise.resolve(Response.json({ error: { code: 'SERVICE_UNAVAILABLE', message: 'down' } }, { status: 503 })));
+    expect(await failure(getSession())).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
   });
 
   it('a custom base path is used as is', async () => {

@@ -14,7 +14,7 @@
  */
 export { signUpWithPasskey, signInWithPasskey, addPasskey } from './ceremonies.js';
 export type { SignUpWithPasskeyOptions, SignInWithPasskeyOptions, AddPasskeyOptions } from './ceremonies.js';
-export { listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, signInWithRecoveryCode, signOut, signOutDevice, signOutOtherDevices, updateProfile } from './manage.js';
+export { getSession, listPasskeys, renamePasskey, deletePasskey, generateRecoveryCodes, signInWithRecoveryCode, signOut, signOutDevice, signOutOtherDevices, updateProfile } from './manage.js';
 export { updateUser, revokeUserSessions } from './admin.js';
 export type { AdminUserOptions, UpdateUserOptions } from './admin.js';
 export type { PasskeyIdOptions, RenamePasskeyOptions, SignInWithRecoveryCodeOptions, UpdateProfileOptions } from './manage.js';

@@ -1,5 +1,6 @@
+import { GatehouseClientError } from './errors.js';
 import { badResponse, callApi, isRecord, type ClientOptions } from './http.js';
-import { parseCodes, parsePasskey, parsePasskeyList, parseSignIn, parseUser, type PasskeyInfo, type SignedInUser, type SignInResult } from './parse.js';
+import { parseCodes, parsePasskey, parsePasskeyList, parseSignIn, parseUser, type PasskeyInfo, type SignedInSession, type SignedInUser, type SignInResult } from './parse.js';
 
 export interface PasskeyIdOptions extends ClientOptions {
   id: string;
@@ -24,6 +25,22 @@ const passkeyPath = (id: string) => `/passkeys/${encodeURIComponent(id)}`;
 /** Changes the signed-in user's own display name; returns the user as stored. */
 export async function updateProfile(options: UpdateProfileOptions): Promise<SignedInUser> {
   return parseUser(await callApi('PATCH', '/user', { basePath: options.basePath, signal: options.signal, body: { name: options.name } }));
+}
+
+/**
+ * The signed-in user and session, or null when nobody is signed in (a 401). In JWT mode an
+ * expired access token is refreshed first, once. Other failures (network, 5xx) throw.
+ */
+export async function getSession(options: ClientOptions = {}): Promise<{ user: SignedInUser; session: SignedInSession } | null> {
+  let body: unknown;
+  try {
+    body = await callApi('GET', '/session', options);
+  } catch (error) {
+    if (error instanceof GatehouseClientError && error.status === 401) return null;
+    throw error;
+  }
+  const { user, session } = parseSignIn(body);
+  return { user, session };
 }
 
 /** The signed-in user's passkeys. */
