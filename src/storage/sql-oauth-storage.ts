@@ -5,6 +5,7 @@ import type { IdentitiesTable, OAuthTransactionsTable } from './schema.js';
 import type { IdentityRecord, OAuthIntent, OAuthStorage, OAuthTransactionRecord } from './contract.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
 import { emailTaken, toUser, userRow } from './sql-rows.js';
+import { countOwned, deleteKeepingAWayIn } from './sql-credentials.js';
 
 function identityTaken(): ConflictError {
   return new ConflictError('IDENTITY_TAKEN', 'This provider account is already linked to an account.');
@@ -168,34 +169,13 @@ export function createSqlOAuthStorage(database: Database): OAuthStorage {
 
     deleteIdentity: (id, userId) =>
       guard(() =>
-        db
-          .transaction()
-          .execute(async (trx) => {
-          // Writing the user row first locks it (PostgreSQL) / takes the write lock (SQLite):
-          // a concurrent unlink or passkey deletion waits, then sees this one's result.
-          await trx.updateTable('gatehouse_users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).execute();
-          const deleted = await trx.deleteFrom('gatehouse_identities').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
-          if (Number(deleted.numDeletedRows) !== 1) return 'not_found' as const;
-          const { identities } = await trx
-            .selectFrom('gatehouse_identities')
-            .select((eb) => eb.fn.countAll<number>().as('identities'))
-            .where('user_id', '=', userId)
-            .executeTakeFirstOrThrow();
-          const { passkeys } = await trx
-            .selectFrom('gatehouse_passkeys')
-            .select((eb) => eb.fn.countAll<number>().as('passkeys'))
-            .where('user_id', '=', userId)
-            .executeTakeFirstOrThrow();
-          if (Number(identities) + Number(passkeys) === 0) throw new LastMethod();
-          return 'deleted' as const;
-        })
-          .catch((error: unknown) => {
-            if (error instanceof LastMethod) return 'last_method' as const;
-            throw error;
-          }),
+        deleteKeepingAWayIn(
+          db,
+          userId,
+          async (trx) => Number((await trx.deleteFrom('gatehouse_identities').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()).numDeletedRows) === 1,
+          // Another linked provider or a passkey still gets the user in.
+          async (trx) => (await countOwned(trx, 'gatehouse_identities', userId)) + (await countOwned(trx, 'gatehouse_passkeys', userId)),
+        ),
       ),
   };
 }
-
-/** Thrown inside the unlink transaction to roll it back. */
-class LastMethod extends Error {}

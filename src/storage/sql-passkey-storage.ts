@@ -7,6 +7,7 @@ import type { Ceremony, ChallengeRecord, CredentialDeviceType, PasskeyRecord, Pa
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
 import { emailTaken, toUser, userRow } from './sql-rows.js';
+import { countOwned, deleteKeepingAWayIn, lockUser } from './sql-credentials.js';
 
 function credentialTaken(): ConflictError {
   return new ConflictError('CREDENTIAL_TAKEN', 'This passkey is already registered.');
@@ -191,36 +192,22 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
 
     deletePasskey: (id, userId) =>
       guard(() =>
-        db
-          .transaction()
-          .execute(async (trx) => {
-            // The user row is written first (a no-op): PostgreSQL locks it, SQLite takes the write
-            // lock, so a concurrent deletion or unlink waits and then sees this one's result.
-            await trx.updateTable('gatehouse_users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).execute();
-            const deleted = await trx.deleteFrom('gatehouse_passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
-            if (Number(deleted.numDeletedRows) !== 1) return 'not_found' as const;
-            const count = async (table: 'gatehouse_passkeys' | 'gatehouse_identities') =>
-              Number((await trx.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()).n);
-            const codes = Number(
-              (await trx.selectFrom('gatehouse_recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirstOrThrow()).n,
-            );
-            if ((await count('gatehouse_passkeys')) + (await count('gatehouse_identities')) + codes === 0) throw new LastMethod();
-            return 'deleted' as const;
-          })
-          .catch((error: unknown) => {
-            if (error instanceof LastMethod) return 'last_method' as const;
-            throw error;
-          }),
+        deleteKeepingAWayIn(
+          db,
+          userId,
+          async (trx) => Number((await trx.deleteFrom('gatehouse_passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()).numDeletedRows) === 1,
+          // Another passkey, a linked provider or an unused recovery code still gets the user in.
+          async (trx) => (await countOwned(trx, 'gatehouse_passkeys', userId)) + (await countOwned(trx, 'gatehouse_identities', userId)) + (await countOwned(trx, 'gatehouse_recovery_codes', userId)),
+        ),
       ),
 
     replaceRecoveryCodes: (userId, codeHashes, now) =>
       guard(() =>
         db.transaction().execute(async (trx) => {
           // Two replacements at once must not both keep their codes: under READ COMMITTED each
-          // DELETE removes only the rows it saw, and both INSERTs stay (20 valid codes). The
-          // user's row is written first (a no-op), so they take turns: PostgreSQL's row lock (no
-          // key update: sessions being created for the user are not blocked), SQLite's write lock.
-          await trx.updateTable('gatehouse_users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).execute();
+          // DELETE removes only the rows it saw, and both INSERTs stay (20 valid codes). Under
+          // the user's lock they take turns.
+          await lockUser(trx, userId);
           await trx.deleteFrom('gatehouse_recovery_codes').where('user_id', '=', userId).execute();
           if (codeHashes.length === 0) return;
           await trx
@@ -254,6 +241,3 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
       }),
   };
 }
-
-/** Thrown inside the passkey-deletion transaction to roll it back. */
-class LastMethod extends Error {}
