@@ -76,13 +76,15 @@ export function defineAuthz<const R extends string, const P extends string>(defi
   if (!seen.has(defaultRole)) throw new AuthzDefinitionError(`defaultRole "${defaultRole}" is not in roles.`);
 
   const rank = (role: string): number => roles.indexOf(role as R);
+  // Every permission some role has, once (requirePermission asks on every call).
+  const granted = new Set([...table.values()].flatMap((set) => [...set]));
 
   return {
     roles,
     defaultRole,
     can: (role, permission) => table.get(role)?.has(permission) === true,
     isRole: (value): value is R => table.has(value),
-    isPermission: (value): value is P => [...table.values()].some((granted) => granted.has(value)),
+    isPermission: (value): value is P => granted.has(value),
     rank,
     canAssign: (actorRole, targetRole) => rank(actorRole) >= 0 && rank(targetRole) >= 0 && rank(targetRole) <= rank(actorRole),
     canManage: (actorRole, subjectRole) => rank(actorRole) >= 0 && rank(subjectRole) <= rank(actorRole),
