@@ -49,7 +49,8 @@ function holdsNul(root: unknown): boolean {
     if (typeof value === 'string') {
       if (value.includes('\0')) return true;
     } else if (Array.isArray(value)) {
-      pending.push(...(value as unknown[]));
+      // One by one: spreading a 500,000-element array into push() would overflow the stack too.
+      for (const item of value as unknown[]) pending.push(item);
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, item] of Object.entries(value)) {
         if (key.includes('\0')) return true;
