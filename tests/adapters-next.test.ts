@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { JSONWebKeySet } from 'jose';
 import { verifyAccessToken } from 'gatehouse/verify';
 import { getJwtInstance, jwtSignIn } from './jwt-helpers.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createNextAuth, routeHandlers } from 'gatehouse/next';
 import { createAuthMiddleware } from 'gatehouse/next/middleware';
 import { SESSION_COOKIE } from '../src/index.js';
@@ -48,6 +48,22 @@ describe('gatehouse/next route handlers', () => {
     await routeHandlers(spy).GET(request());
     await routeHandlers(spy, { ip: (r) => r.headers.get('x-real-ip') ?? undefined }).GET(request());
     expect(seen).toEqual([undefined, '198.51.100.5']);
+  });
+
+  it('warn in production when no ip option is given (every client would share one rate-limit bucket)', () => {
+    const warnings: string[] = [];
+    const logged = { ...t.auth, config: { ...t.auth.config, logger: { warn: (message: string) => warnings.push(message), error() {} } } };
+    try {
+      vi.stubEnv('NODE_ENV', 'production');
+      routeHandlers(logged);
+      routeHandlers(logged, { ip: (r) => r.headers.get('x-real-ip') ?? undefined });
+      vi.stubEnv('NODE_ENV', 'development');
+      routeHandlers(logged);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/no `ip` option.*every client shares one rate-limit bucket.*routeHandlers\(auth, \{ ip:/);
   });
 });
 

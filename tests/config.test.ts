@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGatehouse, ConfigurationError, type GatehouseOptions } from '../src/index.js';
 
 const base: GatehouseOptions = { database: 'sqlite::memory:', origin: 'https://app.example.com' };
@@ -57,5 +57,28 @@ describe('configuration mistakes fail at startup with a message saying what to f
 
   it('accepts http://localhost for development', () => {
     expect(() => createGatehouse({ ...base, origin: 'http://localhost:3000' })).not.toThrow();
+  });
+
+  describe('a local origin under NODE_ENV=production', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+    const warningsFor = (env: string, origin: string | string[]) => {
+      vi.stubEnv('NODE_ENV', env);
+      const warnings: string[] = [];
+      createGatehouse({ ...base, origin, logger: { warn: (message) => warnings.push(message), error() {} } });
+      return warnings;
+    };
+
+    it('is started, with a warning naming the origin and the fix', () => {
+      const warnings = warningsFor('production', ['https://app.example.com', 'http://localhost:3000']);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^origin http:\/\/localhost:3000 is a local development origin but NODE_ENV is production\..*set origin to the site's https origin/);
+    });
+
+    it('gives no warning in development, or in production with real origins only', () => {
+      expect(warningsFor('development', 'http://localhost:3000')).toEqual([]);
+      expect(warningsFor('production', 'https://app.example.com')).toEqual([]);
+    });
   });
 });

@@ -155,8 +155,7 @@ function checkOrigin(origin: string): string {
   if (url.origin !== origin.replace(/\/$/, '')) {
     throw new ConfigurationError(`origin "${origin}" must be exactly scheme://host[:port]: lower case, no default port, no path. Use ${url.origin}`);
   }
-  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalOrigin(url.origin))) {
     throw new ConfigurationError(
       `origin "${origin}" must use https: session cookies are Secure and browsers drop them on plain http (only http://localhost is exempt).`,
     );
@@ -221,6 +220,25 @@ function resolvePasskeys(options: GatehouseOptions, origins: readonly string[]):
   };
 }
 
+function isLocalOrigin(origin: string): boolean {
+  const { hostname } = new URL(origin);
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+/**
+ * A development origin left in a production configuration: browsers at the real address then
+ * fail every CSRF check and passkey ceremony, which looks like a Gatehouse bug. A warning, not
+ * an error: running a production build on your own machine is legitimate.
+ */
+function warnAboutLocalOrigins(origins: readonly string[], logger: GatehouseLogger): void {
+  if (process.env.NODE_ENV !== 'production') return;
+  for (const origin of origins.filter(isLocalOrigin)) {
+    logger.warn(
+      `origin ${origin} is a local development origin but NODE_ENV is production. Browsers at your real address will fail CSRF checks and passkey ceremonies: set origin to the site's https origin (e.g. https://app.example.com). Ignore this when running a production build on your own machine.`,
+    );
+  }
+}
+
 function isAuthz(value: unknown): value is Authz {
   return typeof value === 'object' && value !== null && 'can' in value && 'roles' in value && 'canAssign' in value;
 }
@@ -264,6 +282,7 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const logger = options.logger ?? consoleLogger;
   const passkeys = resolvePasskeys(options, origins);
+  warnAboutLocalOrigins([...new Set([...origins, ...passkeys.origins])], logger);
   return {
     origins,
     strategy,

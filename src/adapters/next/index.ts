@@ -38,6 +38,12 @@ export interface RouteHandlersOptions {
  * `app/auth/[...gatehouse]/route.ts` with `export const { GET, POST, PATCH, DELETE } = routeHandlers(auth)`.
  */
 export function routeHandlers(auth: Gatehouse, options: RouteHandlersOptions = {}): Record<'GET' | 'POST' | 'PATCH' | 'DELETE', RouteHandler> {
+  if (options.ip === undefined && process.env.NODE_ENV === 'production') {
+    // One shared bucket: one client spending the failed-sign-in budget makes every user wait.
+    auth.config.logger.warn(
+      "routeHandlers(auth) has no `ip` option: Gatehouse cannot see the client's address in Next, so every client shares one rate-limit bucket and one client's failed attempts throttle everyone. Behind a proxy that sets the header, pass routeHandlers(auth, { ip: (request) => request.headers.get('x-real-ip') ?? undefined }). See docs/adapters.md.",
+    );
+  }
   const handle: RouteHandler = (request) => auth.handler(request, { ip: options.ip?.(request) });
   return { GET: handle, POST: handle, PATCH: handle, DELETE: handle };
 }
