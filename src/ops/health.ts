@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { JwtMode } from '../jwt/jwt-mode.js';
 import type { RateLimiter } from '../protect/rate-limit.js';
 import type { Database } from '../storage/database.js';
-import { pendingMigrations } from '../storage/migrate.js';
+import { NewerSchemaError, pendingMigrations } from '../storage/migrate.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -71,7 +71,8 @@ export async function checkReadiness(setup: ReadinessSetup): Promise<ReadinessRe
         return pending.length === 0
           ? { name: 'migrations', ok: true, detail: 'all applied' }
           : { name: 'migrations', ok: false, detail: `${pending.length} pending: ${pending.join(', ')} (run gatehouse migrate)` };
-      } catch {
+      } catch (error) {
+        if (error instanceof NewerSchemaError) return { name: 'migrations', ok: false, detail: `migrated by a newer Gatehouse (unknown: ${error.unknown.join(', ')}): upgrade Gatehouse` };
         return { name: 'migrations', ok: false, detail: 'could not read the migration table' };
       }
     })(),

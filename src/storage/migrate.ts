@@ -61,23 +61,61 @@ export interface MigrateOptions {
   onApplied?: (name: string) => void;
 }
 
-/** Applies every pending migration in one run. Safe to call from several processes at once. */
+/** The database was migrated by a newer Gatehouse: this version does not know all its migrations. */
+export class NewerSchemaError extends Error {
+  constructor(
+    readonly unknown: string[],
+    description: string,
+  ) {
+    super(
+      `${description} was migrated by a newer version of Gatehouse (migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} unknown to this one). Upgrade Gatehouse to the version that migrated it (or later); this version must not run on it.`,
+    );
+    this.name = 'NewerSchemaError';
+  }
+}
+
+/** Names of applied migrations this version does not ship (a newer Gatehouse applied them). */
+async function unknownMigrations(database: Database): Promise<string[]> {
+  const db = database.kysely as unknown as Kysely<{ gatehouse_migrations: { name: string } }>;
+  const shipped = new Set(MIGRATIONS.map(([name]) => name));
+  try {
+    const rows = await db.selectFrom('gatehouse_migrations').select('name').execute();
+    return rows.map((r) => r.name).filter((name) => !shipped.has(name));
+  } catch {
+    // No bookkeeping table yet: a new database.
+    return [];
+  }
+}
+
+/**
+ * Applies every pending migration in one transaction (PostgreSQL and SQLite both run DDL in
+ * transactions): a failure leaves the database as it was. Safe to call from several processes
+ * at once (PostgreSQL: an advisory lock; SQLite: the write lock, taken first).
+ */
 export async function migrate(database: Database, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const unknown = await unknownMigrations(database);
+  if (unknown.length > 0) throw new NewerSchemaError(unknown, database.description);
   const migrator = await createMigrator(database);
   const { error, results = [] } = await migrator.migrateToLatest();
-  const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  for (const name of applied) options.onApplied?.(name);
   if (error !== undefined) {
+    // The run was one transaction: nothing it did stays, including the migrations Kysely reports as done.
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`Migration ${failed} failed on ${database.description}: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new Error(`Migration ${failed} failed on ${database.description}, and the whole run was rolled back (nothing was applied): ${error instanceof Error ? error.message : String(error)}`, {
       cause: error,
     });
   }
+  const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (const name of applied) options.onApplied?.(name);
   return { applied };
 }
 
-/** Names of shipped migrations not yet applied (for readiness checks and `gatehouse migrate --status`). */
+/**
+ * Names of shipped migrations not yet applied (for readiness checks and `gatehouse migrate
+ * --status`). Throws `NewerSchemaError` when a newer Gatehouse migrated the database.
+ */
 export async function pendingMigrations(database: Database): Promise<string[]> {
+  const unknown = await unknownMigrations(database);
+  if (unknown.length > 0) throw new NewerSchemaError(unknown, database.description);
   const migrator = await createMigrator(database);
   const all = await migrator.getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);

@@ -1,4 +1,4 @@
-import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
+import { CompiledQuery, SqliteAdapter, SqliteDialect, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
 
 /**
  * SQLite has ONE connection, shared by Kysely and by Gatehouse's own prepared statements
@@ -53,13 +53,34 @@ export class ConnectionTurns {
   }
 }
 
-/** Kysely's SQLite dialect whose driver holds a turn for as long as Kysely has the connection. */
+/**
+ * SQLite runs DDL inside transactions, so each migration run is one: a migration failing halfway
+ * leaves nothing behind (Kysely's SQLite adapter says otherwise, and a half-applied run could
+ * never be re-run). With BEGIN IMMEDIATE below, the run also holds the write lock from its first
+ * statement: two processes migrating one file take turns instead of both creating the tables.
+ */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+/**
+ * Kysely's SQLite dialect whose driver holds a turn for as long as Kysely has the connection,
+ * and whose transactions begin IMMEDIATE: the write lock is taken (or waited for, busy_timeout)
+ * before the first statement. A deferred transaction that read first and wrote later failed at
+ * once with SQLITE_BUSY when another process had committed meanwhile (WAL snapshots).
+ */
 export class TurnTakingSqliteDialect extends SqliteDialect {
   constructor(
     config: SqliteDialectConfig,
     private readonly turns: ConnectionTurns,
   ) {
     super(config);
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalSqliteAdapter();
   }
 
   override createDriver(): Driver {
@@ -76,7 +97,9 @@ export class TurnTakingSqliteDialect extends SqliteDialect {
           throw error;
         }
       },
-      beginTransaction: (connection: DatabaseConnection, settings: TransactionSettings) => inner.beginTransaction(connection, settings),
+      async beginTransaction(connection: DatabaseConnection): Promise<void> {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      },
       commitTransaction: (connection: DatabaseConnection) => inner.commitTransaction(connection),
       rollbackTransaction: (connection: DatabaseConnection) => inner.rollbackTransaction(connection),
       ...(inner.savepoint ? { savepoint: inner.savepoint.bind(inner) } : {}),

@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createGatehouse, migrate, openDatabase, pendingMigrations } from '../src/index.js';
+import { NewerSchemaError } from '../src/storage/migrate.js';
+import { freshPostgres, hasPostgres } from './services.js';
+
+/**
+ * A migration run is all-or-nothing on both databases, several processes can run it at once,
+ * and a database migrated by a newer Gatehouse is named as such instead of failing obscurely.
+ */
+const run = promisify(execFile);
+const cli = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-migrations-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function gatehouse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const databases = [
+  { name: 'SQLite', enabled: true, url: async () => ({ url: `sqlite:${join(dir, `db-${Math.random().toString(36).slice(2)}.db`)}`, drop: async () => {} }) },
+  { name: 'PostgreSQL', enabled: hasPostgres, url: freshPostgres },
+];
+
+for (const db of databases) {
+  describe.runIf(db.enabled)(`migrations on ${db.name}`, { timeout: 120_000 }, () => {
+    it('a run that fails halfway leaves nothing behind, and runs cleanly once the cause is gone', async () => {
+      const { url, drop } = await db.url();
+      const database = await openDatabase(url);
+      try {
+        // A table in the way of migration 0002: 0001 runs, then 0002 fails.
+        await sql`create table gatehouse_challenges (x integer)`.execute(database.kysely);
+        // Before the fix on SQLite, 0001 and half of 0002 stayed, and every later run failed on "duplicate column".
+        await expect(migrate(database)).rejects.toThrow(/0002_passkeys failed .*rolled back \(nothing was applied\)/);
+        await expect(sql`select count(*) as n from gatehouse_users`.execute(database.kysely)).rejects.toThrow();
+        expect(await pendingMigrations(database)).toContain('0001_foundation');
+        await sql`drop table gatehouse_challenges`.execute(database.kysely);
+        expect((await migrate(database)).applied).toContain('0005_revocations_at');
+        expect(await pendingMigrations(database)).toEqual([]);
+      } finally {
+        await database.close();
+        await drop();
+      }
+    });
+
+    it('a database migrated by a newer Gatehouse: migrate, --status and readiness say so and what to do', async () => {
+      const { url, drop } = await db.url();
+      const database = await openDatabase(url);
+      try {
+        await migrate(database);
+        await sql`insert into gatehouse_migrations (name, timestamp) values ('0099_from_the_future', '2030-01-01T00:00:00.000Z')`.execute(database.kysely);
+        const attempt = migrate(database);
+        await expect(attempt).rejects.toBeInstanceOf(NewerSchemaError);
+        await expect(migrate(database)).rejects.toThrow(/migrated by a newer version of Gatehouse \(migration 0099_from_the_future is unknown to this one\)\. Upgrade Gatehouse/);
+        await expect(pendingMigrations(database)).rejects.toBeInstanceOf(NewerSchemaError);
+        const auth = createGatehouse({ database, origin: 'http://localhost:3000', logger: { warn() {}, error() {} } });
+        const ready = await auth.readiness();
+        expect(ready.ready).toBe(false);
+        expect(ready.checks.find((c) => c.name === 'migrations')?.detail).toMatch(/newer Gatehouse \(unknown: 0099_from_the_future\): upgrade Gatehouse/);
+        await auth.close();
+        const status = await gatehouse('migrate', '--status', '--database-url', url);
+        expect(status.code).toBe(1);
+        expect(status.stderr).toContain('was migrated by a newer version of Gatehouse');
+      } finally {
+        await database.close();
+        await drop();
+      }
+    });
+  });
+}
+
+describe('several processes migrating one SQLite file at once', { timeout: 120_000 }, () => {
+  it('all succeed, and the schema is applied once', async () => {
+    for (let round = 0; round < 3; round++) {
+      const url = `sqlite:${join(dir, `parallel-${round}.db`)}`;
+      // Before the fix, 4 of 6 rounds had a process fail on "table already exists" or "duplicate column".
+      const results = await Promise.all(Array.from({ length: 4 }, () => gatehouse('migrate', '--database-url', url)));
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      const applied = results.flatMap((r) => r.stdout.split('\n').filter((line) => line.includes('applied 0001_foundation')));
+      expect(applied).toHaveLength(1);
+    }
+  });
+});
