@@ -61,6 +61,16 @@ describe('gatehouse/express', () => {
     }
   });
 
+  it("keeps Express's own client errors: malformed JSON is a 400, an oversized body a 413, in the JSON error shape (not a 500)", async () => {
+    const post = (body: string) => fetch(`${world.origin}/api/posts`, { method: 'POST', headers: { 'content-type': 'application/json', origin: world.origin }, body });
+    const malformed = await post('{bad json');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: 'INVALID_JSON' } });
+    const large = await post(JSON.stringify({ title: 'x'.repeat(200_000) }));
+    expect(large.status).toBe(413);
+    expect(await large.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than 102400 bytes.' } });
+  });
+
   it('says to mount it before the body parser when the body was already read', async () => {
     const errors: string[] = [];
     const gatehouse = createExpressAdapter({ ...world.auth, errorResponse: (error: unknown) => (errors.push(String(error)), world.auth.errorResponse(error)) });

@@ -111,6 +111,17 @@ describe('gatehouse CLI, outside a project folder', { timeout: 120_000 }, () => 
     expect(await inFolder(elsewhere, '--version')).toMatchObject({ code: 0, stdout: `gatehouse ${version}\n` });
   });
 
+  it('a JWT channel or strategy without the secret is a usage error saying what to set (not a silent database-mode run)', async () => {
+    for (const env of [{ GATEHOUSE_JWT_CHANNEL: 'myapp_revocations' }, { GATEHOUSE_SESSION_STRATEGY: 'jwt' }]) {
+      const result = await run(process.execPath, [cli, 'users', 'list'], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl, ...env } }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(result.code, JSON.stringify(env)).toBe(2);
+      expect(result.stderr).toContain('JWT-mode servers need the CLI in JWT mode too: set GATEHOUSE_SESSION_STRATEGY=jwt and GATEHOUSE_JWT_SECRET');
+    }
+  });
+
   it('on a database that was never migrated, says to run migrate (not "try again shortly")', async () => {
     const result = await inFolder(elsewhere, 'users', 'list', '--database-url', `sqlite:${join(elsewhere, 'empty.db')}`);
     expect(result.code).toBe(1);

@@ -16,6 +16,7 @@
  */
 import type { ErrorRequestHandler, Request as ExpressRequest, RequestHandler } from 'express';
 import { unknownPermission, unknownPermissionWarning } from '../authz/index.js';
+import { AuthError, BadRequestError, PayloadTooLargeError } from '../errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { SessionResult } from '../sessions/types.js';
 import { createNodeAdapter } from './node.js';
@@ -43,6 +44,22 @@ export interface ExpressAdapter {
   verifyOrigin(): RequestHandler;
   /** Error middleware: AuthError (and anything else) -> the JSON error response. Mount last. */
   errorHandler: ErrorRequestHandler;
+}
+
+/**
+ * Express's own client errors (body-parser's malformed JSON or oversized body, http-errors'
+ * `createError(404)`): a 4xx `status` with `expose`. They keep their status in the JSON error
+ * shape instead of becoming a 500 ("unexpected error" in the log). Null for anything else.
+ */
+function clientError(error: unknown): AuthError | null {
+  if (error instanceof AuthError || typeof error !== 'object' || error === null) return null;
+  const { status, statusCode, expose, type, limit, message } = error as Record<string, unknown>;
+  const code = typeof status === 'number' ? status : statusCode;
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499) return null;
+  if (type === 'entity.parse.failed') return new BadRequestError('INVALID_JSON', 'The request body is not valid JSON.');
+  if (code === 413 && typeof limit === 'number') return new PayloadTooLargeError(limit);
+  const text = expose === true && typeof message === 'string' && message !== '' ? message : 'The request could not be processed.';
+  return new AuthError(code === 400 ? 'BAD_REQUEST' : `HTTP_${code}`, code, text);
 }
 
 /**
@@ -85,7 +102,7 @@ export function createExpressAdapter(auth: Gatehouse): ExpressAdapter {
         next(error);
         return;
       }
-      node.sendError(res, error).catch(() => res.destroy());
+      node.sendError(res, clientError(error) ?? error).catch(() => res.destroy());
     },
   };
 }

@@ -60,6 +60,15 @@ export async function loadCliConfig(flags: { 'database-url'?: string; config?: s
   }
   // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt + GATEHOUSE_JWT_SECRET (+ REDIS_URL for the feed), or `jwt` in the config file.
   const secret = process.env.GATEHOUSE_JWT_SECRET;
+  const wantsJwt = process.env.GATEHOUSE_SESSION_STRATEGY === 'jwt' || Boolean(process.env.GATEHOUSE_JWT_CHANNEL);
+  if (wantsJwt && (process.env.GATEHOUSE_SESSION_STRATEGY !== 'jwt' || !secret) && fromFile.jwt === undefined) {
+    // Run in database mode, the CLI would publish on the default channel, with revocations that
+    // live only as long as a session-cache entry: JWT-mode servers would miss them or, minutes
+    // later, accept the revoked access tokens again.
+    throw new UsageError(
+      'JWT-mode servers need the CLI in JWT mode too: set GATEHOUSE_SESSION_STRATEGY=jwt and GATEHOUSE_JWT_SECRET (the servers\' secret), and GATEHOUSE_JWT_CHANNEL if the servers set jwt.channel; or put the app\'s `jwt` options in the config file.',
+    );
+  }
   const fromEnv = process.env.GATEHOUSE_SESSION_STRATEGY === 'jwt' && secret !== undefined && secret !== '' ? { secret, redis: process.env.REDIS_URL || undefined, channel: process.env.GATEHOUSE_JWT_CHANNEL || undefined } : undefined;
   const redis = process.env.REDIS_URL || fromFile.redis;
   return {
