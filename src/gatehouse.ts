@@ -5,7 +5,7 @@ import { DEFAULTS, resolveConfig, type ResolvedConfig } from './config/resolve.j
 import type { Core } from './core.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors.js';
 import { readCookie, SESSION_COOKIE } from './http/cookies.js';
-import { authenticateCookies, browserJwtSession, signInCookies, withSignOutCookies } from './http/session-cookies.js';
+import { authenticateCookies, openSession, withSignOutCookies } from './http/session-cookies.js';
 import { createJwtMode, type JwtMode } from './jwt/jwt-mode.js';
 import { createRevocations, type Revocations } from './revocation/revocations.js';
 import { createCachedSessions } from './sessions/session-cache.js';
@@ -211,17 +211,16 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
       await (await limiter()).consume(name, ipKey(clientIp(context.ip, request.headers)));
     },
     async createSession(userId, request, opts) {
-      // JWT mode: this browser's previous session ends too (SESS-03); database mode: sessions.create does it.
-      const previous = await browserJwtSession(core, request.headers.get('cookie'));
-      if (previous !== null) await (await storage()).deleteSession(previous.sessionId);
-      const created = await sessions.create(userId, {
-        method: opts.method,
-        ip: clientIp(opts.context?.ip, request.headers),
-        userAgent: request.headers.get('user-agent'),
-        previousToken: readCookie(request.headers.get('cookie'), SESSION_COOKIE),
-      });
+      // This browser's previous session ends too (SESS-03), in both modes.
+      const cookieHeader = request.headers.get('cookie');
+      const { created, cookies } = await openSession(
+        core,
+        userId,
+        { method: opts.method, ip: clientIp(opts.context?.ip, request.headers), userAgent: request.headers.get('user-agent'), previousToken: readCookie(cookieHeader, SESSION_COOKIE) },
+        cookieHeader,
+      );
       const headers = new Headers({ 'cache-control': NO_STORE });
-      for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
+      for (const cookie of cookies) headers.append('set-cookie', cookie);
       return { session: toSession(created.session), headers };
     },
     signOutHeaders() {

@@ -26,6 +26,8 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['missing database', { database: '' }, /database is required/],
     ['bad base path', { basePath: 'auth' }, /basePath/],
     ['passkey RP ID that covers no origin', { passkeys: { rpId: 'example.org' } }, /covers none of the origins/],
+    ['the replaced allowCrossOrigin', { passkeys: { allowCrossOrigin: true } }, /passkeys\.allowCrossOrigin was replaced by passkeys\.topOrigins: list the exact origins/],
+    ['a top origin that is not an exact origin', { passkeys: { topOrigins: ['https://portal.example.com/app'] } }, /no path/],
     ['passkey origin outside the RP ID', { passkeys: { rpId: 'example.com', origins: ['https://evil.test'] } }, /does not cover origin https:\/\/evil\.test/],
     ['unsupported database URL', { database: 'mysql://db/app' }, /not supported\. Use sqlite:/],
     ['sqlite URL without a path', { database: 'sqlite:' }, /needs a file path/],

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestInstance } from './helpers.js';
 import { ACCESS, cookiesOf, getJwtInstance, REFRESH, REFRESHABLE } from './jwt-helpers.js';
@@ -123,6 +126,36 @@ describe('sign-in methods in JWT mode', () => {
     const marker = victim.jar.get(REFRESHABLE)!;
     await t.auth.createSession(user.id, new Request('http://localhost:3000/', { headers: { cookie: `${REFRESHABLE}=${marker}` } }), { method: 'test' });
     expect(await t.database.kysely.selectFrom('gatehouse_sessions').select('id').where('id', '=', victimSession).executeTakeFirst()).toBeUndefined();
+  });
+
+  it('an instance with the wrong jwt.secret answers 503 to a sign-in and changes nothing: the browser stays signed in, no session is left behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-jwt-secret-'));
+    const databaseUrl = `sqlite:${join(dir, 'shared.db')}`;
+    t = await getJwtInstance({ databaseUrl });
+    // A second instance on the same database, deployed with another secret: it cannot decrypt the signing key.
+    const misconfigured = await getJwtInstance({ databaseUrl, jwt: { secret: 'a-different-secret-0123456789-abcdefghijkl' } });
+    try {
+      const b = new Browser(t);
+      expect((await b.signUp('wrong-secret@example.com')).status).toBe(201);
+      const sessions = () => t.database.kysely.selectFrom('gatehouse_sessions').select('id').execute();
+      const before = await sessions();
+      const events = async () => (await (await t.auth.storage()).listEvents({ limit: 100, type: 'session.created' })).length;
+      const eventsBefore = await events();
+      // The same browser signs in again, its request landing on the misconfigured instance.
+      (b as unknown as { t: TestInstance }).t = misconfigured;
+      const res = await b.signIn();
+      expect(res.status).toBe(503);
+      expect(res.headers.getSetCookie()).toEqual([]);
+      (b as unknown as { t: TestInstance }).t = t;
+      // Before the fix: the browser's session was ended first, then a new one was written (with
+      // its session.created event) that no cookie ever carried.
+      expect((await b.send('/auth/session', { method: 'GET' })).status).toBe(200);
+      expect(await sessions()).toEqual(before);
+      expect(await events()).toBe(eventsBefore);
+    } finally {
+      await misconfigured.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('recovery-code sign-in sets JWT cookies too', async () => {

@@ -31,8 +31,14 @@ export interface PasskeyOptions {
   challengeTtlSeconds?: number;
   /** Unexpired ceremonies one client IP may have open at once. Default 20. */
   maxPendingPerIp?: number;
-  /** Accept ceremonies run inside a cross-origin iframe. Default false. */
-  allowCrossOrigin?: boolean;
+  /**
+   * Origins allowed to embed your sign-in in an iframe (WebAuthn's `topOrigin`), exact
+   * `scheme://host[:port]` each. Default none: a ceremony run inside a cross-origin iframe is
+   * refused. A cross-origin ceremony that names no top origin (Safari) is always refused.
+   */
+  topOrigins?: string[];
+  /** Replaced by `topOrigins` (a yes/no could not say WHICH sites may embed you); setting it fails at startup. */
+  allowCrossOrigin?: never;
 }
 
 export interface JwtOptions {

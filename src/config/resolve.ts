@@ -62,7 +62,8 @@ export interface ResolvedConfig {
     userVerification: 'required' | 'preferred';
     challengeTtlMs: number;
     maxPendingPerIp: number;
-    allowCrossOrigin: boolean;
+    /** Origins that may embed the ceremonies in an iframe (`topOrigin`); empty: none. */
+    topOrigins: readonly string[];
   };
   limits: Record<LimitName, LimitOptions>;
   /** Null when no OAuth/OIDC provider is configured. */
@@ -114,7 +115,8 @@ const schema = z
         userVerification: z.enum(['required', 'preferred']).optional(),
         challengeTtlSeconds: z.number().int().min(30).max(15 * MINUTE).optional(),
         maxPendingPerIp: z.number().int().min(1).max(10_000).optional(),
-        allowCrossOrigin: z.boolean().optional(),
+        topOrigins: z.array(z.string()).max(20).optional(),
+        allowCrossOrigin: z.unknown().optional(),
       })
       .strict()
       .optional(),
@@ -192,6 +194,11 @@ function checkTrustedProxy(entry: string): void {
  */
 function resolvePasskeys(options: GatehouseOptions, origins: readonly string[]): ResolvedConfig['passkeys'] {
   const p = options.passkeys ?? {};
+  if ((p as { allowCrossOrigin?: unknown }).allowCrossOrigin !== undefined) {
+    throw new ConfigurationError(
+      'passkeys.allowCrossOrigin was replaced by passkeys.topOrigins: list the exact origins allowed to embed your sign-in in an iframe, e.g. topOrigins: ["https://portal.example.com"] (or remove the option).',
+    );
+  }
   const rpId = (p.rpId ?? new URL((p.origins ?? origins)[0]!).hostname).toLowerCase();
   // A bare top-level label ("com") is a public suffix: browsers refuse every ceremony for it.
   if (p.rpId !== undefined && !rpId.includes('.') && rpId !== 'localhost') {
@@ -216,7 +223,7 @@ function resolvePasskeys(options: GatehouseOptions, origins: readonly string[]):
     userVerification: p.userVerification ?? 'required',
     challengeTtlMs: (p.challengeTtlSeconds ?? DEFAULTS.challengeTtlSeconds) * 1000,
     maxPendingPerIp: p.maxPendingPerIp ?? DEFAULTS.maxPendingPerIp,
-    allowCrossOrigin: p.allowCrossOrigin ?? false,
+    topOrigins: (p.topOrigins ?? []).map(checkOrigin),
   };
 }
 

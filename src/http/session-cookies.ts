@@ -1,5 +1,5 @@
 import type { Core } from '../core.js';
-import type { CreatedSession } from '../sessions/sessions.js';
+import type { CreateSessionInput, CreatedSession } from '../sessions/sessions.js';
 import type { SessionWithUser } from '../storage/contract.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie } from './cookies.js';
 import { ACCESS_COOKIE, clearedJwtCookies, jwtCookies, REFRESHABLE_COOKIE } from './jwt-cookies.js';
@@ -54,4 +54,34 @@ export async function browserJwtSession(core: Core, cookieHeader: string | null,
   if (marked === null) return null;
   const stored = await (await core.storage()).findSessionWithUser(marked);
   return stored === null ? null : { sessionId: marked, userId: stored.user.id };
+}
+
+/**
+ * Every sign-in's last step: a NEW session for the user, its cookies, and the end of this
+ * browser's previous session (SESS-03; in database mode `sessions.create` ends it through
+ * `input.previousToken`). Ordered so that a failure leaves the browser as it was: in JWT mode
+ * the signing key is checked before anything is written (an instance with the wrong
+ * `jwt.secret` answers 503 and signs nobody out), the previous session ends only once the new
+ * one has its cookies, and a new session whose cookies cannot be made is ended again.
+ */
+export async function openSession(
+  core: Core,
+  userId: string,
+  input: CreateSessionInput,
+  cookieHeader: string | null,
+  current?: SessionWithUser | null,
+): Promise<{ created: CreatedSession; cookies: string[] }> {
+  if (core.jwt !== undefined) await core.jwt.checkSigningKey();
+  const previous = await browserJwtSession(core, cookieHeader, current);
+  const created = await core.sessions.create(userId, input);
+  const store = await core.storage();
+  let cookies: string[];
+  try {
+    cookies = await signInCookies(core, created);
+  } catch (error) {
+    await store.deleteSession(created.session.id).catch(() => {});
+    throw error;
+  }
+  if (previous !== null && previous.sessionId !== created.session.id) await store.deleteSession(previous.sessionId);
+  return { created, cookies };
 }

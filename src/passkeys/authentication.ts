@@ -43,7 +43,7 @@ export interface VerifiedAssertion {
  */
 export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, response: AuthenticationResponseJSON): Promise<VerifiedAssertion> {
   const { passkeys, now } = core.config;
-  refuseCrossOrigin(response, passkeys.allowCrossOrigin, 401);
+  refuseCrossOrigin(response, passkeys.topOrigins, 401);
   const store = await core.storage();
   const found = await store.findPasskey(response.id);
   if (found === null || response.rawId !== response.id) throw new PasskeyVerificationError('unknown_credential', 401);
@@ -62,6 +62,8 @@ export async function verifyAssertion(core: Core, ceremony: ChallengeRecord, res
       expectedOrigin: [...passkeys.origins],
       expectedRPID: passkeys.rpId,
       expectedType: 'webauthn.get',
+      // Checked above already; without it SimpleWebAuthn refuses every response that names a top origin.
+      ...(passkeys.topOrigins.length > 0 ? { expectedTopOrigin: [...passkeys.topOrigins] } : {}),
       credential: {
         id: passkey.id,
         publicKey: isoBase64URL.toBuffer(passkey.publicKey),

@@ -3,7 +3,7 @@ import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { randomBytes } from 'node:crypto';
 import type { Core } from '../core.js';
 import { ConflictError } from '../errors.js';
-import type { ChallengeRecord, PasskeyRecord, UserRecord } from '../storage/contract.js';
+import type { ChallengeRecord, NewAuthEvent, PasskeyRecord, UserRecord } from '../storage/contract.js';
 import { randomToken } from '../lib/crypto.js';
 import { CHALLENGE_BYTES, startCeremony } from './ceremony.js';
 import { PasskeyVerificationError, reasonOf, refuseCrossOrigin } from './verify-input.js';
@@ -70,7 +70,7 @@ export async function verifyRegistration(
   name: string,
 ): Promise<PasskeyRecord> {
   const { passkeys, now } = core.config;
-  refuseCrossOrigin(response, passkeys.allowCrossOrigin);
+  refuseCrossOrigin(response, passkeys.topOrigins);
   let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
     verification = await verifyRegistrationResponse({
@@ -109,13 +109,14 @@ function defaultPasskeyName(deviceType: string): string {
 }
 
 /** Creates the account and its first passkey in one transaction (sign-up). */
-export async function createAccountWithPasskey(core: Core, ceremony: ChallengeRecord, passkey: PasskeyRecord): Promise<UserRecord> {
+export async function createAccountWithPasskey(core: Core, ceremony: ChallengeRecord, passkey: PasskeyRecord, events: NewAuthEvent[] = []): Promise<UserRecord> {
   const store = await core.storage();
   if (ceremony.email === null || ceremony.webauthnUserId === null) throw new PasskeyVerificationError('incomplete_ceremony');
   try {
     return await store.createUserWithPasskey(
       { id: passkey.userId, email: ceremony.email, name: ceremony.name ?? '', role: core.config.authz.defaultRole, now: core.config.now(), webauthnUserId: ceremony.webauthnUserId },
       passkey,
+      events,
     );
   } catch (error) {
     // ENUM-02: an existing email fails exactly like any other failed sign-up.

@@ -55,20 +55,23 @@ export const authenticationResponse = z
   .strip();
 
 /**
- * WA-04..06: a ceremony run inside a cross-origin iframe reports `crossOrigin: true`
- * (and a `topOrigin`). SimpleWebAuthn only checks `topOrigin` when it is present, so
- * Gatehouse refuses cross-origin ceremonies itself unless the app allowed them.
+ * WA-04..06: a ceremony run inside a cross-origin iframe reports `crossOrigin: true` and (in
+ * browsers that send it) a `topOrigin`. SimpleWebAuthn checks `topOrigin` only at sign-in and
+ * only when present, so Gatehouse checks both ceremonies itself: refused unless the top origin
+ * is one of `passkeys.topOrigins`. Also refuses a clientDataJSON that is not a JSON object.
  */
-export function refuseCrossOrigin(response: RegistrationResponseJSON | AuthenticationResponseJSON, allowCrossOrigin: boolean, status = 400): void {
-  let clientData: ReturnType<typeof decodeClientDataJSON>;
+export function refuseCrossOrigin(response: RegistrationResponseJSON | AuthenticationResponseJSON, topOrigins: readonly string[], status = 400): void {
+  let clientData: unknown;
   try {
     clientData = decodeClientDataJSON(response.response.clientDataJSON);
   } catch {
     throw new PasskeyVerificationError('malformed_client_data', status);
   }
-  if (!allowCrossOrigin && (clientData.crossOrigin === true || clientData.topOrigin !== undefined)) {
-    throw new PasskeyVerificationError('cross_origin', status);
-  }
+  // `null`, a number or an array decode without error; reading fields of them was a 500.
+  if (typeof clientData !== 'object' || clientData === null || Array.isArray(clientData)) throw new PasskeyVerificationError('malformed_client_data', status);
+  const { crossOrigin, topOrigin } = clientData as { crossOrigin?: unknown; topOrigin?: unknown };
+  if (crossOrigin !== true && topOrigin === undefined) return;
+  if (typeof topOrigin !== 'string' || !topOrigins.includes(topOrigin)) throw new PasskeyVerificationError('cross_origin', status);
 }
 
 /** A short, stable reason code for the audit log from a verification library error. */
@@ -81,7 +84,7 @@ export function reasonOf(error: unknown): string {
     [/rp ?id|rpidhash/, 'rp_id_mismatch'],
     [/challenge/, 'challenge_mismatch'],
     [/type/, 'type_mismatch'],
-    [/user (was not )?present|user presence/, 'user_not_present'],
+    [/user (was )?not present|user presence/, 'user_not_present'],
     [/user (could not be )?verif|user verification/, 'user_not_verified'],
     [/signature/, 'bad_signature'],
     [/algorithm|alg/, 'unsupported_algorithm'],

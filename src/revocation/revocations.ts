@@ -97,14 +97,26 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
       },
     ));
 
-  async function revoke(kind: RevocationKind, subject: string): Promise<void> {
+  const record = (kind: RevocationKind, subject: string): RevocationRecord => {
     const at = now();
-    const record: RevocationRecord = { id: randomToken(12), kind, subject, at, expiresAt: at + setup.lifetimeMs };
+    return { id: randomToken(12), kind, subject, at, expiresAt: at + setup.lifetimeMs };
+  };
+
+  async function revoke(kind: RevocationKind, subject: string): Promise<void> {
+    const made = record(kind, subject);
     // This instance refuses at once; the row is the source of truth; the feed tells the others.
-    apply(record);
+    apply(made);
     const store = await storage();
-    await store.insertRevocation(record);
-    await (await start()).publish(record);
+    await store.insertRevocation(made);
+    await (await start()).publish(made);
+  }
+
+  /** Records a committed transaction already wrote: this instance, then the others. */
+  async function announce(records: readonly RevocationRecord[]): Promise<void> {
+    for (const made of records) apply(made);
+    if (records.length === 0) return;
+    const feed = await start();
+    for (const made of records) await feed.publish(made);
   }
 
   return {
@@ -116,7 +128,7 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
     check: (sessionId, userId, issuedAtMs) => state.check(sessionId, userId, issuedAtMs),
     userNotBefore: (userId) => state.userNotBefore(userId),
     revoke,
-    wrapStorage: (store) => withRevocations(store, revoke),
+    wrapStorage: (store) => withRevocations(store, { revoke, record, announce }),
     subscribe(listener) {
       listeners.push(listener);
     },

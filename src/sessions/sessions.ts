@@ -22,6 +22,19 @@ export interface CreateSessionInput {
   carry?: { authTime: number; amr: string[]; absoluteExpiresAt: number };
   /** A rotation: the session it replaces (ended by the caller), for the audit event's `replaced`. */
   replaces?: string;
+  /**
+   * A recovery-code sign-in: the code (stored under one of these hashes) is burnt, the account's other sessions end and
+   * `recovery.code_used` is recorded, all in the new session's transaction. When the code is not
+   * an unused code of the account, nothing is written and `RecoveryCodeRejectedError` is thrown.
+   */
+  recoveryCodeHashes?: string[];
+}
+
+/** A recovery sign-in whose code was not (or no longer) an unused code of the account: nothing was written. */
+export class RecoveryCodeRejectedError extends AuthError {
+  constructor() {
+    super('RECOVERY_FAILED', 401, 'That email and recovery code do not match. Check the code and try again.');
+  }
 }
 
 /**
@@ -39,6 +52,8 @@ export interface CreatedSession {
   /** The account as read when the session was created (not disabled). */
   user: UserRecord;
   token: string;
+  /** The sessions a recovery sign-in ended (empty otherwise). */
+  endedSessions: string[];
 }
 
 export interface Sessions {
@@ -136,15 +151,21 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
       });
       // The user check, the session and its audit event in one transaction: the event is never
       // lost once the session exists, and a disabled account gets nothing written.
-      const { user, passkeyUseRecorded } = await store.createSessionWithEvent(record, event, input.passkeyUse);
+      const recovery =
+        input.recoveryCodeHashes === undefined
+          ? undefined
+          : { codeHashes: input.recoveryCodeHashes, event: audit.entry('recovery.code_used', { userId, ip: input.ip, userAgent: input.userAgent, data: {} }) };
+      const { user, passkeyUseRecorded, recoveryCodeUsed, endedSessions = [] } = await store.createSessionWithEvent(record, event, input.passkeyUse, recovery);
       if (user === null) throw new NotFoundError('No such user.');
       if (user.disabled) throw new ForbiddenError('This account is disabled.', 'ACCOUNT_DISABLED');
       if (input.passkeyUse !== undefined && !passkeyUseRecorded) throw new PasskeyCounterRaceError();
+      if (recovery !== undefined && recoveryCodeUsed !== true) throw new RecoveryCodeRejectedError();
+      if (recovery !== undefined) audit.recorded(recovery.event);
       audit.recorded(event);
       // The browser's previous session ends (no fixation, SESS-03).
       if (previous !== null) await store.deleteSession(previous.session.id);
       sweepExpired(store, now);
-      return { session: record, user, token: minted.token };
+      return { session: record, user, token: minted.token, endedSessions };
     },
 
     async validate(token) {

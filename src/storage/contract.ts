@@ -98,14 +98,71 @@ export interface ListEventsQuery {
   type?: string;
 }
 
+/** What an administrative change writes, decided by `UserChange.decide`. */
+export interface UserChangePlan {
+  /** Only these columns change (an empty patch changes nothing but `updatedAt`). */
+  patch: UserPatch;
+  /** End every session of the account, in the same transaction. */
+  endSessions: boolean;
+  /** The audit events of the change, written in the same transaction, given how many sessions ended. */
+  events(sessionsEnded: number): NewAuthEvent[];
+}
+
+/** An administrative change to one account, decided and written in one transaction (`Storage.changeUser`). */
+export interface UserChange {
+  userId: string;
+  /** The account making the change, read again (locked) in the transaction; null for the operator (CLI, app code). */
+  actorId: string | null;
+  now: number;
+  /**
+   * Decides the change from the rows as they are NOW, both locked until the transaction ends:
+   * the target (null when it does not exist) and the actor (null for the operator, or when the
+   * actor's account is gone). Throws an `AuthError` to refuse; returns null when there is
+   * nothing to change. A change decided on rows read earlier (an admin demoted meanwhile)
+   * could grant what the actor no longer may.
+   */
+  decide(target: UserRecord | null, actor: UserRecord | null): UserChangePlan | null;
+  /** Revocation rows written in the same transaction, from what changed (the revocations layer sets this). */
+  revocations?: (change: { patch: UserPatch; endedSessions: string[] }) => RevocationRecord[];
+}
+
+export interface UserChangeResult {
+  user: UserRecord;
+  /** False when `decide` found nothing to change (then nothing was written). */
+  changed: boolean;
+  endedSessions: string[];
+}
+
+/**
+ * A recovery sign-in's extra writes, in the new session's transaction: the code is burnt, every
+ * other session of the account ends and `event` (`recovery.code_used`) is written, or, when the
+ * code is not (or no longer) an unused code of the account, nothing at all is written. A failure
+ * halfway leaves the code unused.
+ */
+export interface RecoveryUse {
+  /** The hashes the code may be stored under (salted, and the older unsalted form). */
+  codeHashes: string[];
+  /** `recovery.code_used`; its data gets `sessionsEnded` and `codesLeft` in the transaction. */
+  event: NewAuthEvent;
+}
+
 export interface Storage extends PasskeyStorage, OAuthStorage, JwtStorage {
-  /** Throws `ConflictError` (EMAIL_TAKEN) when the email exists, compared case-insensitively. */
-  createUser(user: NewUser): Promise<UserRecord>;
+  /**
+   * Throws `ConflictError` (EMAIL_TAKEN) when the email exists, compared case-insensitively.
+   * With `event` (`user.created`), the event is written in the same transaction.
+   */
+  createUser(user: NewUser, event?: NewAuthEvent): Promise<UserRecord>;
   findUserById(id: string): Promise<UserRecord | null>;
   findUserByEmail(email: string): Promise<UserRecord | null>;
   listUsers(query: ListUsersQuery): Promise<UserRecord[]>;
   /** Changes only the given columns; returns the updated user, or null when it does not exist. */
   updateUser(id: string, patch: UserPatch, now: number): Promise<UserRecord | null>;
+  /**
+   * An administrative change (role, disabled, name, ending sessions) in ONE transaction: the
+   * target's and the actor's rows locked and read again, `decide`, then the patch, the sessions
+   * ended, the audit events and the revocations, all written or none.
+   */
+  changeUser(change: UserChange): Promise<UserChangeResult>;
 
   insertSession(session: SessionRecord): Promise<void>;
   /**
@@ -117,8 +174,12 @@ export interface Storage extends PasskeyStorage, OAuthStorage, JwtStorage {
    * With `passkeyUse` (a passkey sign-in), the passkey's counter moves in the same transaction,
    * and only if it is still `previousCounter`: when another sign-in moved it first, nothing is
    * written and `passkeyUseRecorded` is false (two racing assertions never both sign in).
+   *
+   * With `recovery` (a recovery-code sign-in), the code is burnt, the account's other sessions
+   * end and the code's event is written in the same transaction; when the code is not an unused
+   * code of the account, nothing is written and `recoveryCodeUsed` is false.
    */
-  createSessionWithEvent(session: SessionRecord, event: NewAuthEvent, passkeyUse?: PasskeyUse): Promise<SessionStart>;
+  createSessionWithEvent(session: SessionRecord, event: NewAuthEvent, passkeyUse?: PasskeyUse, recovery?: RecoveryUse): Promise<SessionStart>;
   findSessionWithUser(id: string): Promise<SessionWithUser | null>;
   /**
    * Records activity: sets lastSeenAt/expiresAt only if lastSeenAt still equals
@@ -173,6 +234,10 @@ export interface SessionStart {
   user: UserRecord | null;
   /** Whether the passkey use was written (false when none was given, or when another sign-in moved the counter first). */
   passkeyUseRecorded: boolean;
+  /** Whether the recovery code was burnt (false when none was given, or when it was not an unused code of the account). */
+  recoveryCodeUsed?: boolean;
+  /** The sessions a recovery sign-in ended. */
+  endedSessions?: string[];
 }
 
 /** A passkey with what sign-in needs to know about its owner. */
@@ -216,12 +281,12 @@ export interface PasskeyStorage {
   consumeChallenge(bindingHash: string, ceremony: Ceremony, now: number): Promise<ChallengeRecord | null>;
   deleteExpiredChallenges(now: number): Promise<number>;
 
-  /** Creates the account and its first passkey together, or neither (EMAIL_TAKEN / CREDENTIAL_TAKEN). */
-  createUserWithPasskey(user: NewUser & { webauthnUserId: string }, passkey: PasskeyRecord): Promise<UserRecord>;
+  /** Creates the account, its first passkey and `events` together, or none of them (EMAIL_TAKEN / CREDENTIAL_TAKEN). */
+  createUserWithPasskey(user: NewUser & { webauthnUserId: string }, passkey: PasskeyRecord, events?: NewAuthEvent[]): Promise<UserRecord>;
   /** The user's WebAuthn handle, setting `candidate` if they have none yet. */
   ensureWebauthnUserId(userId: string, candidate: string): Promise<string>;
-  /** Throws ConflictError CREDENTIAL_TAKEN when the credential id is registered already (to anyone). */
-  insertPasskey(passkey: PasskeyRecord): Promise<void>;
+  /** Throws ConflictError CREDENTIAL_TAKEN when the credential id is registered already (to anyone). With `events`, written in the same transaction. */
+  insertPasskey(passkey: PasskeyRecord, events?: NewAuthEvent[]): Promise<void>;
   findPasskey(id: string): Promise<PasskeyWithOwner | null>;
   listPasskeys(userId: string): Promise<PasskeyRecord[]>;
   renamePasskey(id: string, userId: string, name: string): Promise<boolean>;
@@ -229,11 +294,12 @@ export interface PasskeyStorage {
    * Deletes one of the user's passkeys, unless it would leave no way to sign in (no other passkey,
    * no linked identity, no unused recovery code): 'last_method', nothing deleted. Serialised per
    * user with unlinking and other deletions, so two at once cannot both pass the check.
+   * `events` are written in the same transaction, only when the passkey is deleted.
    */
-  deletePasskey(id: string, userId: string): Promise<DeleteIdentityResult>;
+  deletePasskey(id: string, userId: string, events?: NewAuthEvent[]): Promise<DeleteIdentityResult>;
 
-  /** Replaces every recovery code of the user with these hashes, in one transaction. */
-  replaceRecoveryCodes(userId: string, codeHashes: string[], now: number): Promise<void>;
+  /** Replaces every recovery code of the user with these hashes, and writes `events`, in one transaction. */
+  replaceRecoveryCodes(userId: string, codeHashes: string[], now: number, events?: NewAuthEvent[]): Promise<void>;
   /** Burns one unused code; true for exactly one caller. */
   consumeRecoveryCode(userId: string, codeHash: string, now: number): Promise<boolean>;
   countRecoveryCodes(userId: string): Promise<number>;

@@ -1,10 +1,22 @@
-import type { Selectable } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Database } from './database.js';
-import type { RefreshTokensTable, RevocationsTable, SigningKeysTable } from './schema.js';
+import type { GatehouseTables, RefreshTokensTable, RevocationsTable, SigningKeysTable } from './schema.js';
 import type { JwtStorage, RefreshTokenRecord, RevocationRecord, SigningKeyRecord } from './contract.js';
 import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
 
 const num = (value: number | null): number | null => (value === null ? null : Number(value));
+
+/** Writes a revocation inside a transaction (`insertRevocation`, and the changes that revoke as they commit). */
+export async function insertRevocationIn(trx: Transaction<GatehouseTables>, r: RevocationRecord): Promise<void> {
+  // A user's newer "not before" covers every older one (a later moment, a later end), so only
+  // the newest row is kept: the table holds at most one per user however often their claims
+  // change (a name changed back and forth 600 times a minute made 600 rows that every instance
+  // reloads).
+  if (r.kind === 'user') {
+    await trx.deleteFrom('gatehouse_revocations').where('kind', '=', 'user').where('subject', '=', r.subject).where('at', '<=', r.at).where('expires_at', '<=', r.expiresAt).execute();
+  }
+  await trx.insertInto('gatehouse_revocations').values({ id: r.id, kind: r.kind, subject: r.subject, at: r.at, expires_at: r.expiresAt }).execute();
+}
 
 function toKey(row: Selectable<SigningKeysTable>): SigningKeyRecord {
   return {
@@ -134,16 +146,7 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
 
     insertRevocation: (r) =>
       guard(async () => {
-        await db.transaction().execute(async (trx) => {
-          // A user's newer "not before" covers every older one (a later moment, a later end), so
-          // only the newest row is kept: the table holds at most one per user however often
-          // their claims change (a name changed back and forth 600 times a minute made 600 rows
-          // that every instance reloads).
-          if (r.kind === 'user') {
-            await trx.deleteFrom('gatehouse_revocations').where('kind', '=', 'user').where('subject', '=', r.subject).where('at', '<=', r.at).where('expires_at', '<=', r.expiresAt).execute();
-          }
-          await trx.insertInto('gatehouse_revocations').values({ id: r.id, kind: r.kind, subject: r.subject, at: r.at, expires_at: r.expiresAt }).execute();
-        });
+        await db.transaction().execute((trx) => insertRevocationIn(trx, r));
       }),
 
     listRevocations: (now) =>

@@ -6,7 +6,7 @@ import type { ChallengesTable, PasskeysTable } from './schema.js';
 import type { Ceremony, ChallengeRecord, CredentialDeviceType, PasskeyRecord, PasskeyStorage } from './contract.js';
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
-import { emailTaken, toUser, userRow } from './sql-rows.js';
+import { emailTaken, insertEventsIn, toUser, userRow } from './sql-rows.js';
 import { countOwned, deleteKeepingAWayIn, lockUser } from './sql-credentials.js';
 
 function credentialTaken(): ConflictError {
@@ -132,12 +132,13 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
         return Number(result.numDeletedRows);
       }),
 
-    createUserWithPasskey: (user, passkey) =>
+    createUserWithPasskey: (user, passkey, events) =>
       guard(async () => {
         try {
           return await db.transaction().execute(async (trx) => {
             const row = await trx.insertInto('gatehouse_users').values(userRow(user, user.webauthnUserId)).returningAll().executeTakeFirstOrThrow();
             await trx.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();
+            await insertEventsIn(trx, events);
             return toUser(row);
           });
         } catch (error) {
@@ -159,10 +160,15 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
         return row?.webauthn_user_id ?? candidate;
       }),
 
-    insertPasskey: (passkey) =>
+    insertPasskey: (passkey, events) =>
       guard(async () => {
         try {
-          await db.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();
+          if (events === undefined || events.length === 0) await db.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();
+          else
+            await db.transaction().execute(async (trx) => {
+              await trx.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();
+              await insertEventsIn(trx, events);
+            });
         } catch (error) {
           if (isUniqueViolation(error)) throw credentialTaken();
           throw error;
@@ -190,18 +196,23 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
         return Number(result.numUpdatedRows) === 1;
       }),
 
-    deletePasskey: (id, userId) =>
+    deletePasskey: (id, userId, events) =>
       guard(() =>
         deleteKeepingAWayIn(
           db,
           userId,
-          async (trx) => Number((await trx.deleteFrom('gatehouse_passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()).numDeletedRows) === 1,
+          async (trx) => {
+            const deleted = Number((await trx.deleteFrom('gatehouse_passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()).numDeletedRows) === 1;
+            // Rolled back with the deletion when it would leave no way in.
+            if (deleted) await insertEventsIn(trx, events);
+            return deleted;
+          },
           // Another passkey, a linked provider or an unused recovery code still gets the user in.
           async (trx) => (await countOwned(trx, 'gatehouse_passkeys', userId)) + (await countOwned(trx, 'gatehouse_identities', userId)) + (await countOwned(trx, 'gatehouse_recovery_codes', userId)),
         ),
       ),
 
-    replaceRecoveryCodes: (userId, codeHashes, now) =>
+    replaceRecoveryCodes: (userId, codeHashes, now, events) =>
       guard(() =>
         db.transaction().execute(async (trx) => {
           // Two replacements at once must not both keep their codes: under READ COMMITTED each
@@ -209,6 +220,7 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
           // the user's lock they take turns.
           await lockUser(trx, userId);
           await trx.deleteFrom('gatehouse_recovery_codes').where('user_id', '=', userId).execute();
+          await insertEventsIn(trx, events);
           if (codeHashes.length === 0) return;
           await trx
             .insertInto('gatehouse_recovery_codes')

@@ -1,7 +1,7 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Insertable, Selectable, Transaction } from 'kysely';
 import { ConflictError } from '../errors.js';
-import type { NewUser, UserRecord } from './contract.js';
-import type { UsersTable } from './schema.js';
+import type { NewAuthEvent, NewUser, UserRecord } from './contract.js';
+import type { AuthEventsTable, GatehouseTables, UsersTable } from './schema.js';
 
 /** Row <-> record mapping for users, shared by both halves of the SQL storage. */
 export function normalizeEmail(email: string): string {
@@ -42,3 +42,24 @@ export function splitAmr(amr: string): string[] {
   return amr === '' ? [] : amr.split(' ');
 }
 
+
+/** Every column of an audit event row, nullable ones included (prepared statements bind each by name). */
+export type EventValues = Required<Omit<Insertable<AuthEventsTable>, 'id'>>;
+
+export function eventValues(e: NewAuthEvent): EventValues {
+  return {
+    type: e.type,
+    user_id: e.userId,
+    actor_id: e.actorId,
+    session_id: e.sessionId,
+    ip: e.ip,
+    user_agent: e.userAgent,
+    data: e.data === null ? null : JSON.stringify(e.data),
+    created_at: e.createdAt,
+  };
+}
+
+/** Writes audit events inside the transaction of the change they record. */
+export async function insertEventsIn(trx: Transaction<GatehouseTables>, events: readonly NewAuthEvent[] = []): Promise<void> {
+  for (const event of events) await trx.insertInto('gatehouse_auth_events').values(eventValues(event)).execute();
+}

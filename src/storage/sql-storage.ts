@@ -1,13 +1,15 @@
 import type { Insertable, Selectable } from 'kysely';
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation, unavailable } from './sql-errors.js';
-import { emailTaken, normalizeEmail, splitAmr, toUser, userRow } from './sql-rows.js';
+import { emailTaken, eventValues, normalizeEmail, splitAmr, toUser, userRow, type EventValues } from './sql-rows.js';
 import { createSqlOAuthStorage } from './sql-oauth-storage.js';
 import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import { createSqlJwtStorage } from './sql-jwt-storage.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, JwtStorage, NewAuthEvent, OAuthStorage, PasskeyStorage, PasskeyUse, SessionRecord, SessionWithUser, Storage } from './contract.js';
+import type { AuthEventRecord, JwtStorage, NewAuthEvent, OAuthStorage, PasskeyStorage, PasskeyUse, RecoveryUse, SessionRecord, SessionStart, SessionWithUser, Storage, UserPatch } from './contract.js';
+import { countOwned, lockUser } from './sql-credentials.js';
+import { insertRevocationIn } from './sql-jwt-storage.js';
 import { sql } from 'kysely';
 
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
@@ -52,7 +54,6 @@ function escapeLike(value: string): string {
 // Every column named, nullable ones included (Insertable makes those optional): the prepared
 // statements bind each slot by name.
 type SessionValues = Required<Insertable<SessionsTable>>;
-type EventValues = Required<Omit<Insertable<AuthEventsTable>, 'id'>>;
 type PrefixedEventValues = { [K in keyof EventValues as `e_${K}`]: EventValues[K] };
 interface PasskeyUseValues extends Record<string, unknown> {
   p_id: string;
@@ -107,18 +108,14 @@ function sessionValues(s: SessionRecord): SessionValues {
   };
 }
 
-function eventValues(e: NewAuthEvent): EventValues {
-  return {
-    type: e.type,
-    user_id: e.userId,
-    actor_id: e.actorId,
-    session_id: e.sessionId,
-    ip: e.ip,
-    user_agent: e.userAgent,
-    data: e.data === null ? null : JSON.stringify(e.data),
-    created_at: e.createdAt,
-  };
+function userPatchValues(patch: UserPatch, now: number): Partial<UsersTable> {
+  const values: Partial<UsersTable> = { updated_at: now };
+  if (patch.role !== undefined) values.role = patch.role;
+  if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
+  if (patch.name !== undefined) values.name = patch.name;
+  return values;
 }
+
 
 /** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
 export function createSqlStorage(database: Database): Storage {
@@ -200,20 +197,75 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
               select u.*, ${withPasskey ? sql`(select count(*) from p)` : sql`0`} as passkey_updated from u`.compile(db);
       },
     });
+  /**
+   * A recovery sign-in (rare, so Kysely's transaction rather than the prepared fast path): the
+   * user's row locked first (on SQLite that takes the write lock before any read), then the code
+   * burnt, the other sessions ended, and the code's event, the session and its event written.
+   */
+  const startRecoverySession = (s: SessionRecord, e: NewAuthEvent, recovery: RecoveryUse): Promise<SessionStart> =>
+    db.transaction().execute(async (trx) => {
+      await lockUser(trx, s.userId);
+      const row = await trx.selectFrom('gatehouse_users').selectAll().where('id', '=', s.userId).executeTakeFirst();
+      if (row === undefined) return { user: null, passkeyUseRecorded: false, recoveryCodeUsed: false };
+      const user = toUser(row);
+      if (user.disabled) return { user, passkeyUseRecorded: false, recoveryCodeUsed: false };
+      const burnt = await trx
+        .updateTable('gatehouse_recovery_codes')
+        .set({ used_at: s.createdAt })
+        .where('user_id', '=', user.id)
+        .where('code_hash', 'in', recovery.codeHashes)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(burnt.numUpdatedRows) === 0) return { user, passkeyUseRecorded: false, recoveryCodeUsed: false };
+      const endedSessions = (await trx.deleteFrom('gatehouse_sessions').where('user_id', '=', user.id).returning('id').execute()).map((r) => r.id);
+      const codesLeft = await countOwned(trx, 'gatehouse_recovery_codes', user.id);
+      const used = { ...recovery.event, data: { ...recovery.event.data, sessionsEnded: endedSessions.length, codesLeft } };
+      await trx.insertInto('gatehouse_auth_events').values(eventValues(used)).execute();
+      await trx.insertInto('gatehouse_sessions').values(sessionValues(s)).execute();
+      await trx.insertInto('gatehouse_auth_events').values(eventValues(e)).execute();
+      return { user, passkeyUseRecorded: false, recoveryCodeUsed: true, endedSessions };
+    });
   const startSessionPgPlain = database.dialect === 'postgres' ? startSessionPg(false) : undefined;
   const startSessionPgPasskey = database.dialect === 'postgres' ? startSessionPg(true) : undefined;
 
   return {
-    createUser: (user) =>
+    createUser: (user, event) =>
       guard(async () => {
         try {
-          const row = await db.insertInto('gatehouse_users').values(userRow(user)).returningAll().executeTakeFirstOrThrow();
-          return toUser(row);
+          if (event === undefined) return toUser(await db.insertInto('gatehouse_users').values(userRow(user)).returningAll().executeTakeFirstOrThrow());
+          return await db.transaction().execute(async (trx) => {
+            const row = await trx.insertInto('gatehouse_users').values(userRow(user)).returningAll().executeTakeFirstOrThrow();
+            await trx.insertInto('gatehouse_auth_events').values(eventValues(event)).execute();
+            return toUser(row);
+          });
         } catch (error) {
           if (isUniqueViolation(error)) throw emailTaken();
           throw error;
         }
       }),
+
+    changeUser: (change) =>
+      guard(() =>
+        db.transaction().execute(async (trx) => {
+          // Both rows locked, in one order (two admins changing each other at once cannot
+          // deadlock), then read again: the decision sees what is true now.
+          const ids = [...new Set(change.actorId === null ? [change.userId] : [change.userId, change.actorId])].sort();
+          for (const id of ids) await lockUser(trx, id);
+          const rows = (await trx.selectFrom('gatehouse_users').selectAll().where('id', 'in', ids).execute()).map(toUser);
+          const target = rows.find((r) => r.id === change.userId) ?? null;
+          const actor = change.actorId === null ? null : (rows.find((r) => r.id === change.actorId) ?? null);
+          const plan = change.decide(target, actor);
+          if (target === null || plan === null) {
+            if (target === null) throw new Error('changeUser: decide() accepted a user that does not exist');
+            return { user: target, changed: false, endedSessions: [] };
+          }
+          const row = await trx.updateTable('gatehouse_users').set(userPatchValues(plan.patch, change.now)).where('id', '=', target.id).returningAll().executeTakeFirstOrThrow();
+          const endedSessions = plan.endSessions ? (await trx.deleteFrom('gatehouse_sessions').where('user_id', '=', target.id).returning('id').execute()).map((r) => r.id) : [];
+          for (const event of plan.events(endedSessions.length)) await trx.insertInto('gatehouse_auth_events').values(eventValues(event)).execute();
+          for (const revocation of change.revocations?.({ patch: plan.patch, endedSessions }) ?? []) await insertRevocationIn(trx, revocation);
+          return { user: toUser(row), changed: true, endedSessions };
+        }),
+      ),
 
     findUserById: (id) =>
       guard(async () => {
@@ -249,11 +301,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
     updateUser: (id, patch, now) =>
       guard(async () => {
-        const values: Partial<UsersTable> = { updated_at: now };
-        if (patch.role !== undefined) values.role = patch.role;
-        if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
-        if (patch.name !== undefined) values.name = patch.name;
-        const row = await db.updateTable('gatehouse_users').set(values).where('id', '=', id).returningAll().executeTakeFirst();
+        const row = await db.updateTable('gatehouse_users').set(userPatchValues(patch, now)).where('id', '=', id).returningAll().executeTakeFirst();
         return row ? toUser(row) : null;
       }),
 
@@ -262,8 +310,12 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
         await insertSessionRow.run(sessionValues(s));
       }),
 
-    createSessionWithEvent: (s, e, passkeyUse) =>
+    createSessionWithEvent: (s, e, passkeyUse, recovery) =>
       guard(async () => {
+        if (recovery !== undefined) {
+          if (passkeyUse !== undefined) throw new Error('createSessionWithEvent: a passkey use and a recovery code in one sign-in');
+          return startRecoverySession(s, e, recovery);
+        }
         const use = passkeyUse === undefined ? undefined : passkeyUseValues(passkeyUse);
         if (startSessionPgPlain !== undefined && startSessionPgPasskey !== undefined) {
           const event = eventValues(e);

@@ -1,9 +1,9 @@
 import { randomToken } from '../lib/crypto.js';
 import { DISPLAY_TEXT_RULE, isPlainEmailText, normalizeDisplayText } from '../lib/text.js';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
-import type { Storage, UserRecord } from '../storage/contract.js';
+import type { Storage, UserChangePlan, UserChangeResult, UserRecord } from '../storage/contract.js';
 
 /**
  * Who performs an administrative change. `role: null` is the operator (CLI, app code):
@@ -14,6 +14,11 @@ export interface Actor {
   role: string | null;
   ip?: string | null;
   userAgent?: string | null;
+  /**
+   * The permission the action needs (the route checked it on the session): checked again on the
+   * actor's row in the change's transaction, so a role lost meanwhile is noticed.
+   */
+  permission?: string;
 }
 
 export const SYSTEM_ACTOR: Actor = { userId: null, role: null };
@@ -58,13 +63,21 @@ function checkName(input: string): string {
 export function createUsers(storage: () => Promise<Storage>, config: ResolvedConfig, audit: AuditLog): Users {
   const { authz } = config;
 
-  async function target(store: Storage, userId: string, actor: Actor): Promise<UserRecord> {
-    const user = await store.findUserById(userId);
-    if (user === null) throw new NotFoundError('No such user.');
-    if (actor.role !== null && !authz.canManage(actor.role, user.role)) {
-      throw new ForbiddenError('You cannot manage an account with a higher role than yours.');
+  /**
+   * Who may do this, checked on the rows read in the change's transaction: the target exists,
+   * and a signed-in actor still exists, is not disabled, still holds the permission the action
+   * needs, and outranks (or equals) the target. Two admins demoting each other at once: the
+   * second finds its actor already demoted and is refused, so an admin always remains.
+   */
+  function checkAuthority(target: UserRecord | null, actorRow: UserRecord | null, actor: Actor): UserRecord {
+    if (target === null) throw new NotFoundError('No such user.');
+    if (actor.role === null) return target;
+    if (actorRow === null || actorRow.disabled) throw new ForbiddenError('Your account can no longer make this change.');
+    if (actor.permission !== undefined && !authz.can(actorRow.role, actor.permission)) {
+      throw new ForbiddenError('Your role no longer allows this change.');
     }
-    return user;
+    if (!authz.canManage(actorRow.role, target.role)) throw new ForbiddenError('You cannot manage an account with a higher role than yours.');
+    return target;
   }
 
   function notSelf(userId: string, actor: Actor, what: string): void {
@@ -72,6 +85,30 @@ export function createUsers(storage: () => Promise<Storage>, config: ResolvedCon
   }
 
   const eventBase = (actor: Actor, userId: string) => ({ userId, actorId: actor.userId, ip: actor.ip ?? null, userAgent: actor.userAgent ?? null });
+
+  /** One administrative change, decided on the locked rows and written in one transaction. */
+  async function change(userId: string, actor: Actor, decide: (target: UserRecord, actorRow: UserRecord | null) => UserChangePlan | null): Promise<UserChangeResult> {
+    const store = await storage();
+    const events: AuditEntry[] = [];
+    const result = await store.changeUser({
+      userId,
+      actorId: actor.role === null ? null : actor.userId,
+      now: config.now(),
+      decide: (target, actorRow) => {
+        const plan = decide(checkAuthority(target, actorRow, actor), actorRow);
+        if (plan === null) return null;
+        return {
+          ...plan,
+          events: (ended) => {
+            events.push(...(plan.events(ended) as AuditEntry[]));
+            return events;
+          },
+        };
+      },
+    });
+    if (result.changed) for (const event of events) audit.recorded(event);
+    return result;
+  }
 
   return {
     async create(input, actor = SYSTEM_ACTOR) {
@@ -81,59 +118,62 @@ export function createUsers(storage: () => Promise<Storage>, config: ResolvedCon
       const role = input.role ?? authz.defaultRole;
       if (!authz.isRole(role)) throw new BadRequestError('VALIDATION_FAILED', `role: "${role}" is not one of ${authz.roles.join(', ')}`);
       const store = await storage();
-      const user = await store.createUser({ id: randomToken(16), email, name, role, now: config.now() });
-      await audit.record('user.created', { ...eventBase(actor, user.id), data: { role } });
+      const id = randomToken(16);
+      // The account and its `user.created` event in one transaction: never one without the other.
+      const event = audit.entry('user.created', { ...eventBase(actor, id), data: { role } });
+      const user = await store.createUser({ id, email, name, role, now: config.now() }, event);
+      audit.recorded(event);
       return user;
     },
 
     async setRole(userId, role, actor) {
       if (!authz.isRole(role)) throw new BadRequestError('VALIDATION_FAILED', `role: "${role}" is not one of ${authz.roles.join(', ')}`);
-      const store = await storage();
-      const user = await target(store, userId, actor);
       notSelf(userId, actor, 'change the role of');
-      if (actor.role !== null && !authz.canAssign(actor.role, role)) {
-        throw new ForbiddenError('You cannot grant a role higher than your own.');
-      }
-      if (user.role === role) return user;
-      const updated = await store.updateUser(userId, { role }, config.now());
-      if (updated === null) throw new NotFoundError('No such user.');
-      const elevated = authz.rank(role) > authz.rank(user.role);
-      const ended = elevated ? await store.deleteUserSessions(userId) : [];
-      await audit.record('user.role_changed', { ...eventBase(actor, userId), data: { from: user.role, to: role, sessionsEnded: ended.length } });
-      return updated;
+      const { user } = await change(userId, actor, (target, actorRow) => {
+        if (actorRow !== null && !authz.canAssign(actorRow.role, role)) throw new ForbiddenError('You cannot grant a role higher than your own.');
+        if (target.role === role) return null;
+        // Raising privileges ends the sessions: the new rights attach only to a fresh sign-in (SESS-04).
+        const elevated = authz.rank(role) > authz.rank(target.role);
+        return {
+          patch: { role },
+          endSessions: elevated,
+          events: (ended) => [audit.entry('user.role_changed', { ...eventBase(actor, userId), data: { from: target.role, to: role, sessionsEnded: ended } })],
+        };
+      });
+      return user;
     },
 
     async setDisabled(userId, disabled, actor) {
-      const store = await storage();
-      const user = await target(store, userId, actor);
       notSelf(userId, actor, disabled ? 'disable' : 'enable');
-      if (user.disabled === disabled) return user;
-      const updated = await store.updateUser(userId, { disabled }, config.now());
-      if (updated === null) throw new NotFoundError('No such user.');
-      const ended = disabled ? await store.deleteUserSessions(userId) : [];
-      await audit.record(disabled ? 'user.disabled' : 'user.enabled', { ...eventBase(actor, userId), data: { sessionsEnded: ended.length } });
-      return updated;
+      const { user } = await change(userId, actor, (target) => {
+        if (target.disabled === disabled) return null;
+        return {
+          patch: { disabled },
+          endSessions: disabled,
+          events: (ended) => [audit.entry(disabled ? 'user.disabled' : 'user.enabled', { ...eventBase(actor, userId), data: { sessionsEnded: ended } })],
+        };
+      });
+      return user;
     },
 
     async revokeSessions(userId, actor) {
-      const store = await storage();
-      await target(store, userId, actor);
-      const ended = await store.deleteUserSessions(userId);
-      await audit.record('session.revoked', { ...eventBase(actor, userId), data: { scope: 'all', by: actor.userId === null ? 'operator' : 'admin', count: ended.length } });
-      return ended.length;
+      const { endedSessions } = await change(userId, actor, () => ({
+        patch: {},
+        endSessions: true,
+        events: (ended) => [audit.entry('session.revoked', { ...eventBase(actor, userId), data: { scope: 'all', by: actor.userId === null ? 'operator' : 'admin', count: ended } })],
+      }));
+      return endedSessions.length;
     },
 
     async setName(userId, input, actor) {
       const name = checkName(input);
-      const store = await storage();
       // Your own name is yours to change; someone else's needs the rank to manage them.
-      const user = actor.userId === userId ? await store.findUserById(userId) : await target(store, userId, actor);
-      if (user === null) throw new NotFoundError('No such user.');
-      if (user.name === name) return user;
-      const updated = await store.updateUser(userId, { name }, config.now());
-      if (updated === null) throw new NotFoundError('No such user.');
-      await audit.record('user.profile_updated', { ...eventBase(actor, userId), data: { fields: ['name'] } });
-      return updated;
+      const self = actor.userId === userId;
+      const { user } = await change(userId, self ? { ...actor, role: null, permission: undefined } : actor, (target) => {
+        if (target.name === name) return null;
+        return { patch: { name }, endSessions: false, events: () => [audit.entry('user.profile_updated', { ...eventBase(actor, userId), data: { fields: ['name'] } })] };
+      });
+      return user;
     },
   };
 }

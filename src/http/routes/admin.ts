@@ -52,7 +52,7 @@ function publicEvent(e: AuthEventRecord) {
 async function actorFor(ctx: RouteContext, permission: string, fresh: boolean): Promise<Actor> {
   const found = await ctx.requirePermission(permission);
   if (fresh) ctx.requireFresh(found);
-  return { userId: found.user.id, role: found.user.role, ip: ctx.ip, userAgent: ctx.userAgent };
+  return { userId: found.user.id, role: found.user.role, permission, ip: ctx.ip, userAgent: ctx.userAgent };
 }
 
 function userId(ctx: RouteContext): string {

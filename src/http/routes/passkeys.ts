@@ -8,7 +8,7 @@ import type { PasskeyRecord } from '../../storage/contract.js';
 import { displayText, parseInput, readJson } from '../body.js';
 import { isPlainEmailText } from '../../lib/text.js';
 import type { RouteContext } from '../context.js';
-import { json, noContent } from '../errors.js';
+import { json, noContent, toErrorResponse } from '../errors.js';
 import { PasskeyCounterRaceError } from '../../sessions/sessions.js';
 import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import { iso, type Route } from './types.js';
@@ -90,21 +90,37 @@ export const passkeyRoutes: Route[] = [
         if (signedIn !== null) {
           // WA-14: the passkey joins the signed-in user the ceremony was started for, never an id from the body.
           if (ceremony.userId !== signedIn.user.id) throw new BadRequestError('BAD_REQUEST', 'This passkey request belongs to another session. Start again.');
+          // SESS-10 at the step that writes, too: options asked 9 minutes after sign-in must not finish at 14.
+          ctx.requireFresh(signedIn);
           const passkey = await verifyRegistration(ctx.core, ceremony, input.response, signedIn.user.id, input.name ?? '').catch((e: unknown) =>
             failed(ctx, e, signedIn.user.id),
           );
+          // The session rotates FIRST (SESS-04): of two credential changes at once, the one that
+          // loses the rotation changes nothing, instead of answering 401 after its change was made.
+          const headers = await rotateSession(ctx, signedIn);
           const store = await ctx.core.storage();
-          await store.insertPasskey(passkey).catch((e: unknown) =>
-            failed(ctx, e instanceof ConflictError ? new PasskeyVerificationError('credential_taken', 409) : e, signedIn.user.id),
-          );
-          await ctx.core.audit.record('passkey.registered', { userId: signedIn.user.id, sessionId: signedIn.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
-          return json({ passkey: publicPasskey(passkey) }, 201, await rotateSession(ctx, signedIn));
+          const registered = ctx.core.audit.entry('passkey.registered', { userId: signedIn.user.id, sessionId: signedIn.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
+          try {
+            // The passkey and its event together, or neither.
+            await store.insertPasskey(passkey, [registered]).catch((e: unknown) =>
+              failed(ctx, e instanceof ConflictError ? new PasskeyVerificationError('credential_taken', 409) : e, signedIn.user.id),
+            );
+          } catch (error) {
+            // The browser still needs its new session: the old one has ended.
+            return toErrorResponse(error, ctx.core.config.logger, headers);
+          }
+          ctx.core.audit.recorded(registered);
+          return json({ passkey: publicPasskey(passkey) }, 201, headers);
         }
         const userId = newUserId();
         const passkey = await verifyRegistration(ctx.core, ceremony, input.response, userId, input.name ?? '').catch((e: unknown) => failed(ctx, e, null));
-        const user = await createAccountWithPasskey(ctx.core, ceremony, passkey).catch((e: unknown) => failed(ctx, e, null));
-        await ctx.core.audit.record('user.created', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { role: user.role, via: 'passkey' } });
-        await ctx.core.audit.record('passkey.registered', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } });
+        // The account, its passkey and both events in one transaction.
+        const events = [
+          ctx.core.audit.entry('user.created', { userId, ip: ctx.ip, userAgent: ctx.userAgent, data: { role: ctx.core.config.authz.defaultRole, via: 'passkey' } }),
+          ctx.core.audit.entry('passkey.registered', { userId, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkey.id } }),
+        ];
+        const user = await createAccountWithPasskey(ctx.core, ceremony, passkey, events).catch((e: unknown) => failed(ctx, e, null));
+        for (const event of events) ctx.core.audit.recorded(event);
         return signInResponse(ctx, user.id, 'passkey', 201);
       }, failedPasskey);
     },
@@ -128,7 +144,7 @@ export const passkeyRoutes: Route[] = [
         const ceremony = await takeCeremony(ctx.core, ctx.request, 'login');
         const { passkey, use } = await verifyAssertion(ctx.core, ceremony, input.response).catch((e: unknown) => failed(ctx, e, null));
         // The counter moves with the new session, in one transaction; a lost race starts nothing.
-        return signInResponse(ctx, passkey.userId, 'passkey', 200, {}, use).catch((e: unknown) =>
+        return signInResponse(ctx, passkey.userId, 'passkey', 200, {}, { passkeyUse: use }).catch((e: unknown) =>
           failed(ctx, e instanceof PasskeyCounterRaceError ? new PasskeyVerificationError('counter_race', 401) : e, passkey.userId),
         );
       }, failedPasskey);
@@ -171,15 +187,22 @@ export const passkeyRoutes: Route[] = [
       const passkeyId = id.safeParse(ctx.params.id);
       if (!passkeyId.success) throw new NotFoundError('No such passkey.');
       const store = await ctx.core.storage();
-      // The last way to sign in goes only when a linked provider or recovery codes can still get
-      // the user back in; the storage checks that in the deletion's own transaction.
-      const result = await store.deletePasskey(passkeyId.data, found.user.id);
-      if (result === 'not_found') throw new NotFoundError('No such passkey.');
-      if (result === 'last_method') {
-        throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only passkey. Add another passkey, link a provider or generate recovery codes first.');
+      // The session rotates first (SESS-04), as when adding: a loser of two changes at once changes nothing.
+      const headers = await rotateSession(ctx, found);
+      const deleted = ctx.core.audit.entry('passkey.deleted', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkeyId.data } });
+      try {
+        // The last way to sign in goes only when a linked provider or recovery codes can still get
+        // the user back in; the storage checks that, and writes the event, in the deletion's own transaction.
+        const result = await store.deletePasskey(passkeyId.data, found.user.id, [deleted]);
+        if (result === 'not_found') throw new NotFoundError('No such passkey.');
+        if (result === 'last_method') {
+          throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is your only passkey. Add another passkey, link a provider or generate recovery codes first.');
+        }
+      } catch (error) {
+        return toErrorResponse(error, ctx.core.config.logger, headers);
       }
-      await ctx.core.audit.record('passkey.deleted', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { passkeyId: passkeyId.data } });
-      return noContent(await rotateSession(ctx, found));
+      ctx.core.audit.recorded(deleted);
+      return noContent(headers);
     },
   },
 ];

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { AuthError } from '../../errors.js';
-import { generateRecoveryCodes, hashRecoveryCode } from '../../passkeys/recovery-codes.js';
+import { generateRecoveryCodes, hashRecoveryCode, recoveryCodeHashes } from '../../passkeys/recovery-codes.js';
 import { normalizeEmail } from '../../storage/sql-rows.js';
 import { expectNoBody, parseInput, readJson } from '../body.js';
 import { json, toErrorResponse } from '../errors.js';
 import { DEFAULTS } from '../../config/resolve.js';
+import { RecoveryCodeRejectedError } from '../../sessions/sessions.js';
 import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import type { Route } from './types.js';
 
@@ -32,15 +33,17 @@ export const recoveryRoutes: Route[] = [
       // gets past it, so the codes shown are always the ones that work, and one set is made.
       const headers = await rotateSession(ctx, found);
       const codes = generateRecoveryCodes(DEFAULTS.recoveryCodes);
+      const generated = ctx.core.audit.entry('recovery.codes_generated', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { count: codes.length } });
       try {
-        // Regenerating replaces the whole set: old codes stop working at once.
-        await store.replaceRecoveryCodes(found.user.id, codes.map(hashRecoveryCode), ctx.core.config.now());
+        // Regenerating replaces the whole set: old codes stop working at once. The event is
+        // written in the same transaction.
+        await store.replaceRecoveryCodes(found.user.id, codes.map((code) => hashRecoveryCode(found.user.id, code)), ctx.core.config.now(), [generated]);
       } catch (error) {
         // The old codes still work (the replacement is one transaction); the browser must still
         // get its new session, since the old one has ended.
         return toErrorResponse(error, ctx.core.config.logger, headers);
       }
-      await ctx.core.audit.record('recovery.codes_generated', { userId: found.user.id, sessionId: found.session.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { count: codes.length } });
+      ctx.core.audit.recorded(generated);
       // Shown once: only hashes are stored, so the codes can never be shown again.
       return json({ codes }, 201, headers);
     },
@@ -53,28 +56,28 @@ export const recoveryRoutes: Route[] = [
       const input = parseInput(signInBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
       const account = normalizeEmail(input.email);
       const store = await ctx.core.storage();
-      const user = await withCredentialBudget(
+      return withCredentialBudget(
         ctx,
         account,
         async () => {
           const found = await store.findUserByEmail(account);
-          const hash = hashRecoveryCode(input.code);
-          // The code is looked up by its hash (TIME-01), for that user only, and burnt by the same statement.
-          const burnt = found !== null && !found.disabled && (await store.consumeRecoveryCode(found.id, hash, ctx.core.config.now()));
-          if (found === null || !burnt) {
+          const refused = async () => {
             await ctx.core.audit.record('recovery.failed', { userId: found?.id ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
-            throw new RecoveryFailedError();
-          }
-          return found;
+            return new RecoveryFailedError();
+          };
+          if (found === null || found.disabled) throw await refused();
+          // The code is looked up by its hash (TIME-01), for that user only. It is burnt, the
+          // account's other sessions end (whoever held the lost device is signed out everywhere)
+          // and the new session starts in ONE transaction: a failure halfway leaves the code unused.
+          const response = await signInResponse(ctx, found.id, 'recovery', 200, { next: 'register-passkey' }, { recoveryCodeHashes: recoveryCodeHashes(found.id, input.code) }).catch(async (error: unknown) => {
+            throw error instanceof RecoveryCodeRejectedError ? await refused() : error;
+          });
+          // Earlier failures against this account are forgotten once its owner got in.
+          await (await ctx.core.limiter()).reset('credentialAccount', `account:${account}`);
+          return response;
         },
         (error) => error instanceof RecoveryFailedError,
       );
-      // Whoever held the lost device is signed out everywhere.
-      const ended = await store.deleteUserSessions(user.id);
-      await ctx.core.audit.record('recovery.code_used', { userId: user.id, ip: ctx.ip, userAgent: ctx.userAgent, data: { sessionsEnded: ended.length, codesLeft: await store.countRecoveryCodes(user.id) } });
-      // Earlier failures against this account are forgotten once its owner got in.
-      await (await ctx.core.limiter()).reset('credentialAccount', `account:${account}`);
-      return signInResponse(ctx, user.id, 'recovery', 200, { next: 'register-passkey' });
     },
   },
 ];

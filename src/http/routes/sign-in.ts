@@ -1,7 +1,7 @@
 import { ipKey } from '../../protect/client-ip.js';
 import type { LimitName } from '../../config/options.js';
 import type { RouteContext } from '../context.js';
-import { browserJwtSession, signInCookies } from '../session-cookies.js';
+import { openSession, signInCookies } from '../session-cookies.js';
 import { json } from '../errors.js';
 import { clearedCeremonyCookie } from '../../passkeys/ceremony.js';
 import type { CreatedSession } from '../../sessions/sessions.js';
@@ -19,9 +19,9 @@ export async function signInResponse(
   method: string,
   status = 200,
   extra: Record<string, unknown> = {},
-  passkeyUse?: PasskeyUse,
+  proof: SignInProof = {},
 ): Promise<Response> {
-  const { created, headers } = await startSession(ctx, userId, method, passkeyUse);
+  const { created, headers } = await startSession(ctx, userId, method, proof);
   const { user } = created;
   headers.append('set-cookie', clearedCeremonyCookie());
   return json(
@@ -35,22 +35,41 @@ export async function signInResponse(
   );
 }
 
+/** What a sign-in writes in its session's transaction besides the session. */
+export interface SignInProof {
+  /** A passkey sign-in: the counter the assertion moves the passkey to. */
+  passkeyUse?: PasskeyUse;
+  /** A recovery sign-in: the code to burn (the hashes it may be stored under); the account's other sessions end with it. */
+  recoveryCodeHashes?: string[];
+}
+
 /** Creates the new session (ending this browser's previous one, SESS-03) and the Set-Cookie that carries it. */
 export async function startSession(
   ctx: RouteContext,
   userId: string,
   method: string,
-  passkeyUse?: PasskeyUse,
+  { passkeyUse, recoveryCodeHashes }: SignInProof = {},
 ): Promise<{ created: CreatedSession; headers: Headers }> {
   const { core } = ctx;
-  // JWT mode: the browser's previous session ends too (SESS-03), named by its access token or,
-  // once that cookie expired, by the browser marker in the refreshable cookie.
-  const previous = core.jwt === undefined ? null : await browserJwtSession(core, ctx.request.headers.get('cookie'), await ctx.current());
-  if (previous !== null) await (await core.storage()).deleteSession(previous.sessionId);
-  const created = await core.sessions.create(userId, { method, ip: ctx.ip, userAgent: ctx.userAgent, previousToken: ctx.token, ...(passkeyUse ? { passkeyUse } : {}) });
+  // JWT mode: the browser's previous session is named by its access token or, once that cookie
+  // expired, by the browser marker in the refreshable cookie.
+  const { created, cookies } = await openSession(
+    core,
+    userId,
+    {
+      method,
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+      previousToken: ctx.token,
+      ...(passkeyUse ? { passkeyUse } : {}),
+      ...(recoveryCodeHashes !== undefined ? { recoveryCodeHashes } : {}),
+    },
+    ctx.request.headers.get('cookie'),
+    core.jwt === undefined ? null : await ctx.current(),
+  );
   const headers = new Headers();
   // Database mode: the session cookie; JWT mode: access, refresh and "refreshable" cookies.
-  for (const cookie of await signInCookies(core, created)) headers.append('set-cookie', cookie);
+  for (const cookie of cookies) headers.append('set-cookie', cookie);
   return { created, headers };
 }
 
