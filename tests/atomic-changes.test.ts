@@ -169,6 +169,22 @@ for (const db of databases) {
       });
     });
 
+    it('RATE-04: forty ceremonies asked at once from one client stay within the pending bound (passkeys and providers)', async () => {
+      const { url, drop: dropIt } = await db.url();
+      const bounded = await getTestInstance({ databaseUrl: url, passkeys: { maxPendingPerIp: 5 } });
+      try {
+        const answers = await Promise.all(Array.from({ length: 40 }, () => bounded.request('/auth/passkeys/login/options', { method: 'POST', body: '{}', ip: '198.51.100.77' })));
+        const pending = await bounded.database.kysely.selectFrom('gatehouse_challenges').select('id').where('ip', '=', '198.51.100.77').execute();
+        // Before the fix, PostgreSQL kept 13 rows: each request counted before the others committed.
+        expect(pending).toHaveLength(5);
+        expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
+        expect(answers.filter((r) => r.status === 429)).toHaveLength(35);
+      } finally {
+        await bounded.close();
+        await dropIt();
+      }
+    });
+
     it('two admins demoting each other at once: one wins, the other is refused, an admin always remains', async () => {
       for (let round = 0; round < 8; round++) {
         const a = await t.signIn(`race-a-${db.name}-${round}@example.com`, { role: 'admin' });

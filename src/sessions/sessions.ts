@@ -156,10 +156,11 @@ export function createSessions(storage: () => Promise<Storage>, config: Resolved
           ? undefined
           : { codeHashes: input.recoveryCodeHashes, event: audit.entry('recovery.code_used', { userId, ip: input.ip, userAgent: input.userAgent, data: {} }) };
       const { user, passkeyUseRecorded, recoveryCodeUsed, endedSessions = [] } = await store.createSessionWithEvent(record, event, input.passkeyUse, recovery);
+      // A recovery that did not go through (a wrong or used code, a missing or disabled account): one answer for all (ENUM-01).
+      if (recovery !== undefined && recoveryCodeUsed !== true) throw new RecoveryCodeRejectedError();
       if (user === null) throw new NotFoundError('No such user.');
       if (user.disabled) throw new ForbiddenError('This account is disabled.', 'ACCOUNT_DISABLED');
       if (input.passkeyUse !== undefined && !passkeyUseRecorded) throw new PasskeyCounterRaceError();
-      if (recovery !== undefined && recoveryCodeUsed !== true) throw new RecoveryCodeRejectedError();
       if (recovery !== undefined) audit.recorded(recovery.event);
       audit.recorded(event);
       // The browser's previous session ends (no fixation, SESS-03).

@@ -177,7 +177,8 @@ export interface Storage extends PasskeyStorage, OAuthStorage, JwtStorage {
    *
    * With `recovery` (a recovery-code sign-in), the code is burnt, the account's other sessions
    * end and the code's event is written in the same transaction; when the code is not an unused
-   * code of the account, nothing is written and `recoveryCodeUsed` is false.
+   * code of the account (or the account is missing or disabled), nothing is written and
+   * `recoveryCodeUsed` is false (`user` is then null when the code did not match).
    */
   createSessionWithEvent(session: SessionRecord, event: NewAuthEvent, passkeyUse?: PasskeyUse, recovery?: RecoveryUse): Promise<SessionStart>;
   findSessionWithUser(id: string): Promise<SessionWithUser | null>;

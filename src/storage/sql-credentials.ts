@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DeleteIdentityResult } from './contract.js';
 import type { GatehouseTables } from './schema.js';
 
@@ -10,6 +10,16 @@ import type { GatehouseTables } from './schema.js';
  */
 export async function lockUser(trx: Transaction<GatehouseTables>, userId: string): Promise<void> {
   await trx.updateTable('gatehouse_users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).execute();
+}
+
+/**
+ * PostgreSQL: serialises the count-then-insert of one client's pending ceremonies (a transaction-
+ * scoped advisory lock on the table and IP). Under READ COMMITTED, 40 requests at once each
+ * counted the rows committed before them and all inserted: 13 pending rows against a bound of 5.
+ * SQLite needs nothing: its transactions take the write lock first (BEGIN IMMEDIATE).
+ */
+export async function lockClientPending(trx: Transaction<GatehouseTables>, dialect: 'sqlite' | 'postgres', table: string, ip: string): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`${table}:${ip}`}))`.execute(trx);
 }
 
 /** How many rows of `table` belong to the user (recovery codes: only unused ones). */

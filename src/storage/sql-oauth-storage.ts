@@ -5,7 +5,7 @@ import type { IdentitiesTable, OAuthTransactionsTable } from './schema.js';
 import type { IdentityRecord, OAuthIntent, OAuthStorage, OAuthTransactionRecord } from './contract.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
 import { emailTaken, toUser, userRow } from './sql-rows.js';
-import { countOwned, deleteKeepingAWayIn } from './sql-credentials.js';
+import { countOwned, deleteKeepingAWayIn, lockClientPending } from './sql-credentials.js';
 
 function identityTaken(): ConflictError {
   return new ConflictError('IDENTITY_TAKEN', 'This provider account is already linked to an account.');
@@ -69,6 +69,7 @@ export function createSqlOAuthStorage(database: Database): OAuthStorage {
           await trx.deleteFrom('gatehouse_oauth_transactions').where('expires_at', '<=', t.createdAt).execute();
           if (replaces !== undefined) await trx.deleteFrom('gatehouse_oauth_transactions').where('binding_hash', '=', replaces).execute();
           if (t.ip !== null) {
+            await lockClientPending(trx, database.dialect, 'gatehouse_oauth_transactions', t.ip);
             const { pending } = await trx
               .selectFrom('gatehouse_oauth_transactions')
               .select((eb) => eb.fn.countAll<number>().as('pending'))

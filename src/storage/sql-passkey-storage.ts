@@ -7,7 +7,7 @@ import type { Ceremony, ChallengeRecord, CredentialDeviceType, PasskeyRecord, Pa
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
 import { emailTaken, insertEventsIn, toUser, userRow } from './sql-rows.js';
-import { countOwned, deleteKeepingAWayIn, lockUser } from './sql-credentials.js';
+import { countOwned, deleteKeepingAWayIn, lockClientPending, lockUser } from './sql-credentials.js';
 
 function credentialTaken(): ConflictError {
   return new ConflictError('CREDENTIAL_TAKEN', 'This passkey is already registered.');
@@ -92,6 +92,7 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
           await trx.deleteFrom('gatehouse_challenges').where('expires_at', '<=', c.createdAt).execute();
           if (replaces !== undefined) await trx.deleteFrom('gatehouse_challenges').where('binding_hash', '=', replaces).execute();
           if (c.ip !== null) {
+            await lockClientPending(trx, database.dialect, 'gatehouse_challenges', c.ip);
             const { pending } = await trx
               .selectFrom('gatehouse_challenges')
               .select((eb) => eb.fn.countAll<number>().as('pending'))

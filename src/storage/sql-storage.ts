@@ -7,7 +7,7 @@ import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import { createSqlJwtStorage } from './sql-jwt-storage.js';
 import type { Database } from './database.js';
 import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, JwtStorage, NewAuthEvent, OAuthStorage, PasskeyStorage, PasskeyUse, RecoveryUse, SessionRecord, SessionStart, SessionWithUser, Storage, UserPatch } from './contract.js';
+import type { AuthEventRecord, JwtStorage, NewAuthEvent, UserRecord, OAuthStorage, PasskeyStorage, PasskeyUse, RecoveryUse, SessionRecord, SessionStart, SessionWithUser, Storage, UserPatch } from './contract.js';
 import { countOwned, lockUser } from './sql-credentials.js';
 import { insertRevocationIn } from './sql-jwt-storage.js';
 import { sql } from 'kysely';
@@ -108,6 +108,13 @@ function sessionValues(s: SessionRecord): SessionValues {
   };
 }
 
+/** Thrown inside a recovery sign-in's transaction to roll the burnt code back. */
+class RecoveryRefused extends Error {
+  constructor(readonly user: UserRecord | null) {
+    super('recovery refused');
+  }
+}
+
 function userPatchValues(patch: UserPatch, now: number): Partial<UsersTable> {
   const values: Partial<UsersTable> = { updated_at: now };
   if (patch.role !== undefined) values.role = patch.role;
@@ -203,28 +210,36 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
    * burnt, the other sessions ended, and the code's event, the session and its event written.
    */
   const startRecoverySession = (s: SessionRecord, e: NewAuthEvent, recovery: RecoveryUse): Promise<SessionStart> =>
-    db.transaction().execute(async (trx) => {
-      await lockUser(trx, s.userId);
-      const row = await trx.selectFrom('gatehouse_users').selectAll().where('id', '=', s.userId).executeTakeFirst();
-      if (row === undefined) return { user: null, passkeyUseRecorded: false, recoveryCodeUsed: false };
-      const user = toUser(row);
-      if (user.disabled) return { user, passkeyUseRecorded: false, recoveryCodeUsed: false };
-      const burnt = await trx
-        .updateTable('gatehouse_recovery_codes')
-        .set({ used_at: s.createdAt })
-        .where('user_id', '=', user.id)
-        .where('code_hash', 'in', recovery.codeHashes)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(burnt.numUpdatedRows) === 0) return { user, passkeyUseRecorded: false, recoveryCodeUsed: false };
-      const endedSessions = (await trx.deleteFrom('gatehouse_sessions').where('user_id', '=', user.id).returning('id').execute()).map((r) => r.id);
+    db
+      .transaction()
+      .execute(async (trx) => {
+        // The code first: a wrong code costs the same statements whether or not the account
+        // exists (the route runs this for unknown emails too, with an id no account has, ENUM-01).
+        await lockUser(trx, s.userId);
+        const burnt = await trx
+          .updateTable('gatehouse_recovery_codes')
+          .set({ used_at: s.createdAt })
+          .where('user_id', '=', s.userId)
+          .where('code_hash', 'in', recovery.codeHashes)
+          .where('used_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(burnt.numUpdatedRows) === 0) return { user: null, passkeyUseRecorded: false, recoveryCodeUsed: false };
+        const row = await trx.selectFrom('gatehouse_users').selectAll().where('id', '=', s.userId).executeTakeFirst();
+        const user = row === undefined ? null : toUser(row);
+        // A disabled account: the burnt code comes back with the rollback.
+        if (user === null || user.disabled) throw new RecoveryRefused(user);
+        const endedSessions = (await trx.deleteFrom('gatehouse_sessions').where('user_id', '=', user.id).returning('id').execute()).map((r) => r.id);
       const codesLeft = await countOwned(trx, 'gatehouse_recovery_codes', user.id);
       const used = { ...recovery.event, data: { ...recovery.event.data, sessionsEnded: endedSessions.length, codesLeft } };
       await trx.insertInto('gatehouse_auth_events').values(eventValues(used)).execute();
       await trx.insertInto('gatehouse_sessions').values(sessionValues(s)).execute();
       await trx.insertInto('gatehouse_auth_events').values(eventValues(e)).execute();
       return { user, passkeyUseRecorded: false, recoveryCodeUsed: true, endedSessions };
-    });
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RecoveryRefused) return { user: error.user, passkeyUseRecorded: false, recoveryCodeUsed: false };
+        throw error;
+      });
   const startSessionPgPlain = database.dialect === 'postgres' ? startSessionPg(false) : undefined;
   const startSessionPgPasskey = database.dialect === 'postgres' ? startSessionPg(true) : undefined;
 

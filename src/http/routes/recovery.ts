@@ -6,6 +6,7 @@ import { expectNoBody, parseInput, readJson } from '../body.js';
 import { json, toErrorResponse } from '../errors.js';
 import { DEFAULTS } from '../../config/resolve.js';
 import { RecoveryCodeRejectedError } from '../../sessions/sessions.js';
+import { randomToken } from '../../lib/crypto.js';
 import { rotateSession, signInResponse, withCredentialBudget } from './sign-in.js';
 import type { Route } from './types.js';
 
@@ -65,11 +66,13 @@ export const recoveryRoutes: Route[] = [
             await ctx.core.audit.record('recovery.failed', { userId: found?.id ?? null, ip: ctx.ip, userAgent: ctx.userAgent });
             return new RecoveryFailedError();
           };
-          if (found === null || found.disabled) throw await refused();
           // The code is looked up by its hash (TIME-01), for that user only. It is burnt, the
           // account's other sessions end (whoever held the lost device is signed out everywhere)
           // and the new session starts in ONE transaction: a failure halfway leaves the code unused.
-          const response = await signInResponse(ctx, found.id, 'recovery', 200, { next: 'register-passkey' }, { recoveryCodeHashes: recoveryCodeHashes(found.id, input.code) }).catch(async (error: unknown) => {
+          // An unknown email runs the same transaction for an id no account has (ENUM-01: the same
+          // statements, the same answer); a disabled account's code is rolled back unburnt.
+          const userId = found?.id ?? `unknown-${randomToken(16)}`;
+          const response = await signInResponse(ctx, userId, 'recovery', 200, { next: 'register-passkey' }, { recoveryCodeHashes: recoveryCodeHashes(userId, input.code) }).catch(async (error: unknown) => {
             throw error instanceof RecoveryCodeRejectedError ? await refused() : error;
           });
           // Earlier failures against this account are forgotten once its owner got in.
