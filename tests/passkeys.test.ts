@@ -76,6 +76,25 @@ describe('WA-02/03 challenges are server-side, single-use, bound and expiring', 
     expect(await rows('gatehouse_challenges')).toHaveLength(0);
   });
 
+  it('a replay race with an always-zero counter: the atomic take of the challenge alone lets one through; each refusal is audited', async () => {
+    t = await getTestInstance();
+    // A zero counter never moves, so the counter check cannot be what stops the replays.
+    const owner = new Browser(t, { zeroCounter: true });
+    expect((await owner.signUp('zero@example.com')).status).toBe(201);
+    await owner.send('/auth/sign-out');
+    const response = owner.authenticator.authenticate(await owner.loginOptions());
+    const results = await Promise.all(Array.from({ length: 6 }, () => owner.verifyLogin(response)));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400, 400]);
+    for (const r of results.filter((x) => x.status === 400)) expect(await errorCode(r)).toBe('CEREMONY_EXPIRED');
+    // Every ceremony outcome is an audit event, a replayed challenge too.
+    const failures = await (await t.auth.storage()).listEvents({ limit: 20, type: 'passkey.verification_failed' });
+    expect(failures.map((e) => e.data?.reason)).toEqual(Array(5).fill('ceremony_not_found'));
+    const noCookie = await t.request('/auth/passkeys/login/verify', { method: 'POST', body: JSON.stringify({ response }) });
+    expect(noCookie.status).toBe(400);
+    const [latest] = await (await t.auth.storage()).listEvents({ limit: 1, type: 'passkey.verification_failed' });
+    expect(latest?.data).toEqual({ reason: 'no_ceremony' });
+  });
+
   it('a challenge issued to one browser cannot be completed from another', async () => {
     t = await getTestInstance();
     const victim = await account();
@@ -655,6 +674,18 @@ describe('recovery codes', () => {
     }
     expect(await rows('gatehouse_users')).toHaveLength(0);
     expect(await rows('gatehouse_challenges')).toHaveLength(0);
+  });
+});
+
+describe('stored credential details', () => {
+  it('keeps only the transports WebAuthn defines, once each (a value with a space came back as two)', async () => {
+    t = await getTestInstance();
+    const b = new Browser(t);
+    const reg = b.authenticator.register(await b.registrationOptions({ email: 'transports@example.com' }));
+    const res = await b.verifyRegistration({ ...reg, response: { ...reg.response, transports: ['internal', 'a b c', 'usb', 'internal', 'telepathy'] as never } });
+    expect(res.status).toBe(201);
+    const [row] = await rows('gatehouse_passkeys');
+    expect(row?.transports).toBe('internal usb');
   });
 });
 

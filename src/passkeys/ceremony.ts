@@ -30,8 +30,14 @@ export interface StartCeremonyInput {
 }
 
 export class CeremonyError extends AuthError {
-  constructor() {
+  /**
+   * For the audit log: `no_ceremony` (no ceremony cookie, or not one of ours), or
+   * `ceremony_not_found` (expired, already used, asked by another browser or for another ceremony).
+   */
+  readonly reason: 'no_ceremony' | 'ceremony_not_found';
+  constructor(reason: CeremonyError['reason'] = 'ceremony_not_found') {
     super('CEREMONY_EXPIRED', 400, 'This passkey request expired or was already used. Start again.');
+    this.reason = reason;
   }
 }
 
@@ -73,7 +79,7 @@ export async function startCeremony(core: Core, input: StartCeremonyInput): Prom
 /** Takes this browser's pending ceremony of the given type, exactly once; 400 CEREMONY_EXPIRED otherwise. */
 export async function takeCeremony(core: Core, request: Request, ceremony: Ceremony): Promise<ChallengeRecord> {
   const secret = readCookie(request.headers.get('cookie'), CEREMONY_COOKIE);
-  if (secret === null || !/^[A-Za-z0-9_-]{43}$/.test(secret)) throw new CeremonyError();
+  if (secret === null || !/^[A-Za-z0-9_-]{43}$/.test(secret)) throw new CeremonyError('no_ceremony');
   const store = await core.storage();
   const record = await store.consumeChallenge(sha256(secret), ceremony, core.config.now());
   if (record === null) throw new CeremonyError();

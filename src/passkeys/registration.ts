@@ -94,7 +94,8 @@ export async function verifyRegistration(
     userId,
     publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
     counter: info.credential.counter,
-    transports: (response.response.transports ?? []).slice(0, 10),
+    // Only the transports WebAuthn defines (stored space-separated; "a b" would come back as two).
+    transports: [...new Set((response.response.transports ?? []).filter((t) => KNOWN_TRANSPORTS.has(t)))],
     deviceType: info.credentialDeviceType,
     backedUp: info.credentialBackedUp,
     aaguid: info.aaguid,
@@ -124,6 +125,9 @@ export async function createAccountWithPasskey(core: Core, ceremony: ChallengeRe
     throw error;
   }
 }
+
+/** AuthenticatorTransport values (WebAuthn Level 3); anything else an authenticator reports is dropped. */
+const KNOWN_TRANSPORTS: ReadonlySet<string> = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 
 export function newUserId(): string {
   return randomToken(16);

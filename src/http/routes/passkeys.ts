@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BadRequestError, ConflictError, NotFoundError } from '../../errors.js';
-import { takeCeremony } from '../../passkeys/ceremony.js';
+import { CeremonyError, takeCeremony } from '../../passkeys/ceremony.js';
 import { createAuthenticationOptions, verifyAssertion } from '../../passkeys/authentication.js';
 import { createAccountWithPasskey, createRegistrationOptions, newUserId, verifyRegistration } from '../../passkeys/registration.js';
 import { authenticationResponse, PasskeyVerificationError, registrationResponse } from '../../passkeys/verify-input.js';
@@ -51,9 +51,12 @@ function optionsResponse(result: { options: unknown; setCookie: string }): Respo
 /** A failure that counts against the failed-credential budget (see withCredentialBudget). */
 const failedPasskey = (error: unknown): boolean => error instanceof PasskeyVerificationError;
 
-/** Records a failed ceremony (WA-* reason codes); rethrows. The budget point it cost stays spent. */
+/**
+ * Records a failed ceremony (WA-* reason codes, and a missing, expired or replayed challenge);
+ * rethrows. A failed verification's budget point stays spent; a ceremony error's is given back.
+ */
 async function failed(ctx: RouteContext, error: unknown, userId: string | null): Promise<never> {
-  if (error instanceof PasskeyVerificationError) {
+  if (error instanceof PasskeyVerificationError || error instanceof CeremonyError) {
     await ctx.core.audit.record('passkey.verification_failed', { userId, ip: ctx.ip, userAgent: ctx.userAgent, data: { reason: error.reason } });
   }
   throw error;
@@ -86,7 +89,7 @@ export const passkeyRoutes: Route[] = [
       return withCredentialBudget(ctx, undefined, async () => {
         const input = parseInput(verifyRegistrationBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
         const signedIn = await ctx.current();
-        const ceremony = await takeCeremony(ctx.core, ctx.request, signedIn ? 'add' : 'signup');
+        const ceremony = await takeCeremony(ctx.core, ctx.request, signedIn ? 'add' : 'signup').catch((e: unknown) => failed(ctx, e, signedIn?.user.id ?? null));
         if (signedIn !== null) {
           // WA-14: the passkey joins the signed-in user the ceremony was started for, never an id from the body.
           if (ceremony.userId !== signedIn.user.id) throw new BadRequestError('BAD_REQUEST', 'This passkey request belongs to another session. Start again.');
@@ -141,7 +144,7 @@ export const passkeyRoutes: Route[] = [
     async run(ctx) {
       return withCredentialBudget(ctx, undefined, async () => {
         const input = parseInput(verifyLoginBody, await readJson(ctx.request, ctx.core.config.maxBodyBytes));
-        const ceremony = await takeCeremony(ctx.core, ctx.request, 'login');
+        const ceremony = await takeCeremony(ctx.core, ctx.request, 'login').catch((e: unknown) => failed(ctx, e, null));
         const { passkey, use } = await verifyAssertion(ctx.core, ceremony, input.response).catch((e: unknown) => failed(ctx, e, null));
         // The counter moves with the new session, in one transaction; a lost race starts nothing.
         return signInResponse(ctx, passkey.userId, 'passkey', 200, {}, { passkeyUse: use }).catch((e: unknown) =>
