@@ -7,6 +7,12 @@ import { NewerSchemaError, pendingMigrations } from '../storage/migrate.js';
 export interface ReadinessCheck {
   name: string;
   ok: boolean;
+  /**
+   * Serving, but with less than usual (Redis down: rate limits counted per instance). Does not
+   * make the instance unready: every instance shares the Redis, and taking all of them out of
+   * the load balancer for it would turn a looser limit into an outage.
+   */
+  degraded?: boolean;
   /** A short, fixed description: never a connection string or a driver message. */
   detail: string;
 }
@@ -76,7 +82,13 @@ export async function checkReadiness(setup: ReadinessSetup): Promise<ReadinessRe
         return { name: 'migrations', ok: false, detail: 'could not read the migration table' };
       }
     })(),
-    ...(setup.redisConfigured ? [check('redis', async () => `${await (await setup.limiter()).ping()} reachable`, 'Redis unreachable')] : []),
+    ...(setup.redisConfigured
+      ? [
+          check('redis', async () => `${await (await setup.limiter()).ping()} reachable`, 'Redis unreachable').then((result) =>
+            result.ok ? result : { name: 'redis', ok: true, degraded: true, detail: `${result.detail}: rate limits are counted per instance (in memory) until it returns` },
+          ),
+        ]
+      : []),
     ...(setup.extra ?? []).map((extra) => extra()),
   ]);
   return { ready: checks.every((c) => c.ok), checks };
