@@ -36,6 +36,8 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['sqlite://:memory:', { database: 'sqlite://:memory:' }, /ambiguous\..*: sqlite::memory: /],
     ['unsupported URL, password hidden', { database: 'mysql://u:p@ss@db/app' }, /"mysql:\/\/u:\*\*\*@db\/app" is not supported/],
     ['unsupported URL quoted as given', { database: 'file:./data/app.db' }, /"file:\.\/data\/app\.db" is not supported/],
+    ['a Redis URL with another scheme', { rateLimit: { redis: 'https://127.0.0.1:6379' } }, /rateLimit\.redis "https:\/\/127\.0\.0\.1:6379" is not a Redis URL: write redis:\/\/host:6379/],
+    ['a Redis "URL" that is a host name, password hidden', { rateLimit: { redis: 'http://:pw@cache:6379' } }, /"http:\/\/\*\*\*@cache:6379" is not a Redis URL/],
     ['no database at all', { database: undefined }, /database is required: pass/],
     ['origin without a scheme', { origin: 'localhost:3000' }, /use http:\/\/localhost:3000$/],
     ['origin with another scheme', { origin: 'ftp://app.example.com' }, /use https:\/\/app\.example\.com$/],

@@ -165,6 +165,24 @@ function checkOrigin(origin: string): string {
   return url.origin;
 }
 
+/**
+ * A Redis given as a URL must be one: `https://host:6379` was accepted and failed later as
+ * "connect ENOENT //host:6379", far from the mistake. (A client object is taken as it is.)
+ */
+function checkRedisUrl(where: string, redis: unknown): void {
+  if (redis === undefined || typeof redis !== 'string') return;
+  let url: URL | undefined;
+  try {
+    url = new URL(redis);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    const shown = redis.replace(/\/\/[^@/]*@/, '//***@');
+    throw new ConfigurationError(`${where} "${shown}" is not a Redis URL: write redis://host:6379 (or rediss://host:6380 for TLS), with /N for a database number.`);
+  }
+}
+
 /** Widest ranges accepted as "our proxies": anything wider trusts the whole Internet's X-Forwarded-For. */
 const MIN_PROXY_PREFIX = { 4: 8, 6: 7 } as const;
 
@@ -283,6 +301,8 @@ export function resolveConfig(options: GatehouseOptions): ResolvedConfig {
     throw new ConfigurationError(`session.touchIntervalSeconds (${touch}) must be shorter than session.idleTimeoutSeconds (${idle}).`);
   }
   for (const proxy of options.trustedProxies ?? []) checkTrustedProxy(proxy);
+  checkRedisUrl('rateLimit.redis', options.rateLimit?.redis);
+  checkRedisUrl('jwt.redis', options.jwt?.redis);
   if (options.jwt !== undefined && strategy !== 'jwt') {
     throw new ConfigurationError("jwt options are set but session.strategy is not 'jwt': set session: { strategy: 'jwt' } to use JWT mode, or remove the jwt options.");
   }
