@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { getTestInstance, type TestInstance } from './helpers.js';
 import { freshPostgres, hasPostgres } from './services.js';
+import { getJwtInstance } from './jwt-helpers.js';
 
 /**
  * Changes that write several rows are all-or-nothing: an administrative change (role, disable,
@@ -15,7 +16,7 @@ const databases = [
   { name: 'PostgreSQL', dialect: 'postgres' as const, enabled: hasPostgres, url: freshPostgres },
 ];
 
-type Fault = { table: 'gatehouse_sessions' | 'gatehouse_auth_events' | 'gatehouse_recovery_codes'; on: 'INSERT' | 'DELETE' | 'UPDATE'; when?: string };
+type Fault = { table: 'gatehouse_sessions' | 'gatehouse_auth_events' | 'gatehouse_recovery_codes' | 'gatehouse_signing_keys'; on: 'INSERT' | 'DELETE' | 'UPDATE'; when?: string };
 
 for (const db of databases) {
   describe.runIf(db.enabled)(`all-or-nothing changes on ${db.name}`, () => {
@@ -33,25 +34,25 @@ for (const db of databases) {
 
     /** Makes one kind of statement fail until `heal()`; `when` narrows it (SQL on NEW/OLD). */
     const faults: string[] = [];
-    async function fail({ table, on, when }: Fault): Promise<void> {
+    async function fail({ table, on, when }: Fault, instance: TestInstance = t): Promise<void> {
       const name = `gh_fault_${faults.length}`;
       faults.push(name);
       const row = on === 'DELETE' ? 'OLD' : 'NEW';
       const condition = when?.replaceAll('ROW', row);
       if (db.dialect === 'sqlite') {
-        await sql.raw(`CREATE TRIGGER ${name} BEFORE ${on} ON ${table} ${condition ? `WHEN ${condition}` : ''} BEGIN SELECT RAISE(ABORT, 'injected fault'); END`).execute(t.database.kysely);
+        await sql.raw(`CREATE TRIGGER ${name} BEFORE ${on} ON ${table} ${condition ? `WHEN ${condition}` : ''} BEGIN SELECT RAISE(ABORT, 'injected fault'); END`).execute(instance.database.kysely);
       } else {
-        await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END; $$ LANGUAGE plpgsql`).execute(t.database.kysely);
-        await sql.raw(`CREATE TRIGGER ${name} BEFORE ${on} ON ${table} FOR EACH ROW ${condition ? `WHEN (${condition})` : ''} EXECUTE FUNCTION ${name}()`).execute(t.database.kysely);
+        await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END; $$ LANGUAGE plpgsql`).execute(instance.database.kysely);
+        await sql.raw(`CREATE TRIGGER ${name} BEFORE ${on} ON ${table} FOR EACH ROW ${condition ? `WHEN (${condition})` : ''} EXECUTE FUNCTION ${name}()`).execute(instance.database.kysely);
       }
     }
-    async function heal(): Promise<void> {
+    async function heal(instance: TestInstance = t): Promise<void> {
       for (const name of faults.splice(0)) {
-        if (db.dialect === 'sqlite') await sql.raw(`DROP TRIGGER IF EXISTS ${name}`).execute(t.database.kysely);
-        else await sql.raw(`DROP FUNCTION IF EXISTS ${name}() CASCADE`).execute(t.database.kysely);
+        if (db.dialect === 'sqlite') await sql.raw(`DROP TRIGGER IF EXISTS ${name}`).execute(instance.database.kysely);
+        else await sql.raw(`DROP FUNCTION IF EXISTS ${name}() CASCADE`).execute(instance.database.kysely);
       }
     }
-    afterEach(heal);
+    afterEach(() => heal());
 
     const store = () => t.auth.storage();
     const eventsOf = async (userId: string, type: string) => (await (await store()).listEvents({ limit: 100, userId, type })).length;
@@ -181,6 +182,30 @@ for (const db of databases) {
         expect(answers.filter((r) => r.status === 429)).toHaveLength(35);
       } finally {
         await bounded.close();
+        await dropIt();
+      }
+    });
+
+    it('JWT mode: a key rotation whose superseding fails leaves the keys as they were and no event; the retry rotates', async () => {
+      const { url, drop: dropIt } = await db.url();
+      const jwt = await getJwtInstance({ databaseUrl: url });
+      const keys = () => jwt.database.kysely.selectFrom('gatehouse_signing_keys').select(['kid', 'superseded_at', 'retires_at']).orderBy('created_at').execute();
+      const rotations = async () => (await (await jwt.auth.storage()).listEvents({ limit: 10, type: 'signing_key.rotated' })).length;
+      try {
+        await jwt.auth.jwt!.ready();
+        const before = await keys();
+        expect(before).toHaveLength(1);
+        await fail({ table: 'gatehouse_signing_keys', on: 'UPDATE' }, jwt);
+        await expect(jwt.auth.jwt!.rotateKeys()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+        // Before the fix: a second key signing, the first still verifying with no end date, no event.
+        expect(await keys()).toEqual(before);
+        expect(await rotations()).toBe(0);
+        await heal(jwt);
+        const { superseded } = await jwt.auth.jwt!.rotateKeys();
+        expect(superseded).toEqual([before[0]!.kid]);
+        expect(await rotations()).toBe(1);
+      } finally {
+        await jwt.close();
         await dropIt();
       }
     });

@@ -1,5 +1,5 @@
 import { decodeJwt, type JSONWebKeySet } from 'jose';
-import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
 import type { MetricsRecorder } from '../ops/metrics.js';
 import type { ResolvedJwtConfig } from '../config/jwt.js';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -306,8 +306,9 @@ export function createJwtMode(setup: JwtModeSetup): JwtMode {
 
     async rotateKeys() {
       await keys.ready();
-      const result = await keys.rotate();
-      await audit.record('signing_key.rotated', { userId: null, data: { kid: result.kid, superseded: result.superseded } });
+      let rotated: AuditEntry | undefined;
+      const result = await keys.rotate((kid, superseded) => (rotated = audit.entry('signing_key.rotated', { userId: null, data: { kid, superseded } })));
+      if (rotated !== undefined) audit.recorded(rotated);
       return result;
     },
 

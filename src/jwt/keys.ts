@@ -2,7 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { compactDecrypt, CompactEncrypt, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import { ServiceUnavailableError } from '../errors.js';
 import { randomToken } from '../lib/crypto.js';
-import type { SigningKeyRecord, Storage } from '../storage/contract.js';
+import type { NewAuthEvent, SigningKeyRecord, Storage } from '../storage/contract.js';
 
 /**
  * Signing keys: generated with jose on first start, stored with the private half encrypted
@@ -32,8 +32,11 @@ export interface KeyRing {
   reloadForUnknownKid(minIntervalMs: number): Promise<void>;
   /** The public keys that verify now: the JWKS (JWT-13: public parts only). */
   jwks(now: number): JSONWebKeySet;
-  /** A new key signs at once; the others verify until `retireAfterMs` from now. */
-  rotate(): Promise<{ kid: string; superseded: string[] }>;
+  /**
+   * A new key signs at once; the others verify until `retireAfterMs` from now. The key, the
+   * superseding and `event` (the audit event, given the new kid and the superseded kids) are one transaction.
+   */
+  rotate(event: (kid: string, superseded: string[]) => NewAuthEvent): Promise<{ kid: string; superseded: string[] }>;
 }
 
 export interface KeyRingSetup {
@@ -164,7 +167,7 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
     jwks(now) {
       return { keys: [...keys.values()].filter((k) => k.retiresAt === null || now < k.retiresAt).map((k) => ({ ...k.publicJwk })) };
     },
-    async rotate() {
+    async rotate(event) {
       const store = await setup.storage();
       const now = setup.now();
       // The new key comes after every key there is in the signer's order (createdAt, then kid),
@@ -173,8 +176,7 @@ export function createKeyRing(setup: KeyRingSetup): KeyRing {
       const newest = (await store.listSigningKeys(now)).reduce((max, k) => Math.max(max, k.createdAt), -Infinity);
       const createdAt = Math.max(now, newest + 1);
       const record = await generateSigningKey(setup.algorithm, setup.secret, createdAt);
-      await store.insertSigningKey(record);
-      const superseded = await store.supersedeSigningKeys(record.kid, createdAt, now + setup.retireAfterMs);
+      const superseded = await store.rotateSigningKey(record, now + setup.retireAfterMs, (kids) => event(record.kid, kids));
       await load();
       return { kid: record.kid, superseded };
     },

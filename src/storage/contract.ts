@@ -432,6 +432,12 @@ export interface JwtStorage {
    * none to sign with.
    */
   supersedeSigningKeys(kid: string, now: number, retiresAt: number): Promise<string[]>;
+  /**
+   * A rotation in ONE transaction: the new key inserted, the keys before it superseded
+   * (`supersedeSigningKeys`), and the event written; returns the superseded kids. A failure
+   * halfway used to leave the new key signing and the old one verifying with no end date.
+   */
+  rotateSigningKey(key: SigningKeyRecord, retiresAt: number, event: (superseded: string[]) => NewAuthEvent): Promise<string[]>;
 
   /**
    * Stores the first token of a family. False when the family's session no longer exists:

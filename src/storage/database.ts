@@ -58,6 +58,7 @@ export interface PreparedStatement {
   run(parameters: readonly unknown[]): Promise<number>;
   /** SQLite only, inside `atomically`: the same, synchronously. */
   getNow?(parameters: readonly unknown[]): Record<string, unknown> | undefined;
+  allNow?(parameters: readonly unknown[]): Record<string, unknown>[];
   runNow?(parameters: readonly unknown[]): number;
 }
 
@@ -167,10 +168,12 @@ async function openSqlite(path: string): Promise<Database> {
       const prepared = () => (statement ??= sqlite.prepare<unknown[], Record<string, unknown>>(query.sql));
       const getNow = (parameters: readonly unknown[]) => prepared().get(...parameters);
       const runNow = (parameters: readonly unknown[]) => prepared().run(...parameters).changes;
+      const allNow = (parameters: readonly unknown[]) => prepared().all(...parameters);
       return {
         get: (parameters) => turns.run(() => getNow(parameters)),
         run: (parameters) => turns.run(() => runNow(parameters)),
         getNow,
+        allNow,
         runNow,
       };
     },

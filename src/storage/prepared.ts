@@ -23,6 +23,7 @@ export interface Prepared<V extends Record<string, unknown>> {
   run(values: V): Promise<number>;
   /** SQLite, inside `Database.atomically` only: `get` and `run`, synchronously. */
   getNow(values: V): Record<string, unknown> | undefined;
+  allNow(values: V): Record<string, unknown>[];
   runNow(values: V): number;
 }
 
@@ -34,13 +35,17 @@ export function prepare<V extends Record<string, unknown>>(database: Database, q
   });
   const statement: PreparedStatement = database.prepareStatement(compiled);
   const bind = (values: V) => names.map((name) => values[name]);
-  const { getNow, runNow } = statement;
+  const { getNow, allNow, runNow } = statement;
   return {
     get: (values) => statement.get(bind(values)),
     run: (values) => statement.run(bind(values)),
     getNow(values) {
       if (getNow === undefined) throw new Error('prepared query: getNow needs SQLite (inside Database.atomically)');
       return getNow(bind(values));
+    },
+    allNow(values) {
+      if (allNow === undefined) throw new Error('prepared query: allNow needs SQLite (inside Database.atomically)');
+      return allNow(bind(values));
     },
     runNow(values) {
       if (runNow === undefined) throw new Error('prepared query: runNow needs SQLite (inside Database.atomically)');

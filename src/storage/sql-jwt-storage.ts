@@ -1,10 +1,28 @@
-import type { Selectable, Transaction } from 'kysely';
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { Database } from './database.js';
 import type { GatehouseTables, RefreshTokensTable, RevocationsTable, SigningKeysTable } from './schema.js';
 import type { JwtStorage, RefreshTokenRecord, RevocationRecord, SigningKeyRecord } from './contract.js';
 import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
+import { eventSlots, eventValues, insertEventsIn, type EventValues } from './sql-rows.js';
+import { prepare, slot } from './prepared.js';
 
 const num = (value: number | null): number | null => (value === null ? null : Number(value));
+
+function keyRow(k: SigningKeyRecord): Insertable<SigningKeysTable> {
+  return { kid: k.kid, alg: k.alg, public_jwk: k.publicJwk, private_jwe: k.privateJwe, created_at: k.createdAt, superseded_at: k.supersededAt, retires_at: k.retiresAt };
+}
+
+/** Supersedes every key before `kid` (created at `now`) in the signer's order (created_at, then kid); returns their kids. */
+async function supersedeIn(trx: Kysely<GatehouseTables>, kid: string, now: number, retiresAt: number): Promise<string[]> {
+  const rows = await trx
+    .updateTable('gatehouse_signing_keys')
+    .set({ superseded_at: now, retires_at: retiresAt })
+    .where((eb) => eb.or([eb('created_at', '<', now), eb.and([eb('created_at', '=', now), eb('kid', '<', kid)])]))
+    .where('superseded_at', 'is', null)
+    .returning('kid')
+    .execute();
+  return rows.map((r) => r.kid);
+}
 
 /** Writes a revocation inside a transaction (`insertRevocation`, and the changes that revoke as they commit). */
 export async function insertRevocationIn(trx: Transaction<GatehouseTables>, r: RevocationRecord): Promise<void> {
@@ -63,21 +81,33 @@ function toRevocation(row: Selectable<RevocationsTable>): RevocationRecord {
 /** The JWT-mode storage on Kysely (SQLite and PostgreSQL). */
 export function createSqlJwtStorage(database: Database): JwtStorage {
   const db = database.kysely;
+  // SQLite: a rotation is one synchronous BEGIN IMMEDIATE transaction (Database.atomically). A
+  // Kysely transaction would hold the write lock across awaits, and another connection of the
+  // same process waiting for it (busy_timeout blocks the thread) would stall both for 5 s.
+  const keySlots = {
+    kid: slot<string>('kid'),
+    alg: slot<string>('alg'),
+    public_jwk: slot<string>('public_jwk'),
+    private_jwe: slot<string>('private_jwe'),
+    created_at: slot<number>('created_at'),
+    superseded_at: slot<number | null>('superseded_at'),
+    retires_at: slot<number | null>('retires_at'),
+  };
+  const insertKeyRow = prepare<Required<Insertable<SigningKeysTable>>>(database, db.insertInto('gatehouse_signing_keys').values(keySlots));
+  const supersedeRows = prepare<{ now: number; kid: string; retiresAt: number }>(
+    database,
+    db
+      .updateTable('gatehouse_signing_keys')
+      .set({ superseded_at: slot<number>('now'), retires_at: slot<number>('retiresAt') })
+      .where((eb) => eb.or([eb('created_at', '<', slot<number>('now')), eb.and([eb('created_at', '=', slot<number>('now')), eb('kid', '<', slot<string>('kid'))])]))
+      .where('superseded_at', 'is', null)
+      .returning('kid'),
+  );
+  const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
   return {
     insertSigningKey: (k) =>
       guard(async () => {
-        await db
-          .insertInto('gatehouse_signing_keys')
-          .values({
-            kid: k.kid,
-            alg: k.alg,
-            public_jwk: k.publicJwk,
-            private_jwe: k.privateJwe,
-            created_at: k.createdAt,
-            superseded_at: k.supersededAt,
-            retires_at: k.retiresAt,
-          })
-          .execute();
+        await db.insertInto('gatehouse_signing_keys').values(keyRow(k)).execute();
       }),
 
     listSigningKeys: (now) =>
@@ -92,17 +122,25 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
         return rows.map(toKey);
       }),
 
-    supersedeSigningKeys: (kid, now, retiresAt) =>
-      guard(async () => {
-        const rows = await db
-          .updateTable('gatehouse_signing_keys')
-          .set({ superseded_at: now, retires_at: retiresAt })
-          // Only keys before the new one in the signer's order (created_at, then kid).
-          .where((eb) => eb.or([eb('created_at', '<', now), eb.and([eb('created_at', '=', now), eb('kid', '<', kid)])]))
-          .where('superseded_at', 'is', null)
-          .returning('kid')
-          .execute();
-        return rows.map((r) => r.kid);
+    supersedeSigningKeys: (kid, now, retiresAt) => guard(() => supersedeIn(db, kid, now, retiresAt)),
+
+    rotateSigningKey: (key, retiresAt, event) =>
+      guard(() => {
+        const { atomically } = database;
+        if (atomically !== undefined) {
+          return atomically(() => {
+            insertKeyRow.runNow(keyRow(key) as Required<Insertable<SigningKeysTable>>);
+            const superseded = supersedeRows.allNow({ now: key.createdAt, kid: key.kid, retiresAt }).map((row) => String(row.kid));
+            insertEventRow.runNow(eventValues(event(superseded)));
+            return superseded;
+          });
+        }
+        return db.transaction().execute(async (trx) => {
+          await trx.insertInto('gatehouse_signing_keys').values(keyRow(key)).execute();
+          const superseded = await supersedeIn(trx, key.kid, key.createdAt, retiresAt);
+          await insertEventsIn(trx, [event(superseded)]);
+          return superseded;
+        });
       }),
 
     insertRefreshToken: (t) =>

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Transaction } from 'kysely';
 import { ConflictError } from '../errors.js';
+import { slot } from './prepared.js';
 import type { NewAuthEvent, NewUser, UserRecord } from './contract.js';
 import type { AuthEventsTable, GatehouseTables, UsersTable } from './schema.js';
 
@@ -63,3 +64,15 @@ export function eventValues(e: NewAuthEvent): EventValues {
 export async function insertEventsIn(trx: Transaction<GatehouseTables>, events: readonly NewAuthEvent[] = []): Promise<void> {
   for (const event of events) await trx.insertInto('gatehouse_auth_events').values(eventValues(event)).execute();
 }
+
+/** An audit event's columns as prepared-statement slots (see prepared.ts). */
+export const eventSlots = {
+  type: slot<string>('type'),
+  user_id: slot<string | null>('user_id'),
+  actor_id: slot<string | null>('actor_id'),
+  session_id: slot<string | null>('session_id'),
+  ip: slot<string | null>('ip'),
+  user_agent: slot<string | null>('user_agent'),
+  data: slot<string | null>('data'),
+  created_at: slot<number>('created_at'),
+};

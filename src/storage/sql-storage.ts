@@ -1,7 +1,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation, unavailable } from './sql-errors.js';
-import { emailTaken, eventValues, normalizeEmail, splitAmr, toUser, userRow, type EventValues } from './sql-rows.js';
+import { emailTaken, eventSlots, eventValues, normalizeEmail, splitAmr, toUser, userRow, type EventValues } from './sql-rows.js';
 import { createSqlOAuthStorage } from './sql-oauth-storage.js';
 import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import { createSqlJwtStorage } from './sql-jwt-storage.js';
@@ -81,16 +81,6 @@ const sessionSlots = {
   user_agent: slot<string | null>('user_agent'),
 };
 
-const eventSlots = {
-  type: slot<string>('type'),
-  user_id: slot<string | null>('user_id'),
-  actor_id: slot<string | null>('actor_id'),
-  session_id: slot<string | null>('session_id'),
-  ip: slot<string | null>('ip'),
-  user_agent: slot<string | null>('user_agent'),
-  data: slot<string | null>('data'),
-  created_at: slot<number>('created_at'),
-};
 
 function sessionValues(s: SessionRecord): SessionValues {
   return {
