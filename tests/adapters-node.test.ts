@@ -77,10 +77,14 @@ describe('gatehouse/node', () => {
     expect(toWebRequest(fake('/', 'app.example.com'), { origins }).headers.get('cookie')).toBe('a=1; b=2');
   });
 
-  it('answers HEAD without a body and a forged Host with the configured origin', async () => {
+  it('answers HEAD as GET without a body, and a forged Host with the configured origin', async () => {
+    // HEAD was a 405 on every GET route.
     const head = await raw(['HEAD /auth/session HTTP/1.1', 'Host: evil.example', 'Connection: close']);
-    expect(head).toMatch(/^HTTP\/1\.1 405 /);
+    expect(head).toMatch(/^HTTP\/1\.1 401 /);
+    expect(head.toLowerCase()).toContain('content-type: application/json');
     expect(head.split('\r\n\r\n')[1]).toBe('');
+    const jwks = await raw(['HEAD /auth/session HTTP/1.1', 'Host: localhost', 'Connection: close']);
+    expect(jwks.split('\r\n\r\n')[1]).toBe('');
     const get = await raw(['GET http://evil.example/auth/session HTTP/1.1', 'Host: evil.example', 'Connection: close']);
     expect(get).toMatch(/^HTTP\/1\.1 401 /);
     expect(get).toContain('{"error":{"code":"UNAUTHENTICATED"');

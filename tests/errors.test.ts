@@ -67,7 +67,7 @@ describe('ERR-01 one error shape, never a 500, for hostile input', () => {
     await expectErrorShape(await t.request('/auth/nope'), 404, 'NOT_FOUND');
     await expectErrorShape(await t.request('/auth'), 404, 'NOT_FOUND');
     const wrong = await t.request('/auth/session', { method: 'DELETE', cookie });
-    expect(wrong.headers.get('allow')).toBe('GET');
+    expect(wrong.headers.get('allow')).toBe('GET, HEAD');
     await expectErrorShape(wrong, 405, 'METHOD_NOT_ALLOWED');
     for (const id of ['%00', '..%2F..%2Fetc', 'x'.repeat(5000), '%E0%A4%A', "' or 1=1 --"]) {
       const res = await t.request(`/auth/sessions/${id}`, { method: 'DELETE', cookie });

@@ -92,11 +92,13 @@ export function createHandler(core: Core): Handler {
       const path = url.pathname.slice(basePath.length);
       const allowed: string[] = [];
       let match: { compiled: CompiledRoute; values: string[] } | undefined;
+      // HEAD is GET without the body (RFC 9110 9.3.2): monitors and link checkers send it.
+      const method = request.method === 'HEAD' ? 'GET' : request.method;
       for (const compiled of routes) {
         const m = compiled.pattern.exec(path);
         if (m === null) continue;
-        if (compiled.route.method !== request.method) {
-          allowed.push(compiled.route.method);
+        if (compiled.route.method !== method) {
+          allowed.push(...(compiled.route.method === 'GET' ? ['GET', 'HEAD'] : [compiled.route.method]));
           continue;
         }
         match = { compiled, values: m.slice(1) };
@@ -135,12 +137,20 @@ export function createHandler(core: Core): Handler {
     }
   };
 
-  if (!measured) return (request, context = {}) => handle(request, context, { route: '' });
+  /** The GET answer without its body, for HEAD. */
+  const headOrGet = async (request: Request, context: RequestContext, matched: { route: string }): Promise<Response> => {
+    const response = await handle(request, context, matched);
+    if (request.method !== 'HEAD') return response;
+    await response.body?.cancel();
+    return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+
+  if (!measured) return (request, context = {}) => headOrGet(request, context, { route: '' });
   return async (request, context = {}) => {
     const started = performance.now();
     // Route TEMPLATES only (`/passkeys/:id`): a label per id would grow without bound.
     const matched = { route: 'unmatched' };
-    const response = await handle(request, context, matched);
+    const response = await headOrGet(request, context, matched);
     metrics.request(matched.route, request.method, response.status, (performance.now() - started) / 1000);
     return response;
   };
