@@ -121,6 +121,39 @@ for (const driver of drivers) {
       await expect(newUser('DUP@example.com')).rejects.toMatchObject({ code: 'EMAIL_TAKEN', status: 409 });
     });
 
+    it('compares emails in Unicode NFC: a precomposed and a decomposed "é" are one address', async () => {
+      const composed = 'jos\u00e9@nfc.example';
+      const decomposed = 'jose\u0301@nfc.example';
+      const u = await newUser(decomposed);
+      expect(u.email).toBe(composed);
+      expect((await s.findUserByEmail(composed))?.id).toBe(u.id);
+      expect((await s.findUserByEmail(decomposed.toUpperCase()))?.id).toBe(u.id);
+      // Before: a second, look-alike account.
+      await expect(newUser(composed)).rejects.toMatchObject({ code: 'EMAIL_TAKEN' });
+    });
+
+    it('migration 0006 rewrites stored emails that are not NFC, and leaves a clashing pair alone', async () => {
+      const row = (id: string, email: string) => ({ id, email, email_normalized: email.toLowerCase(), name: '', role: 'member', disabled: 0, created_at: 1, updated_at: 1, webauthn_user_id: null });
+      // Rows as the earlier version stored them.
+      await dbs.a.kysely.insertInto('gatehouse_users').values([row('nfc-old-1', 'Ze\u0301lie@old.example'), row('nfc-old-2', 'mare\u0301@clash.example'), row('nfc-old-3', 'mar\u00e9@clash.example')]).execute();
+      await dbs.a.kysely.deleteFrom('gatehouse_migrations' as never).where('name' as never, '=', '0006_email_nfc' as never).execute();
+      expect((await migrate(dbs.a)).applied).toEqual(['0006_email_nfc']);
+      expect((await s.findUserById('nfc-old-1'))?.email).toBe('Z\u00e9lie@old.example');
+      expect((await s.findUserByEmail('z\u00e9lie@old.example'))?.id).toBe('nfc-old-1');
+      const clash = await dbs.a.kysely.selectFrom('gatehouse_users').select(['id', 'email_normalized']).where('id', 'in', ['nfc-old-2', 'nfc-old-3']).orderBy('id').execute();
+      expect(clash).toEqual([
+        { id: 'nfc-old-2', email_normalized: 'mare\u0301@clash.example' },
+        { id: 'nfc-old-3', email_normalized: 'mar\u00e9@clash.example' },
+      ]);
+    });
+
+    it('searches names case-insensitively beyond ASCII (SQLite lower() folds ASCII only)', async () => {
+      const u = await s.createUser({ id: randomToken(16), email: `elodie${++n}@example.com`, name: '\u00c9lodie \u00d8rsted', role: 'member', now: Date.now() });
+      for (const search of ['\u00e9lodie', '\u00c9LODIE', '\u00f8rsted']) {
+        expect((await s.listUsers({ limit: 10, search })).map((x) => x.id), search).toContain(u.id);
+      }
+    });
+
     it('updates only the given columns', async () => {
       const u = await newUser();
       const changed = await s.updateUser(u.id, { role: 'admin' }, u.updatedAt + 5);

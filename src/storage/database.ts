@@ -140,6 +140,8 @@ async function openSqlite(path: string): Promise<Database> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // SQLite's lower() folds ASCII only: a search for "élodie" never found "Élodie" (PostgreSQL's does).
+  sqlite.function('gatehouse_lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
   const turns = new ConnectionTurns();
   const kysely = new Kysely<GatehouseTables>({ dialect: new TurnTakingSqliteDialect({ database: sqlite }, turns) });
   let dataVersionStatement: Statement<[], number> | undefined;

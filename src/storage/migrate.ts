@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002_passkeys.js';
 import * as m0003 from './migrations/0003_oauth.js';
 import * as m0004 from './migrations/0004_jwt.js';
 import * as m0005 from './migrations/0005_revocations_at.js';
+import * as m0006 from './migrations/0006_email_nfc.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: Dialect): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, DialectMigration]> = [
   ['0003_oauth', m0003],
   ['0004_jwt', m0004],
   ['0005_revocations_at', m0005],
+  ['0006_email_nfc', m0006],
 ];
 
 class ShippedMigrations implements MigrationProvider {

@@ -4,15 +4,19 @@ import { slot } from './prepared.js';
 import type { NewAuthEvent, NewUser, UserRecord } from './contract.js';
 import type { AuthEventsTable, GatehouseTables, UsersTable } from './schema.js';
 
-/** Row <-> record mapping for users, shared by both halves of the SQL storage. */
+/**
+ * Row <-> record mapping for users, shared by both halves of the SQL storage. Emails compare in
+ * Unicode NFC, case-insensitively: the same address typed with a precomposed "é" or with "e" and
+ * a combining accent is one account (migration 0006 rewrote the stored forms).
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.normalize('NFC').trim().toLowerCase();
 }
 
 export function userRow(user: NewUser, webauthnUserId: string | null = null): Insertable<UsersTable> {
   return {
     id: user.id,
-    email: user.email.trim(),
+    email: user.email.normalize('NFC').trim(),
     email_normalized: normalizeEmail(user.email),
     name: user.name,
     role: user.role,

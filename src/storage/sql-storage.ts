@@ -293,11 +293,11 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
         let q = db.selectFrom('gatehouse_users').selectAll().orderBy('id').limit(query.limit);
         if (query.after !== undefined) q = q.where('id', '>', query.after);
         if (query.search !== undefined && query.search !== '') {
-          const pattern = `%${escapeLike(query.search.toLowerCase())}%`;
+          const pattern = `%${escapeLike(query.search.normalize('NFC').toLowerCase())}%`;
           q = q.where((eb) =>
             eb.or([
               eb('email_normalized', 'like', sql<string>`${pattern} escape '\\'`),
-              eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
+              eb(eb.fn(database.dialect === 'sqlite' ? 'gatehouse_lower' : 'lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`),
             ]),
           );
         }
