@@ -45,6 +45,7 @@ export type { ReadinessReport, ReadinessCheck } from './ops/health.js';
 export type { AuthEventType } from './audit/audit-log.js';
 export { AUTH_EVENT_TYPES } from './audit/audit-log.js';
 export type { Actor, NewUserInput, Users } from './users/users.js';
+export { SYSTEM_ACTOR } from './users/users.js';
 export {
   AuthError,
   BadRequestError,
