@@ -646,6 +646,19 @@ describe('recovery codes', () => {
     expect((await new Browser(t, {}, '198.51.100.201').send('/auth/recovery/sign-in', { json: { email: 'target0@example.com', code: 'CCCCC-CCCCC' } })).status).toBe(401);
   });
 
+  it('a challenge mismatch (a second tab replaced the ceremony) does not spend the failed-credential budget; a bad signature does', async () => {
+    t = await getTestInstance({ rateLimit: { limits: { ceremony: { points: 1000, durationSeconds: 60 }, credentialIp: { points: 3, durationSeconds: 300 } } } });
+    const b = await account();
+    await b.send('/auth/sign-out');
+    const attempt = async (tamper: Record<string, unknown>) => (await b.verifyLogin(b.authenticator.authenticate(await b.loginOptions(), tamper))).status;
+    // Before: the 4th mismatch was a 429, and the owner could not sign in for 5 minutes.
+    for (let i = 0; i < 6; i++) expect(await attempt({ challenge: Buffer.alloc(32, i + 1).toString('base64url') })).toBe(401);
+    expect(await attempt({})).toBe(200);
+    await b.send('/auth/sign-out');
+    for (let i = 0; i < 3; i++) expect(await attempt({ badSignature: true })).toBe(401);
+    expect(await attempt({ badSignature: true })).toBe(429);
+  });
+
   it('CSRF-05: a cross-site POST to the sign-in endpoints is refused before anything happens', async () => {
     t = await getTestInstance();
     const b = await account();

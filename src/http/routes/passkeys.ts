@@ -49,7 +49,13 @@ function optionsResponse(result: { options: unknown; setCookie: string }): Respo
 }
 
 /** A failure that counts against the failed-credential budget (see withCredentialBudget). */
-const failedPasskey = (error: unknown): boolean => error instanceof PasskeyVerificationError;
+/**
+ * What spends the failed-credential budget: a verification that failed on the credential. Not a
+ * challenge mismatch: it tests no credential (the check comes before the signature), and it is
+ * what an honest browser sends when a second tab asked for a ceremony after the first one's
+ * autofill request started; charging it locked people out for their own tabs.
+ */
+const failedPasskey = (error: unknown): boolean => error instanceof PasskeyVerificationError && error.reason !== 'challenge_mismatch';
 
 /**
  * Records a failed ceremony (WA-* reason codes, and a missing, expired or replayed challenge);
