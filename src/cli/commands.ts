@@ -20,7 +20,7 @@ export interface Command {
 
 const common = {
   'database-url': { type: 'string', description: 'Database URL (default: $DATABASE_URL or sqlite:./data/gatehouse.db)' },
-  config: { type: 'string', description: 'Config module exporting { authz, databaseUrl } (default: ./gatehouse.config.js, .mjs, .ts or .mts if present)' },
+  config: { type: 'string', description: 'Config module exporting { authz, databaseUrl, redis, jwt } (default: ./gatehouse.config.js, .mjs, .ts or .mts if present)' },
 } as const;
 
 const email = { email: { type: 'string', description: 'The account\'s email address' } } as const;
@@ -89,7 +89,7 @@ export const COMMANDS: Command[] = [
   },
   {
     name: 'users create',
-    summary: 'Create an account (it signs in with the methods your app enables)',
+    summary: "Create an account (no passkey or provider: it signs in only through your app's createSession code)",
     usage: 'gatehouse users create --email E [--name N] [--role R]',
     options: { ...common, ...email, name: { type: 'string', description: 'Display name' }, role: { type: 'string', description: 'Role (default: the lowest role)' } },
     async run(values) {

@@ -2,7 +2,7 @@ import type { Command } from './commands.js';
 import { table, UsageError, withGatehouse, type CliConfig } from './context.js';
 
 const NOT_JWT =
-  'JWT mode is off for this command: set GATEHOUSE_SESSION_STRATEGY=jwt and GATEHOUSE_JWT_SECRET (the same secret as the app), or `jwt: { secret }` in gatehouse.config.js.';
+  'JWT mode is off for this command: set GATEHOUSE_SESSION_STRATEGY=jwt and GATEHOUSE_JWT_SECRET (the same secret as the app), or `jwt: { secret }` in your gatehouse.config file (.js, .mjs, .ts or .mts).';
 
 type Values = Record<string, string | boolean | undefined>;
 

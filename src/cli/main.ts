@@ -14,8 +14,9 @@ function overview(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run "gatehouse <command> --help" for the options of a command, "gatehouse --version" for the version.',
-    'The database comes from --database-url, $DATABASE_URL, or sqlite:./data/gatehouse.db.',
+    'The database comes from --database-url, $DATABASE_URL, the config file (gatehouse.config.js, .mjs, .ts or .mts), or sqlite:./data/gatehouse.db.',
     'Set $REDIS_URL to the Redis your servers use, so they see revocations made here at once.',
+    'JWT-mode servers: also GATEHOUSE_SESSION_STRATEGY=jwt and GATEHOUSE_JWT_SECRET (and GATEHOUSE_JWT_CHANNEL if they set jwt.channel).',
   ].join('\n');
 }
 
