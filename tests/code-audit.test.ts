@@ -122,9 +122,33 @@ describe('rules: data flow within a file', () => {
     expect(auditFiles({ 'c.ts': "export function signOut(res) {\n  res.cookie('session', '', { maxAge: 0 });\n  res.cookie('sid', 'x', { expires: new Date(0) });\n}\n" })).toEqual([]);
   });
 
-  it('keeps going on files that do not parse completely', () => {
-    const found = auditFiles({ 'broken.ts': "localStorage.setItem('access_token', t);\nconst = ;\n" });
-    expect(found.length).toBeLessThanOrEqual(1);
+});
+
+describe('parsing', () => {
+  const bad = "localStorage.setItem('access_token', t);";
+
+  it('checks JSX in .js files (Create React App style) and CommonJS with a top-level return', () => {
+    expect(auditFiles({ 'src/App.js': `import React from 'react';\nexport default function App({ t }) {\n  ${bad}\n  return <div>hi</div>;\n}\n` })).toEqual(['token-in-script-storage@src/App.js:3']);
+    expect(auditFiles({ 'widget.js': `const Widget = () => <b/>;\n${bad}\n` })).toEqual(['token-in-script-storage@widget.js:2']);
+    expect(auditFiles({ 'bin.cjs': `if (require.main !== module) return;\n${bad}\n` })).toEqual(['token-in-script-storage@bin.cjs:2']);
+    const dir = mkdtempSync(join(scratch, 'cjs-'));
+    writeFileSync(join(dir, 'server.js'), `const x = require('x');\nif (!module.parent) return;\n${bad}\n`);
+    expect(auditCode({ paths: [dir], base: dir })).toMatchObject({ parseErrors: [], findings: [{ rule: 'token-in-script-storage', line: 3 }] });
+  });
+
+  it('says truthfully which files were not checked: a recovered error is checked, an unrecoverable one is not', () => {
+    const dir = mkdtempSync(join(scratch, 'broken-'));
+    writeFileSync(join(dir, 'recovered.ts'), `return;\n${bad}\n`);
+    writeFileSync(join(dir, 'broken.ts'), `${bad}\nconst = ;\n`);
+    const result = auditCode({ paths: [dir], base: dir });
+    expect(result.findings.map((f) => `${f.rule}@${f.file}:${f.line}`)).toEqual(['token-in-script-storage@recovered.ts:2']);
+    expect(result.parseErrors).toEqual([
+      { file: 'broken.ts', message: 'Unexpected token (line 2:7)', checked: false },
+      { file: 'recovered.ts', message: expect.stringContaining('(line 1:1)') as string, checked: true },
+    ]);
+    const text = formatText(result);
+    expect(text).toContain('note: broken.ts: NOT checked: syntax error the parser cannot recover from (Unexpected token (line 2:7)).');
+    expect(text).toContain('note: recovered.ts: could not parse completely');
   });
 });
 

@@ -21,8 +21,11 @@ export interface AuditResult {
   files: number;
   findings: Finding[];
   suppressed: number;
-  /** Files the parser could not read completely (their rules still ran on what parsed). */
-  parseErrors: { file: string; message: string }[];
+  /**
+   * Files with syntax errors. `checked: true`: the parser recovered and the rules ran on what it
+   * read; `checked: false`: it produced nothing, so the file was NOT checked at all.
+   */
+  parseErrors: { file: string; message: string; checked: boolean }[];
   skipped: string[];
   durationMs: number;
 }
@@ -52,7 +55,11 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
       return;
     }
     const file = new SourceFile(path, readFileSync(path, 'utf8'));
-    if (file.errors.length > 0) parseErrors.push({ file: shown, message: file.errors[0] ?? 'parse error' });
+    if (file.errors.length > 0) parseErrors.push({ file: shown, message: file.errors[0] ?? 'parse error', checked: file.parsed });
+    if (!file.parsed) {
+      options.onProgress?.(i + 1, files.length);
+      return;
+    }
     facts.push(fileFacts(file));
     const { valid, invalid } = parseSuppressions(file);
     const pending: PendingFinding[] = invalid.map(({ comment, problem }) => ({

@@ -1,4 +1,4 @@
-import { parseSync, visitorKeys, type Comment, type Expression, type Function as FunctionNode, type ArrowFunctionExpression, type Node, type ObjectExpression } from 'oxc-parser';
+import { parseSync, visitorKeys, type Comment, type ParseResult, type ParserOptions, type Expression, type Function as FunctionNode, type ArrowFunctionExpression, type Node, type ObjectExpression } from 'oxc-parser';
 
 /** A variable's value as far as one file shows it: `const x = init` or `const { property: x } = init`. */
 export interface Binding {
@@ -40,7 +40,13 @@ export function children(node: Node): Node[] {
 export class SourceFile {
   readonly nodes: Node[] = [];
   readonly comments: Comment[];
+  /** Parser errors, each with its `line:column`. */
   readonly errors: string[];
+  /**
+   * False when the parser produced no program at all (a syntax error it cannot recover from):
+   * then no rule can see anything, and the file must be reported as NOT checked.
+   */
+  readonly parsed: boolean;
   readonly imports = new Map<string, string>(); // local name -> module specifier
   private readonly bindings = new Map<string, Binding[]>();
   private readonly lineStarts: number[] = [0];
@@ -50,10 +56,16 @@ export class SourceFile {
     readonly path: string,
     readonly text: string,
   ) {
-    const result = parseSync(path, text, { preserveParens: false });
-    this.errors = result.errors.map((e) => e.message);
-    this.comments = result.comments;
+    const result = parse(path, text);
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineStarts.push(i + 1);
+    this.errors = result.errors.map((e) => {
+      const at = e.labels[0]?.start;
+      if (at === undefined) return e.message;
+      const { line, column } = this.position(at);
+      return `${e.message} (line ${line}:${column})`;
+    });
+    this.parsed = !fatal(result);
+    this.comments = result.comments;
     this.program = result.program;
     this.index(result.program);
   }
@@ -246,6 +258,44 @@ export class SourceFile {
   source(node: Node): string {
     return this.text.slice(node.start, node.end);
   }
+}
+
+const PLAIN_JS = /\.(js|jsx|mjs|cjs)$/i;
+
+/**
+ * Parses with the options that fit the file. `.js` files often hold JSX (Create React App and
+ * friends), which oxc refuses in a `.js` file by default and then returns an empty program; and
+ * CommonJS may `return` at the top level. So JS files are read as JSX first (the grammar is a
+ * superset for real code), then as CommonJS, then as plain JS, keeping the attempt with the fewest
+ * errors. TypeScript files are parsed by their extension.
+ */
+function parse(path: string, text: string): ParseResult {
+  const base: ParserOptions = { preserveParens: false };
+  if (!PLAIN_JS.test(path)) return parseSync(path, text, base);
+  const lower = path.toLowerCase();
+  const sourceType: ParserOptions['sourceType'] = lower.endsWith('.cjs') ? 'commonjs' : lower.endsWith('.mjs') ? 'module' : 'unambiguous';
+  const attempts: ParserOptions[] = [
+    { ...base, lang: 'jsx', sourceType },
+    { ...base, lang: 'jsx', sourceType: 'commonjs' },
+    { ...base, lang: 'js', sourceType },
+  ];
+  let best: ParseResult | undefined;
+  for (const options of attempts) {
+    const result = parseSync(path, text, options);
+    if (result.errors.length === 0) return result;
+    if (best === undefined || worse(best, result)) best = result;
+  }
+  return best ?? parseSync(path, text, base);
+}
+
+/** oxc returns an empty program when it cannot recover from a syntax error. */
+function fatal(result: ParseResult): boolean {
+  return result.errors.length > 0 && result.program.body.length === 0;
+}
+
+function worse(a: ParseResult, b: ParseResult): boolean {
+  if (fatal(a) !== fatal(b)) return fatal(a);
+  return a.errors.length > b.errors.length;
 }
 
 export function unwrap(node: Node): Node {

@@ -18,7 +18,9 @@ export function formatText(result: AuditResult): string {
     out.push(`${severity.toUpperCase()} (${group.length})`, '');
     for (const f of group) out.push(...formatFinding(f), '');
   }
-  for (const e of result.parseErrors) out.push(`note: ${e.file}: could not parse completely (${e.message}); rules ran on the part that parsed.`);
+  for (const e of result.parseErrors) {
+    out.push(e.checked ? `note: ${e.file}: could not parse completely (${e.message}); rules ran on the part that parsed.` : `note: ${e.file}: NOT checked: syntax error the parser cannot recover from (${e.message}).`);
+  }
   for (const s of result.skipped) out.push(`note: ${s}: skipped (larger than 1 MB, probably generated).`);
   const seconds = (result.durationMs / 1000).toFixed(2);
   out.push(
