@@ -112,7 +112,32 @@ describe('gatehouse audit --url', () => {
     expect(seen.length).toBeGreaterThan(5);
     expect(seen.length).toBeLessThanOrEqual(LIVE_LIMITS.maxRequests);
     expect(seen.filter((s) => s.method !== 'GET').map((s) => `${s.method} ${s.path} cookie=${s.cookie}`)).toEqual(['POST /logout cookie=null']);
-    expect(seen.filter((s) => s.method === 'GET' && s.origin === null).every((s) => s.cookie === 'token=user-session')).toBe(true);
+    const gets = seen.filter((s) => s.method === 'GET' && s.origin === null);
+    expect(gets.filter((s) => !/out$/.test(s.path)).every((s) => s.cookie === 'token=user-session')).toBe(true);
+    // The session is never sent to a sign-out path, not even with GET.
+    expect(gets.filter((s) => /out$/.test(s.path)).map((s) => `${s.path} cookie=${s.cookie}`)).toEqual(['/logout', '/auth/logout', '/auth/sign-out', '/api/auth/signout', '/api/logout', '/signout', '/auth/signout'].map((p) => `${p} cookie=null`));
+  });
+
+  it('cannot sign the user out: an app that signs out on GET never sees the --cookie on a sign-out path', async () => {
+    const sessions = new Set(['abc']);
+    const received: string[] = [];
+    const site = await listen((request) => {
+      const { pathname } = new URL(request.url);
+      const cookie = request.headers.get('cookie');
+      if (cookie !== null) received.push(pathname);
+      const sid = /sid=(\w+)/.exec(cookie ?? '')?.[1];
+      // Sign-out on GET, like many apps (and every one of the probed sign-out paths).
+      if (/(log|sign)-?out$/.test(pathname) && sid !== undefined) sessions.delete(sid);
+      return new Response('<!doctype html>', { headers: { 'content-type': 'text/html', 'content-security-policy': "default-src 'self'" } });
+    });
+    try {
+      await liveAudit(`${site.origin}/api/auth/signout`, { delayMs: 0, cookie: 'sid=abc' });
+      expect(sessions.has('abc')).toBe(true);
+      expect(received.length).toBeGreaterThan(5);
+      expect(received.filter((p) => /out$/.test(p))).toEqual([]);
+    } finally {
+      await close(site.server);
+    }
   });
 
   it('reads a same-origin discovery document and JWKS: weak and private keys are findings', async () => {

@@ -8,7 +8,9 @@ import { SEVERITIES, SEVERITY_RANK, type Severity } from './types.js';
  * - at most `maxRequests` requests (30), one at a time, `delayMs` apart;
  * - only GET, plus one unauthenticated cross-site-looking POST per state-changing auth endpoint
  *   that the GETs found (a 405 answer): the `--cookie` value is never sent with it, so it cannot
- *   sign the user out or change anything for them.
+ *   sign the user out or change anything for them;
+ * - the `--cookie` is never sent to a sign-out-like path (`/logout`, `/api/auth/signout`...), not
+ *   even with GET: many apps sign out on GET, which would end the session the user handed over.
  */
 export interface LiveAuditOptions {
   /** A Cookie header value (a session) for checking authenticated responses. Sent only to the origin. */
@@ -40,6 +42,8 @@ const FOREIGN_ORIGIN = 'https://gatehouse-audit.invalid';
 
 const PROBE_PATHS = ['/login', '/signin', '/sign-in', '/auth/session', '/api/auth/session', '/api/me', '/api/user', '/auth/me', '/api/session'];
 const STATE_CHANGING = ['/logout', '/auth/logout', '/auth/sign-out', '/api/auth/signout', '/api/logout', '/signout', '/auth/signout'];
+/** Paths that may end a session when requested: the `--cookie` never goes there. */
+const SIGN_OUT = /(log|sign)[-_]?(out|off)|revoke|end[-_]?session/i;
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/;
 const TOKEN_KEYS = /"(access_token|accessToken|id_token|idToken|refresh_token|refreshToken|token|jwt|session_token|sessionToken)"\s*:\s*"([^"]{16,})"/;
 
@@ -61,7 +65,8 @@ class Client {
     if (this.requests > 0) await new Promise((r) => setTimeout(r, this.options.delayMs));
     this.requests++;
     const headers: Record<string, string> = { 'user-agent': 'gatehouse-audit (passive)', ...init.headers };
-    if (init.withCookie !== false && this.options.cookie !== undefined) headers.cookie = this.options.cookie;
+    // A sign-out on GET would end the session the user lent us ("cannot sign the user out").
+    if (init.withCookie !== false && this.options.cookie !== undefined && !SIGN_OUT.test(url.pathname)) headers.cookie = this.options.cookie;
     try {
       const response = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
       const body = (await response.text()).slice(0, 256 * 1024);
@@ -210,7 +215,8 @@ export async function liveAudit(target: string, options: LiveAuditOptions = {}):
     findings.push({ check: 'live-csp', severity: 'low', message: 'HTML without a Content-Security-Policy: nothing limits what an injected script can do.', url: home.url });
   }
 
-  // 2. Auth-looking pages and APIs (GET only), with the session if one was given.
+  // 2. Auth-looking pages and APIs (GET only), with the session if one was given; sign-out
+  //    paths without it (Client.send never sends it there).
   const stateChanging: string[] = [];
   for (const p of [...PROBE_PATHS, ...STATE_CHANGING]) {
     if (client.left <= 8) break; // keep budget for CORS, CSRF, discovery and JWKS
