@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatehouse, openDatabase, type Database, type Gatehouse } from '../src/index.js';
@@ -163,6 +165,42 @@ describe('gatehouse audit --url', () => {
       ]);
     } finally {
       await close(idp.server);
+    }
+  });
+
+  it('reads at most 256 KiB of a body and then closes the connection (a huge body does not fill memory)', async () => {
+    const total = 512 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    let sent = 0;
+    let closedEarly = false;
+    const server = createServer((request, response) => {
+      if (request.url !== '/') {
+        response.writeHead(404).end();
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/html', 'content-length': String(total) });
+      response.on('close', () => {
+        closedEarly = sent < total;
+      });
+      const pump = () => {
+        while (sent < total && !response.destroyed) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', pump);
+        }
+        if (sent >= total) response.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await liveAudit(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { delayMs: 0, maxRequests: 2 });
+      expect(result.requests).toBe(2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(closedEarly).toBe(true);
+      expect(sent).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 

@@ -69,11 +69,35 @@ class Client {
     if (init.withCookie !== false && this.options.cookie !== undefined && !SIGN_OUT.test(url.pathname)) headers.cookie = this.options.cookie;
     try {
       const response = await fetch(url, { method: init.method ?? 'GET', headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
-      const body = (await response.text()).slice(0, 256 * 1024);
+      const body = await readCapped(response, MAX_BODY_BYTES);
       return { response, body, url: url.href };
     } catch {
       return undefined;
     }
+  }
+}
+
+/** Enough for any auth page or JSON answer; a site may stream gigabytes at us. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** Reads at most `max` bytes of the body through its stream, then cancels the rest (the connection closes). */
+async function readCapped(response: Response, max: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let total = 0;
+  try {
+    while (total < max) {
+      const { done, value } = await reader.read();
+      if (done) return text + decoder.decode();
+      const part = value.byteLength > max - total ? value.subarray(0, max - total) : value;
+      total += part.byteLength;
+      text += decoder.decode(part, { stream: true });
+    }
+    return text + decoder.decode();
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 
