@@ -204,6 +204,26 @@ describe('gatehouse audit --url', () => {
     }
   });
 
+  it('a malformed discovery document is a finding, not the end of the audit', async () => {
+    const site = await listen((request) => {
+      const { origin, pathname } = new URL(request.url);
+      if (pathname === '/.well-known/openid-configuration') {
+        return Response.json({ issuer: 'not a url', authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token`, jwks_uri: 'http://[::1', code_challenge_methods_supported: ['S256'] });
+      }
+      return new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } });
+    });
+    try {
+      const result = await liveAudit(site.origin, { delayMs: 0 });
+      expect(checks(result)).toEqual(['live-csp', 'live-openid-discovery']);
+      expect(result.findings.filter((f) => f.check === 'live-openid-discovery').map((f) => f.message).sort()).toEqual([
+        'issuer "not a url" is not an absolute URL (it must be the URL the document was fetched under).',
+        'jwks_uri is not https: http://[::1',
+      ]);
+    } finally {
+      await close(site.server);
+    }
+  });
+
   it('respects a smaller request budget', async () => {
     const before = seen.length;
     const result = await liveAudit(bad.origin, { delayMs: 0, maxRequests: 3 });

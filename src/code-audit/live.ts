@@ -60,6 +60,7 @@ class Client {
 
   /** One request to the origin; `undefined` when the budget is spent, the URL is foreign, or the network fails. */
   async send(target: string, init: { method?: string; headers?: Record<string, string>; body?: string; withCookie?: boolean } = {}): Promise<{ response: Response; body: string; url: string } | undefined> {
+    if (!URL.canParse(target, this.origin)) return undefined;
     const url = new URL(target, this.origin);
     if (url.origin !== this.origin || this.left <= 0) return undefined;
     if (this.requests > 0) await new Promise((r) => setTimeout(r, this.options.delayMs));
@@ -193,7 +194,8 @@ function discoveryFindings(doc: Record<string, unknown>, origin: string, url: st
   const add = (severity: Severity, message: string) => out.push({ check: 'live-openid-discovery', severity, message, url });
   const issuer = typeof doc.issuer === 'string' ? doc.issuer : undefined;
   // OpenID Connect Discovery 1.0 section 4.3: the issuer must be identical to the URL it was fetched under.
-  if (issuer === undefined || new URL('/.well-known/openid-configuration', issuer.endsWith('/') ? issuer : `${issuer}/`).origin !== origin) add('medium', `issuer "${issuer ?? '(missing)'}" does not match the origin it was fetched from.`);
+  if (issuer === undefined || !URL.canParse(issuer)) add('medium', `issuer "${issuer ?? '(missing)'}" is not an absolute URL (it must be the URL the document was fetched under).`);
+  else if (new URL(issuer).origin !== origin) add('medium', `issuer "${issuer}" does not match the origin it was fetched from.`);
   for (const key of ['authorization_endpoint', 'token_endpoint', 'jwks_uri']) {
     const v = doc[key];
     if (typeof v !== 'string') add('medium', `${key} is missing.`);
@@ -228,62 +230,81 @@ export async function liveAudit(target: string, options: LiveAuditOptions = {}):
   const findings: LiveFinding[] = [];
   const notes: string[] = [];
 
+  // Each probe fails on its own: an exception (a malformed document, a header we did not expect)
+  // becomes a note for that probe, and the other probes and all findings so far are kept.
+  const probe = async (name: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      notes.push(`The ${name} check failed (${error instanceof Error ? error.message : String(error)}); the other checks ran.`);
+    }
+  };
+
   // 1. The start page: headers of the app itself.
   const home = await client.send(start.pathname + start.search);
   if (home === undefined) throw new TypeError(`${origin} did not answer.`);
-  findings.push(...responseFindings(home, https));
-  if (https && !/max-age=\d{7,}/.test(home.response.headers.get('strict-transport-security') ?? '')) {
-    findings.push({ check: 'live-hsts', severity: 'medium', message: 'No Strict-Transport-Security with a max-age of at least ~4 months: the first request can be downgraded to HTTP.', url: home.url });
-  }
-  if (/html/.test(home.response.headers.get('content-type') ?? '') && !home.response.headers.has('content-security-policy')) {
-    findings.push({ check: 'live-csp', severity: 'low', message: 'HTML without a Content-Security-Policy: nothing limits what an injected script can do.', url: home.url });
-  }
+  await probe('start page', async () => {
+    findings.push(...responseFindings(home, https));
+    if (https && !/max-age=\d{7,}/.test(home.response.headers.get('strict-transport-security') ?? '')) {
+      findings.push({ check: 'live-hsts', severity: 'medium', message: 'No Strict-Transport-Security with a max-age of at least ~4 months: the first request can be downgraded to HTTP.', url: home.url });
+    }
+    if (/html/.test(home.response.headers.get('content-type') ?? '') && !home.response.headers.has('content-security-policy')) {
+      findings.push({ check: 'live-csp', severity: 'low', message: 'HTML without a Content-Security-Policy: nothing limits what an injected script can do.', url: home.url });
+    }
+  });
 
   // 2. Auth-looking pages and APIs (GET only), with the session if one was given; sign-out
   //    paths without it (Client.send never sends it there).
   const stateChanging: string[] = [];
   for (const p of [...PROBE_PATHS, ...STATE_CHANGING]) {
     if (client.left <= 8) break; // keep budget for CORS, CSRF, discovery and JWKS
-    const r = await client.send(p);
-    if (r === undefined) continue;
-    if (r.response.status === 405 && STATE_CHANGING.includes(p)) stateChanging.push(p);
-    if (r.response.status < 400 || r.response.status === 401) findings.push(...responseFindings(r, https));
-    const location = r.response.headers.get('location');
-    if (location !== null && URL.canParse(location, origin) && new URL(location, origin).origin !== origin) notes.push(`${p} redirects to ${new URL(location, origin).origin} (not followed).`);
+    await probe(p, async () => {
+      const r = await client.send(p);
+      if (r === undefined) return;
+      if (r.response.status === 405 && STATE_CHANGING.includes(p)) stateChanging.push(p);
+      if (r.response.status < 400 || r.response.status === 401) findings.push(...responseFindings(r, https));
+      const location = r.response.headers.get('location');
+      if (location !== null && URL.canParse(location, origin) && new URL(location, origin).origin !== origin) notes.push(`${p} redirects to ${new URL(location, origin).origin} (not followed).`);
+    });
   }
 
   // 3. CORS: is a foreign Origin reflected with credentials allowed?
-  for (const p of ['/api/me', start.pathname]) {
-    const r = await client.send(p, { headers: { origin: FOREIGN_ORIGIN } });
-    if (r === undefined) continue;
-    const allow = r.response.headers.get('access-control-allow-origin');
-    const credentials = r.response.headers.get('access-control-allow-credentials') === 'true';
-    if ((allow === FOREIGN_ORIGIN || allow === 'null') && credentials) {
-      findings.push({ check: 'live-cors-credentials', severity: 'high', message: `A foreign Origin is answered with Access-Control-Allow-Origin: ${allow} and Allow-Credentials: true: any site can read this user's responses.`, url: r.url });
-      break;
+  await probe('CORS', async () => {
+    for (const p of ['/api/me', start.pathname]) {
+      const r = await client.send(p, { headers: { origin: FOREIGN_ORIGIN } });
+      if (r === undefined) continue;
+      const allow = r.response.headers.get('access-control-allow-origin');
+      const credentials = r.response.headers.get('access-control-allow-credentials') === 'true';
+      if ((allow === FOREIGN_ORIGIN || allow === 'null') && credentials) {
+        findings.push({ check: 'live-cors-credentials', severity: 'high', message: `A foreign Origin is answered with Access-Control-Allow-Origin: ${allow} and Allow-Credentials: true: any site can read this user's responses.`, url: r.url });
+        break;
+      }
     }
-  }
+  });
 
   // 4. CSRF: a cross-site-looking form POST, without any cookie, to state-changing auth endpoints.
   if (stateChanging.length === 0) notes.push('No state-changing auth endpoint answered 405 to GET; the cross-site POST check did not run.');
   for (const p of stateChanging.slice(0, 2)) {
-    const r = await client.send(p, {
-      method: 'POST',
-      withCookie: false,
-      headers: { origin: FOREIGN_ORIGIN, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'gatehouse-audit=1',
+    await probe(`cross-site POST to ${p}`, async () => {
+      const r = await client.send(p, {
+        method: 'POST',
+        withCookie: false,
+        headers: { origin: FOREIGN_ORIGIN, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'gatehouse-audit=1',
+      });
+      if (r === undefined) return;
+      const status = r.response.status;
+      if (status < 400) findings.push({ check: 'live-csrf', severity: 'high', message: `A cross-site form POST to ${p} (Origin ${FOREIGN_ORIGIN}, Sec-Fetch-Site: cross-site) was accepted with ${status}; refuse cross-site unsafe requests.`, url: r.url });
+      else notes.push(`Cross-site POST to ${p}: refused with ${status}.`);
     });
-    if (r === undefined) continue;
-    const status = r.response.status;
-    if (status < 400) findings.push({ check: 'live-csrf', severity: 'high', message: `A cross-site form POST to ${p} (Origin ${FOREIGN_ORIGIN}, Sec-Fetch-Site: cross-site) was accepted with ${status}; refuse cross-site unsafe requests.`, url: r.url });
-    else notes.push(`Cross-site POST to ${p}: refused with ${status}.`);
   }
 
   // 5. OpenID discovery and the JWKS (fetched only on this origin).
   let jwksUri: string | undefined = '/.well-known/jwks.json';
-  const discovery = await client.send('/.well-known/openid-configuration');
-  const doc = discovery?.response.status === 200 ? json(discovery.body) : undefined;
-  if (discovery !== undefined && doc !== undefined) {
+  await probe('OpenID discovery', async () => {
+    const discovery = await client.send('/.well-known/openid-configuration');
+    const doc = discovery?.response.status === 200 ? json(discovery.body) : undefined;
+    if (discovery === undefined || doc === undefined) return;
     const d = discoveryFindings(doc, origin, discovery.url);
     findings.push(...d.findings);
     jwksUri = d.jwksUri;
@@ -291,10 +312,13 @@ export async function liveAudit(target: string, options: LiveAuditOptions = {}):
       notes.push(`jwks_uri ${jwksUri} is on another origin; not fetched (only ${origin} is contacted).`);
       jwksUri = undefined;
     }
-  }
-  if (jwksUri !== undefined) {
-    const jwks = await client.send(jwksUri);
-    if (jwks !== undefined && jwks.response.status === 200 && /json/.test(jwks.response.headers.get('content-type') ?? '')) findings.push(...jwksFindings(jwks.body, jwks.url));
+  });
+  const jwksTarget = jwksUri;
+  if (jwksTarget !== undefined) {
+    await probe('JWKS', async () => {
+      const jwks = await client.send(jwksTarget);
+      if (jwks !== undefined && jwks.response.status === 200 && /json/.test(jwks.response.headers.get('content-type') ?? '')) findings.push(...jwksFindings(jwks.body, jwks.url));
+    });
   }
 
   // One finding per check, URL and message.
