@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +72,24 @@ describe('gatehouse audit (built CLI)', { timeout: 120_000 }, () => {
     const log = JSON.parse(readFileSync(out, 'utf8')) as { version: string; runs: { results: unknown[] }[] };
     expect(log.version).toBe('2.1.0');
     expect(log.runs[0]?.results.length).toBeGreaterThan(5);
+  });
+
+  it('refuses an --output in a missing folder before auditing, and exits 3 when the report cannot be written', async () => {
+    const missing = await gatehouse('audit', join(corpus, 'spa-client', 'fixed'), '--output', '/nonexistent/x.json');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('gatehouse audit: --output /nonexistent/x.json: the folder /nonexistent does not exist.');
+    expect((await gatehouse('audit', join(corpus, 'spa-client', 'fixed'), '--output', dir)).stderr).toContain('is a folder');
+    if (existsSync('/dev/full')) {
+      const full = await gatehouse('audit', join(corpus, 'spa-client', 'fixed'), '--output', '/dev/full');
+      expect(full.code).toBe(3);
+      expect(full.stderr).toMatch(/^gatehouse audit: could not write the report to \/dev\/full \(ENOSPC/);
+    }
+  });
+
+  it('exits 3, not 1, when the audit cannot be completed (a site that does not answer)', async () => {
+    const down = await gatehouse('audit', '--url', 'http://127.0.0.1:9');
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain('gatehouse audit: http://127.0.0.1:9 did not answer.');
   });
 
   it('answers usage errors with exit code 2', async () => {

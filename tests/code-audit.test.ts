@@ -186,6 +186,21 @@ describe('file discovery', () => {
   });
 });
 
+describe('one bad file does not stop the audit', () => {
+  it('skips a file it cannot read, with a note, and checks the others', () => {
+    const dir = mkdtempSync(join(scratch, 'unreadable-'));
+    const bad = "localStorage.setItem('access_token', t);\n";
+    for (const name of ['a.js', 'b.js', 'c.js']) writeFileSync(join(dir, name), bad);
+    // b.js disappears between listing and reading (as root, chmod 000 cannot make a file unreadable).
+    const result = auditCode({ paths: [dir], base: dir, onProgress: (done) => done === 1 && rmSync(join(dir, 'b.js')) });
+    expect(result.findings.map((f) => f.file)).toEqual(['a.js', 'c.js']);
+    expect(result.notes).toEqual([{ file: 'b.js', message: 'NOT checked: could not be read (ENOENT).' }]);
+    expect(formatText(result)).toContain('note: b.js: NOT checked: could not be read (ENOENT).');
+    expect(JSON.parse(formatJson(result))).toMatchObject({ notes: [{ file: 'b.js' }] });
+    expect(JSON.parse(formatSarif(result, '1.2.3'))).toMatchObject({ runs: [{ invocations: [{ executionSuccessful: true, toolExecutionNotifications: [{ level: 'warning', message: { text: 'NOT checked: could not be read (ENOENT).' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'b.js' } } }] }] }] }] });
+  });
+});
+
 describe('reports', () => {
   const dir = join(corpus, 'spa-client', 'vulnerable');
   const result = auditCode({ paths: [dir], base: dir });

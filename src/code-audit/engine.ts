@@ -27,7 +27,15 @@ export interface AuditResult {
    */
   parseErrors: { file: string; message: string; checked: boolean }[];
   skipped: string[];
+  /** Files that were not (completely) checked for another reason: unreadable, or a rule failed on them. */
+  notes: AuditNote[];
   durationMs: number;
+}
+
+export interface AuditNote {
+  file: string;
+  line?: number;
+  message: string;
 }
 
 interface Deferred {
@@ -45,16 +53,26 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
   const facts: FileFacts[] = [];
   const parseErrors: AuditResult['parseErrors'] = [];
   const skipped: string[] = [];
+  const notes: AuditNote[] = [];
   let suppressed = 0;
 
   files.forEach((path, i) => {
     const shown = displayPath(path, base);
-    if (statSync(path).size > MAX_FILE_BYTES) {
-      skipped.push(shown);
+    let text: string;
+    try {
+      if (statSync(path).size > MAX_FILE_BYTES) {
+        skipped.push(shown);
+        options.onProgress?.(i + 1, files.length);
+        return;
+      }
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      // One unreadable file (EACCES, removed while we ran) must not cost the findings of all the others.
+      notes.push({ file: shown, message: `NOT checked: could not be read (${errorText(error)}).` });
       options.onProgress?.(i + 1, files.length);
       return;
     }
-    const file = new SourceFile(path, readFileSync(path, 'utf8'));
+    const file = new SourceFile(path, text);
     if (file.errors.length > 0) parseErrors.push({ file: shown, message: file.errors[0] ?? 'parse error', checked: file.parsed });
     if (!file.parsed) {
       options.onProgress?.(i + 1, files.length);
@@ -97,7 +115,12 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
   const project = mergeFacts(facts);
   const findings = deferred.filter((d) => d.when === undefined || d.when(project)).map((d) => d.finding);
   findings.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
-  return { files: files.length, findings, suppressed, parseErrors, skipped, durationMs: performance.now() - started };
+  return { files: files.length, findings, suppressed, parseErrors, skipped, notes, durationMs: performance.now() - started };
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return 'code' in error && typeof error.code === 'string' ? error.code : error.message;
+  return String(error);
 }
 
 /** The finding's lines (at most three), trimmed to a readable width. */

@@ -13,6 +13,7 @@ export function formatJson(result: AuditResult): string {
       findings: result.findings,
       parseErrors: result.parseErrors,
       skipped: result.skipped,
+      notes: result.notes,
     },
     null,
     2,

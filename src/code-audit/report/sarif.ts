@@ -40,10 +40,21 @@ export function formatSarif(result: AuditResult, version: string): string {
           ],
           partialFingerprints: { primaryLocationLineHash: fingerprint(`${f.rule}:${f.file}:${f.excerpt.trim()}`) },
         })),
+        // Files that were not (fully) checked, so a clean upload does not hide them (SARIF 3.20.21).
+        invocations: [{ executionSuccessful: true, toolExecutionNotifications: notifications(result) }],
       },
     ],
   };
   return JSON.stringify(sarif, null, 2);
+}
+
+function notifications(result: AuditResult): { level: 'warning' | 'note'; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] {
+  const at = (file: string) => [{ physicalLocation: { artifactLocation: { uri: encodeURI(file) } } }];
+  return [
+    ...result.parseErrors.map((e) => ({ level: e.checked ? ('note' as const) : ('warning' as const), message: { text: e.checked ? `Could not parse completely (${e.message}); rules ran on the part that parsed.` : `NOT checked: syntax error the parser cannot recover from (${e.message}).` }, locations: at(e.file) })),
+    ...result.skipped.map((file) => ({ level: 'note' as const, message: { text: 'Skipped: larger than 1 MB, probably generated.' }, locations: at(file) })),
+    ...result.notes.map((n) => ({ level: 'warning' as const, message: { text: n.message }, locations: at(n.file) })),
+  ];
 }
 
 /** A stable fingerprint that survives line moves (FNV-1a of rule, file and code). */

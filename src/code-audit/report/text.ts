@@ -22,6 +22,7 @@ export function formatText(result: AuditResult): string {
     out.push(e.checked ? `note: ${e.file}: could not parse completely (${e.message}); rules ran on the part that parsed.` : `note: ${e.file}: NOT checked: syntax error the parser cannot recover from (${e.message}).`);
   }
   for (const s of result.skipped) out.push(`note: ${s}: skipped (larger than 1 MB, probably generated).`);
+  for (const n of result.notes) out.push(`note: ${n.file}${n.line === undefined ? '' : `:${n.line}`}: ${n.message}`);
   const seconds = (result.durationMs / 1000).toFixed(2);
   out.push(
     result.findings.length === 0
