@@ -167,6 +167,31 @@ describe('suppressions', () => {
     expect(found).toEqual(['token-in-script-storage@a.ts:4', 'invalid-suppression@a.ts:3']);
   });
 
+  it('a trailing comment covers only its own line; a comment alone on its line covers the next one', () => {
+    // The docs' own example, followed by a real finding that must still be reported.
+    const found = auditFiles({
+      'a.ts': [
+        "localStorage.setItem('id_token_hint', hint); // gatehouse-audit-ignore token-in-script-storage -- public hint, not a credential",
+        "localStorage.setItem('access_token', t);",
+        '/* gatehouse-audit-ignore token-in-script-storage -- a block comment alone on its line */',
+        "localStorage.setItem('refresh_token', t);",
+        "/* gatehouse-audit-ignore token-in-script-storage -- leading block comment */ localStorage.setItem('jwt', t);",
+        "localStorage.setItem('session_token', t);",
+      ].join('\n'),
+      'b.jsx': ['export const A = () => (', '  <div>', '    {/* gatehouse-audit-ignore token-in-script-storage -- JSX comment on its own line */}', "    {localStorage.setItem('access_token', t)}", '  </div>', ');'].join('\n'),
+    });
+    expect(found).toEqual(['token-in-script-storage@a.ts:2', 'token-in-script-storage@a.ts:6']);
+  });
+
+  it('notes a suppression that names an unknown rule id (it suppresses nothing)', () => {
+    const dir = mkdtempSync(join(scratch, 'unknown-rule-'));
+    writeFileSync(join(dir, 'x.js'), "// gatehouse-audit-ignore token-in-script-storag -- typo in the rule id\nlocalStorage.setItem('jwt', v);\n");
+    const result = auditCode({ paths: [dir], base: dir });
+    expect(result.findings.map((f) => `${f.rule}@${f.file}:${f.line}`)).toEqual(['token-in-script-storage@x.js:2']);
+    expect(result.notes).toEqual([{ file: 'x.js', line: 1, message: 'the suppression names "token-in-script-storag", which is not a rule id, so it suppresses nothing (rule ids: docs/code-audit.md).' }]);
+    expect(formatText(result)).toContain('note: x.js:1: the suppression names "token-in-script-storag"');
+  });
+
   it('counts what it suppressed', () => {
     const dir = mkdtempSync(join(scratch, 'count-'));
     writeFileSync(join(dir, 'x.js'), "// gatehouse-audit-ignore token-in-script-storage -- fixture\nlocalStorage.setItem('jwt', v);\n");

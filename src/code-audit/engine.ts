@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { fileFacts, mergeFacts } from './facts.js';
 import { displayPath, listSourceFiles, MAX_FILE_BYTES } from './files.js';
-import { RULES, SUPPRESSION_RULE } from './rules/index.js';
+import { ALL_RULE_INFO, RULES, SUPPRESSION_RULE } from './rules/index.js';
 import { SourceFile } from './source.js';
 import { isSuppressed, parseSuppressions } from './suppressions.js';
 import { SEVERITY_RANK, type FileFacts, type Finding, type PendingFinding, type Rule } from './types.js';
@@ -54,6 +54,7 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
   const parseErrors: AuditResult['parseErrors'] = [];
   const skipped: string[] = [];
   const notes: AuditNote[] = [];
+  const known = new Set([...ALL_RULE_INFO.map((r) => r.id), ...rules.map((r) => r.info.id)]);
   let suppressed = 0;
 
   files.forEach((path, i) => {
@@ -79,7 +80,10 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
       return;
     }
     facts.push(fileFacts(file));
-    const { valid, invalid } = parseSuppressions(file);
+    const { valid, invalid, unknown } = parseSuppressions(file, known);
+    for (const u of unknown) {
+      notes.push({ file: shown, line: file.position(u.comment.start).line, message: `the suppression names "${u.rule}", which is not a rule id, so it suppresses nothing (rule ids: docs/code-audit.md).` });
+    }
     const pending: PendingFinding[] = invalid.map(({ comment, problem }) => ({
       rule: SUPPRESSION_RULE.info,
       node: { type: 'EmptyStatement', start: comment.start, end: comment.end },
