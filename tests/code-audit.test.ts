@@ -152,6 +152,30 @@ describe('parsing', () => {
   });
 });
 
+describe('CommonJS: require() is followed like an import', () => {
+  it('session-no-expiry: express-session and cookie-session required, also called inline', () => {
+    const found = auditFiles({
+      'server.js': [
+        "const session = require('express-session');", // the express-session README example
+        "app.use(session({ secret: 'keyboard cat', resave: false, saveUninitialized: true, cookie: { secure: true } }));",
+        "app.use(require('express-session')({ secret: 's' }));",
+        "const cookieSession = require('cookie-session');",
+        "app.use(cookieSession({ name: 'session', keys: ['k'] }));",
+        "app.use(session({ secret: 's', cookie: { maxAge: 3600000 } }));",
+        "const local = require('./session');",
+        "app.use(local({ secret: 's' }));",
+      ].join('\n'),
+    });
+    expect(found).toEqual(['session-no-expiry@server.js:2', 'session-no-expiry@server.js:3', 'session-no-expiry@server.js:5']);
+  });
+
+  it('jsonwebtoken: require(...).sign, TypeScript import = require, and a required idb-keyval', () => {
+    expect(auditFiles({ 'a.js': "require('jsonwebtoken').sign({ sub }, key);\n" })).toEqual(['access-token-lifetime@a.js:1']);
+    expect(auditFiles({ 'b.ts': "import tokens = require('jsonwebtoken');\ntokens.sign({ sub }, key);\n" })).toEqual(['access-token-lifetime@b.ts:2']);
+    expect(auditFiles({ 'c.js': "const { set } = require('idb-keyval');\nset('access_token', t);\n" })).toEqual(['token-in-script-storage@c.js:2']);
+  });
+});
+
 describe('suppressions', () => {
   it('need a reason; with one they hide the finding on the next line or in the whole file', () => {
     const found = auditFiles({

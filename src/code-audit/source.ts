@@ -47,7 +47,8 @@ export class SourceFile {
    * then no rule can see anything, and the file must be reported as NOT checked.
    */
   readonly parsed: boolean;
-  readonly imports = new Map<string, string>(); // local name -> module specifier
+  /** Local name -> module specifier, from ES imports and CommonJS `require()` alike (see `moduleOf`). */
+  readonly imports = new Map<string, string>();
   private readonly bindings = new Map<string, Binding[]>();
   private readonly lineStarts: number[] = [0];
   private readonly byType = new Map<string, Node[]>();
@@ -97,6 +98,17 @@ export class SourceFile {
   private record(node: Node): void {
     if (node.type === 'VariableDeclarator' && node.init !== null) {
       const id = node.id;
+      // const jwt = require('jsonwebtoken'); const { sign } = require('jsonwebtoken'): imports too.
+      const required = requiredModule(node.init);
+      if (required !== undefined) {
+        if (id.type === 'Identifier') this.imports.set(id.name, required);
+        else if (id.type === 'ObjectPattern') {
+          for (const p of id.properties) {
+            const target = p.type === 'Property' ? (p.value.type === 'AssignmentPattern' ? p.value.left : p.value) : undefined;
+            if (target?.type === 'Identifier') this.imports.set(target.name, required);
+          }
+        }
+      }
       if (id.type === 'Identifier') this.bind({ name: id.name, init: node.init, start: node.start });
       else if (id.type === 'ObjectPattern') {
         for (const p of id.properties) {
@@ -110,7 +122,19 @@ export class SourceFile {
       this.bind({ name: node.left.name, init: node.right, start: node.start });
     } else if (node.type === 'ImportDeclaration') {
       for (const s of node.specifiers) this.imports.set(s.local.name, node.source.value);
+    } else if (node.type === 'TSImportEqualsDeclaration' && node.moduleReference.type === 'TSExternalModuleReference') {
+      this.imports.set(node.id.name, node.moduleReference.expression.value); // import jwt = require('jsonwebtoken')
     }
+  }
+
+  /**
+   * The module an expression stands for: a name imported or required from it, or the
+   * `require('m')` call itself (`require('express-session')({...})`, `require('jsonwebtoken').sign`).
+   * The one place where rules follow ES imports and CommonJS the same way.
+   */
+  moduleOf(node: Node): string | undefined {
+    const n = unwrap(node);
+    return n.type === 'Identifier' ? this.imports.get(n.name) : requiredModule(n);
   }
 
   private bind(binding: Binding): void {
@@ -305,6 +329,15 @@ export function unwrap(node: Node): Node {
     else if (n.type === 'TSAsExpression' || n.type === 'TSSatisfiesExpression' || n.type === 'TSNonNullExpression' || n.type === 'ParenthesizedExpression' || n.type === 'ChainExpression' || n.type === 'TSTypeAssertion') n = n.expression;
     else return n;
   }
+}
+
+/** `m` for `require('m')` and `require('m').default`. */
+export function requiredModule(node: Node): string | undefined {
+  let n = unwrap(node);
+  if (n.type === 'MemberExpression' && memberName(n) === 'default') n = unwrap(n.object);
+  if (n.type !== 'CallExpression' || n.callee.type !== 'Identifier' || n.callee.name !== 'require') return undefined;
+  const first = n.arguments[0];
+  return first?.type === 'Literal' && typeof first.value === 'string' ? first.value : undefined;
 }
 
 export function keyName(key: Node): string | undefined {

@@ -1,6 +1,6 @@
 import type { Expression, Node } from 'oxc-parser';
 import { carriesToken, isSessionName } from '../names.js';
-import { calleeOf, keyName, path, type SourceFile } from '../source.js';
+import { calleeOf, keyName, path, requiredModule, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 interface CookieWrite {
@@ -144,8 +144,12 @@ export const sessionNoExpiry: Rule = {
   },
   check(file, report) {
     for (const call of file.calls()) {
-      const callee = path(call.callee) ?? '';
-      if (!SESSION_MIDDLEWARE.test(callee) || !SESSION_MODULES.has(file.imports.get(callee) ?? '')) continue;
+      const module = file.moduleOf(call.callee) ?? '';
+      if (!SESSION_MODULES.has(module)) continue;
+      // session({...}) with the name imported or required; or require('express-session')({...}) itself.
+      const direct = requiredModule(call.callee) !== undefined;
+      const callee = direct ? module : (path(call.callee) ?? '');
+      if (!direct && !SESSION_MIDDLEWARE.test(callee)) continue;
       const options = call.arguments[callee === 'getIronSession' ? 2 : 0];
       if (options === undefined || file.object(options) === undefined) continue;
       const cookie = file.property(options, 'cookie') ?? file.property(options, 'cookieOptions');

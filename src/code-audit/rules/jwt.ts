@@ -67,10 +67,14 @@ function chain(file: SourceFile, start: Node): Map<string, Node[]> {
   return calls;
 }
 
-/** `jwt` in `jwt.sign(...)` is jsonwebtoken: imported or required from it, or an unbound `jwt` (a global or an injected module). */
-function isJsonwebtoken(file: SourceFile, object: string): boolean {
-  const imported = file.imports.get(object);
+/**
+ * `jwt` in `jwt.sign(...)` is jsonwebtoken: imported or required from it (`require('jsonwebtoken').sign`
+ * too), or an unbound `jwt` (a global or an injected module).
+ */
+function isJsonwebtoken(file: SourceFile, node: Node): boolean {
+  const imported = file.moduleOf(node);
   if (imported !== undefined) return imported === 'jsonwebtoken';
+  const object = path(node) ?? '';
   const bound = file.binding(object, Number.MAX_SAFE_INTEGER);
   if (bound !== undefined) return /require\(\s*['"]jsonwebtoken['"]\s*\)/.test(file.source(bound.init));
   return /^(jwt|jsonwebtoken)$/.test(object);
@@ -103,7 +107,7 @@ export const accessTokenLifetime: Rule = {
     }
     for (const call of file.calls()) {
       const { last } = calleeOf(call);
-      if (last !== 'sign' || call.callee.type !== 'MemberExpression' || !isJsonwebtoken(file, path(call.callee.object) ?? '')) continue;
+      if (last !== 'sign' || call.callee.type !== 'MemberExpression' || !isJsonwebtoken(file, call.callee.object)) continue;
       const [payload, , options] = call.arguments;
       if (isRefreshContext(file, call, payload)) continue;
       const expiresIn = file.property(options, 'expiresIn');
@@ -179,7 +183,7 @@ export const jwtDecodeUnverified: Rule = {
     for (const call of file.calls()) {
       const { path: callee, last } = calleeOf(call);
       const decodes =
-        (last === 'decode' && call.callee.type === 'MemberExpression' && isJsonwebtoken(file, path(call.callee.object) ?? '')) ||
+        (last === 'decode' && call.callee.type === 'MemberExpression' && isJsonwebtoken(file, call.callee.object)) ||
         last === 'decodeJwt' || last === 'jwtDecode' || callee === 'jwt_decode' || callee === 'UnsecuredJWT.decode' ||
         isManualDecode(file, call);
       if (!decodes) continue;
@@ -209,7 +213,7 @@ export const jwtVerifyOptions: Rule = {
     for (const call of file.calls()) {
       const { last } = calleeOf(call);
       const jose = last === 'jwtVerify';
-      const jsonwebtoken = last === 'verify' && call.callee.type === 'MemberExpression' && isJsonwebtoken(file, path(call.callee.object) ?? '');
+      const jsonwebtoken = last === 'verify' && call.callee.type === 'MemberExpression' && isJsonwebtoken(file, call.callee.object);
       if (!jose && !jsonwebtoken) continue;
       const options = call.arguments[2];
       const optionsNode = options === undefined || ['ArrowFunctionExpression', 'FunctionExpression'].includes(options.type) ? undefined : options;
