@@ -8,6 +8,7 @@ import { durationSeconds } from '../src/code-audit/rules/jwt.js';
 import { formatSarif } from '../src/code-audit/report/sarif.js';
 import { formatText } from '../src/code-audit/report/text.js';
 import { formatJson } from '../src/code-audit/report/json.js';
+import type { Rule } from '../src/code-audit/types.js';
 
 const root = join(import.meta.dirname, '..');
 const corpus = join(import.meta.dirname, 'fixtures', 'audit-corpus');
@@ -247,6 +248,29 @@ describe('one bad file does not stop the audit', () => {
     expect(formatText(result)).toContain('note: b.js: NOT checked: could not be read (ENOENT).');
     expect(JSON.parse(formatJson(result))).toMatchObject({ notes: [{ file: 'b.js' }] });
     expect(JSON.parse(formatSarif(result, '1.2.3'))).toMatchObject({ runs: [{ invocations: [{ executionSuccessful: true, toolExecutionNotifications: [{ level: 'warning', message: { text: 'NOT checked: could not be read (ENOENT).' }, locations: [{ physicalLocation: { artifactLocation: { uri: 'b.js' } } }] }] }] }] });
+  });
+});
+
+describe('deep or unexpected code does not stop the audit', () => {
+  it('checks a chain of 5,000 calls (generated code) without overflowing the stack', () => {
+    const dir = mkdtempSync(join(scratch, 'deep-'));
+    writeFileSync(join(dir, 'chain.js'), `a${'.b()'.repeat(5000)};\nlocalStorage.setItem('access_token', t);\n`);
+    const started = performance.now();
+    const result = auditCode({ paths: [dir], base: dir });
+    expect(result.notes).toEqual([]);
+    expect(result.findings.map((f) => `${f.rule}@${f.file}:${f.line}`)).toEqual(['token-in-script-storage@chain.js:2']);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a rule that throws on one file becomes a note for that file; other rules and files still run', () => {
+    const dir = mkdtempSync(join(scratch, 'throws-'));
+    const bad = "localStorage.setItem('access_token', t);\n";
+    writeFileSync(join(dir, 'a.js'), bad);
+    writeFileSync(join(dir, 'b.js'), bad);
+    const broken: Rule = { info: { ...(RULES[1] as Rule).info, id: 'broken-rule' }, check: (file) => { if (file.path.endsWith('a.js')) throw new RangeError('Maximum call stack size exceeded'); } };
+    const result = auditCode({ paths: [dir], base: dir, rules: [broken, ...RULES] });
+    expect(result.findings.map((f) => `${f.rule}@${f.file}`)).toEqual(['token-in-script-storage@a.js', 'token-in-script-storage@b.js']);
+    expect(result.notes).toEqual([{ file: 'a.js', message: 'rule broken-rule failed on this file (Maximum call stack size exceeded); the other rules ran. Please report it.' }]);
   });
 });
 

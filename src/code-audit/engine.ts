@@ -73,12 +73,19 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
       options.onProgress?.(i + 1, files.length);
       return;
     }
+    try {
+      checkFile(path, shown, text);
+    } catch (error) {
+      // A bug of ours (or a file shaped like nothing we expected) costs this file, not the run.
+      notes.push({ file: shown, message: `NOT checked: internal error (${errorText(error)}); please report it.` });
+    }
+    options.onProgress?.(i + 1, files.length);
+  });
+
+  function checkFile(path: string, shown: string, text: string): void {
     const file = new SourceFile(path, text);
     if (file.errors.length > 0) parseErrors.push({ file: shown, message: file.errors[0] ?? 'parse error', checked: file.parsed });
-    if (!file.parsed) {
-      options.onProgress?.(i + 1, files.length);
-      return;
-    }
+    if (!file.parsed) return;
     facts.push(fileFacts(file));
     const { valid, invalid, unknown } = parseSuppressions(file, known);
     for (const u of unknown) {
@@ -89,7 +96,13 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
       node: { type: 'EmptyStatement', start: comment.start, end: comment.end },
       message: problem,
     }));
-    for (const rule of rules) rule.check(file, (f) => pending.push({ ...f, rule: rule.info }));
+    for (const rule of rules) {
+      try {
+        rule.check(file, (f) => pending.push({ ...f, rule: rule.info }));
+      } catch (error) {
+        notes.push({ file: shown, message: `rule ${rule.info.id} failed on this file (${errorText(error)}); the other rules ran. Please report it.` });
+      }
+    }
     const seen = new Set<string>();
     for (const p of pending) {
       const from = file.position(p.node.start);
@@ -113,8 +126,7 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
       };
       deferred.push({ finding, when: p.when });
     }
-    options.onProgress?.(i + 1, files.length);
-  });
+  }
 
   const project = mergeFacts(facts);
   const findings = deferred.filter((d) => d.when === undefined || d.when(project)).map((d) => d.finding);

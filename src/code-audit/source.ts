@@ -346,31 +346,47 @@ export function keyName(key: Node): string | undefined {
   return undefined;
 }
 
-/** The dotted path of an expression: `localStorage.setItem`, `cookies().set`, `this.jwt.sign`. */
+const MAX_PATH_STEPS = 200;
+
+/**
+ * The dotted path of an expression: `localStorage.setItem`, `cookies().set`, `this.jwt.sign`.
+ * Iterative: a chain of thousands of calls (`a.b().b()...`, generated code) must not overflow the stack.
+ */
 export function path(node: Node | null | undefined): string | undefined {
   if (node === null || node === undefined) return undefined;
-  const n = unwrap(node);
-  switch (n.type) {
-    case 'Identifier':
-      return n.name;
-    case 'ThisExpression':
-      return 'this';
-    case 'MemberExpression': {
-      const object = path(n.object);
+  const outer: string[] = []; // from the outermost step inwards: '.name', '()' or 'new'
+  let n = unwrap(node);
+  let base: string;
+  for (;;) {
+    // No rule matches a path this long; giving up keeps generated call chains linear, not quadratic.
+    if (outer.length > MAX_PATH_STEPS) return undefined;
+    if (n.type === 'Identifier') {
+      base = n.name;
+      break;
+    }
+    if (n.type === 'ThisExpression') {
+      base = 'this';
+      break;
+    }
+    if (n.type === 'MemberExpression') {
       const property = memberName(n);
-      return object !== undefined && property !== undefined ? `${object}.${property}` : undefined;
-    }
-    case 'CallExpression': {
-      const callee = path(n.callee);
-      return callee === undefined ? undefined : `${callee}()`;
-    }
-    case 'NewExpression': {
-      const callee = path(n.callee);
-      return callee === undefined ? undefined : `new ${callee}()`;
-    }
-    default:
-      return undefined;
+      if (property === undefined) return undefined;
+      outer.push(`.${property}`);
+      n = unwrap(n.object);
+    } else if (n.type === 'CallExpression') {
+      outer.push('()');
+      n = unwrap(n.callee);
+    } else if (n.type === 'NewExpression') {
+      outer.push('new');
+      n = unwrap(n.callee);
+    } else return undefined;
   }
+  let out = base;
+  for (let i = outer.length - 1; i >= 0; i--) {
+    const step = outer[i] as string;
+    out = step === 'new' ? `new ${out}()` : out + step;
+  }
+  return out;
 }
 
 export function memberName(node: Extract<Node, { type: 'MemberExpression' }>): string | undefined {
