@@ -224,6 +224,22 @@ describe('gatehouse audit --url', () => {
     }
   });
 
+  it('keeps the same problem at different URLs apart (one finding per check, URL and message)', async () => {
+    const site = await listen((request) => {
+      const { pathname } = new URL(request.url);
+      const headers: Record<string, string> = { 'content-type': 'text/html', 'content-security-policy': "default-src 'self'", 'cache-control': 'no-store' };
+      // gatehouse-audit-ignore cookie-not-httponly -- the deliberately bad site under test
+      if (pathname === '/login' || pathname === '/signin') headers['set-cookie'] = '__Host-session=abc; Path=/; Secure; SameSite=Lax';
+      return new Response('<!doctype html>', { headers });
+    });
+    try {
+      const result = await liveAudit(site.origin, { delayMs: 0 });
+      expect(result.findings.map((f) => `${f.check} ${new URL(f.url).pathname}`)).toEqual(['live-cookie-httponly /login', 'live-cookie-httponly /signin']);
+    } finally {
+      await close(site.server);
+    }
+  });
+
   it('respects a smaller request budget', async () => {
     const before = seen.length;
     const result = await liveAudit(bad.origin, { delayMs: 0, maxRequests: 3 });

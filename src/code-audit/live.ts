@@ -322,7 +322,7 @@ export async function liveAudit(target: string, options: LiveAuditOptions = {}):
   }
 
   // One finding per check, URL and message.
-  const unique = [...new Map(findings.map((f) => [`${f.check}|${f.message}`, f])).values()];
+  const unique = [...new Map(findings.map((f) => [`${f.check}|${f.url}|${f.message}`, f])).values()];
   unique.sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.check.localeCompare(b.check));
   return { origin, requests: client.requests, findings: unique, notes };
 }
