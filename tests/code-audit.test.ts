@@ -177,6 +177,21 @@ describe('CommonJS: require() is followed like an import', () => {
   });
 });
 
+describe('one finding per rule, place and message', () => {
+  it('keeps both missing WebAuthn options at one call, with distinct SARIF fingerprints', () => {
+    const dir = mkdtempSync(join(scratch, 'messages-'));
+    writeFileSync(join(dir, 'verify.ts'), "import { verifyAuthenticationResponse } from '@simplewebauthn/server';\nexport const check = (response, expectedChallenge, credential) => verifyAuthenticationResponse({ response, expectedChallenge, credential });\n");
+    const result = auditCode({ paths: [dir], base: dir });
+    expect(result.findings.map((f) => `${f.rule}@${f.line} ${f.message}`).sort()).toEqual([
+      'webauthn-expected-origin@2 verifyAuthenticationResponse without expectedOrigin.',
+      'webauthn-expected-origin@2 verifyAuthenticationResponse without expectedRPID.',
+    ]);
+    const sarif = JSON.parse(formatSarif(result, '1.2.3')) as { runs: { results: { partialFingerprints: { primaryLocationLineHash: string } }[] }[] };
+    const hashes = sarif.runs[0]?.results.map((r) => r.partialFingerprints.primaryLocationLineHash) ?? [];
+    expect(new Set(hashes).size).toBe(2);
+  });
+});
+
 describe('suppressions', () => {
   it('need a reason; with one they hide the finding on the next line or in the whole file', () => {
     const found = auditFiles({

@@ -107,8 +107,10 @@ export function auditCode(options: AuditOptions = {}): AuditResult {
     for (const p of pending) {
       const from = file.position(p.node.start);
       const to = file.position(Math.max(p.node.start, p.node.end - 1));
-      const key = `${p.rule.id}:${from.line}:${from.column}`;
-      if (seen.has(key)) continue; // one finding per rule and place
+      // One finding per rule, place and message: a call that lacks both expectedOrigin and
+      // expectedRPID is two problems to fix, so both messages are kept.
+      const key = `${p.rule.id}:${from.line}:${from.column}:${p.message}`;
+      if (seen.has(key)) continue;
       seen.add(key);
       if (p.rule.id !== SUPPRESSION_RULE.info.id && isSuppressed(valid, p.rule.id, from.line)) {
         suppressed++;

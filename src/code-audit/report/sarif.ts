@@ -19,6 +19,15 @@ export function formatSarif(result: AuditResult, version: string): string {
     properties: { tags: ['security'], precision: 'medium', 'security-severity': SECURITY_SEVERITY[r.severity] },
   }));
   const index = new Map(rules.map((r, i) => [r.id, i]));
+  // Two findings of one rule on the same code (two missing options) need different fingerprints,
+  // or code scanning merges them; the first keeps the plain hash so existing alerts stay matched.
+  const occurrences = new Map<string, number>();
+  const fingerprintOf = (f: AuditResult['findings'][number]) => {
+    const hash = fingerprint(`${f.rule}:${f.file}:${f.excerpt.trim()}`);
+    const n = (occurrences.get(hash) ?? 0) + 1;
+    occurrences.set(hash, n);
+    return n === 1 ? hash : `${hash}:${n}`;
+  };
   const sarif = {
     $schema: 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json',
     version: '2.1.0',
@@ -38,7 +47,7 @@ export function formatSarif(result: AuditResult, version: string): string {
               },
             },
           ],
-          partialFingerprints: { primaryLocationLineHash: fingerprint(`${f.rule}:${f.file}:${f.excerpt.trim()}`) },
+          partialFingerprints: { primaryLocationLineHash: fingerprintOf(f) },
         })),
         // Files that were not (fully) checked, so a clean upload does not hide them (SARIF 3.20.21).
         invocations: [{ executionSuccessful: true, toolExecutionNotifications: notifications(result) }],
