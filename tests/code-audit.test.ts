@@ -88,6 +88,21 @@ describe('rules: data flow within a file', () => {
     ).toEqual([]);
   });
 
+  it('treats "sid" as a session id only as a whole word (not sidebar, shadcn/ui\'s SIDEBAR_COOKIE_NAME)', () => {
+    const found = auditFiles({
+      'sidebar.tsx': [
+        "const SIDEBAR_COOKIE_NAME = 'sidebar_state';",
+        'document.cookie = `${SIDEBAR_COOKIE_NAME}=${sidebarOpen}; path=/; max-age=604800`;',
+        "localStorage.setItem('sidebar', sidebarOpen);",
+        "localStorage.setItem('k', sidebarOpen);",
+        "localStorage.setItem('sid', v);",
+        "localStorage.setItem('k', userSid);",
+        'document.cookie = `connect.sid=${sid}`;',
+      ].join('\n'),
+    });
+    expect(found).toEqual(['token-in-script-storage@sidebar.tsx:5', 'token-in-script-storage@sidebar.tsx:6', 'token-in-script-storage@sidebar.tsx:7']);
+  });
+
   it('reads lifetimes in every spelling: jose strings, jsonwebtoken seconds, exp arithmetic', () => {
     expect(durationSeconds('15m')).toBe(900);
     expect(durationSeconds('30 days')).toBe(2_592_000);

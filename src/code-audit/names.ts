@@ -8,12 +8,21 @@ export function fold(name: string): string {
 
 // Values that carry a bearer secret: tokens, JWTs, session ids. CSRF tokens, pagination
 // tokens, axios cancel tokens and push-notification tokens are not credentials.
-const TOKEN = /token|jwt|bearer|sessionid|sessid|sid$|^sid|authorization|credential|apikey|secret/;
+const TOKEN = /token|jwt|bearer|sessionid|sessid|authorization|credential|apikey|secret/;
 const NOT_TOKEN = /csrf|xsrf|pagetoken|nexttoken|cursor|cancel|tokeniz|fcm|push|device|captcha|tokentype|tokencount|maxtokens|expires|expiry|expiresat|exp$|tokenurl|tokenendpoint|endpoint|url$|path$|cookiename|name$|key$|storagekey|^has|^is(?!sued)/;
 
 export function isTokenName(name: string): boolean {
   const f = fold(name);
-  return TOKEN.test(f) && !NOT_TOKEN.test(f);
+  return (TOKEN.test(f) || words(name).includes('sid')) && !NOT_TOKEN.test(f);
+}
+
+/**
+ * The words of a name: `connect.sid` -> connect, sid; `userSid` -> user, sid; `SIDEBAR_STATE` ->
+ * sidebar, state. "sid" must be a whole word: `sidebar`, `sidebarOpen` and shadcn/ui's
+ * `SIDEBAR_COOKIE_NAME` are not session ids.
+ */
+function words(name: string): string[] {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
 }
 
 /** Cookie and storage-key names that hold a session or token. */
