@@ -103,6 +103,23 @@ describe('rules: data flow within a file', () => {
     expect(found).toEqual(['token-in-script-storage@sidebar.tsx:5', 'token-in-script-storage@sidebar.tsx:6', 'token-in-script-storage@sidebar.tsx:7']);
   });
 
+  it('cookie-not-httponly: spreads may carry httpOnly, Koa and SvelteKit default to it, a Map is not a cookie API', () => {
+    const found = auditFiles({
+      'cookies.ts': [
+        "res.cookie('session', token, { ...cookieOpts, maxAge: 1000 });",
+        "res.cookie('session', token, { maxAge: 1000 });",
+        "ctx.cookies.set('session', token, { maxAge: 1000 });",
+        "ctx.cookies.set('session', token, { httpOnly: false });",
+        "event.cookies.set('session', token, { path: '/' });",
+        'const jar = { cookies: new Map() };',
+        "jar.cookies.set('session', { value: token, expires: 0 });",
+        "response.cookies.set('session', token);",
+        "NextResponse.next().cookies.set('session', token);",
+      ].join('\n'),
+    });
+    expect(found).toEqual(['cookie-not-httponly@cookies.ts:2', 'cookie-not-httponly@cookies.ts:4', 'cookie-not-httponly@cookies.ts:8', 'cookie-not-httponly@cookies.ts:9']);
+  });
+
   it('reads lifetimes in every spelling: jose strings, jsonwebtoken seconds, exp arithmetic', () => {
     expect(durationSeconds('15m')).toBe(900);
     expect(durationSeconds('30 days')).toBe(2_592_000);

@@ -9,7 +9,18 @@ interface CookieWrite {
   value: Node | undefined;
   /** The options object (`undefined` when none was passed). */
   options: Node | undefined;
+  /** The API sets HttpOnly unless told otherwise (Koa `ctx.cookies`, SvelteKit `event.cookies`). */
+  httpOnlyByDefault: boolean;
 }
+
+/**
+ * `X.cookies.set(...)` writes a Set-Cookie only when X is a response or a request context:
+ * `response.cookies` / `NextResponse.next().cookies` (Next.js), `ctx.cookies` (Koa),
+ * `event.cookies` (SvelteKit), `Astro.cookies` / `context.cookies` (Astro). Anything else
+ * (`jar.cookies`, a plain Map) is not a cookie API.
+ */
+const COOKIE_OWNER = /(^|\.)(res|resp|response|reply|ctx|context|event|Astro)$|Response/;
+const HTTP_ONLY_BY_DEFAULT = /(^|\.)(ctx|event)$/;
 
 /**
  * Server-side cookie writes: Express `res.cookie(name, value, options)`, Next.js
@@ -23,16 +34,18 @@ function cookieWrites(file: SourceFile): CookieWrite[] {
     const { path: callee, last } = calleeOf(call);
     const args = call.arguments;
     const objectPath = call.callee.type === 'MemberExpression' ? (path(call.callee.object) ?? '') : '';
+    const owner = objectPath.endsWith('.cookies') ? objectPath.slice(0, -'.cookies'.length) : undefined;
     if (last === 'cookie' && /^(res|response|reply|ctx|c)$/.test(objectPath) && args.length >= 2) {
-      out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2] });
-    } else if (last === 'set' && (objectPath === 'cookies()' || /\.cookies$/.test(objectPath) || isNextCookieStore(file, objectPath, call.start))) {
+      out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2], httpOnlyByDefault: false });
+    } else if (last === 'set' && (objectPath === 'cookies()' || (owner !== undefined && COOKIE_OWNER.test(owner)) || isNextCookieStore(file, objectPath, call.start))) {
+      const httpOnlyByDefault = owner !== undefined && HTTP_ONLY_BY_DEFAULT.test(owner);
       const [first] = args;
-      if (first !== undefined && file.object(first) !== undefined) out.push({ node: call, name: file.string(file.property(first, 'name')), value: file.property(first, 'value'), options: first });
-      else out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2] });
+      if (first !== undefined && file.object(first) !== undefined) out.push({ node: call, name: file.string(file.property(first, 'name')), value: file.property(first, 'value'), options: first, httpOnlyByDefault });
+      else out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2], httpOnlyByDefault });
     } else if ((callee === 'setCookie' && honoSetCookie) || callee === 'setSignedCookie') {
-      out.push({ node: call, name: file.string(args[1]), value: args[2], options: args[callee === 'setSignedCookie' ? 4 : 3] });
+      out.push({ node: call, name: file.string(args[1]), value: args[2], options: args[callee === 'setSignedCookie' ? 4 : 3], httpOnlyByDefault: false });
     } else if (last === 'serialize' && (objectPath === 'cookie' || file.imports.get(callee) === 'cookie')) {
-      out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2] });
+      out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2], httpOnlyByDefault: false });
     }
   }
   return out;
@@ -90,9 +103,10 @@ export const cookieNotHttpOnly: Rule = {
     for (const c of cookieWrites(file)) {
       if (!isTokenCookie(file, c)) continue;
       const httpOnly = option(file, c, 'httpOnly');
-      if (httpOnly === undefined && c.options !== undefined && file.object(c.options) === undefined) continue; // options we cannot see
+      // Options we cannot see (a variable from elsewhere, a spread): they may set it.
+      if (httpOnly === undefined && c.options !== undefined && file.mayHave(c.options, 'httpOnly')) continue;
       const value = httpOnly === undefined ? undefined : file.resolve(httpOnly);
-      if (httpOnly === undefined || (value?.type === 'Literal' && value.value === false)) {
+      if ((httpOnly === undefined && !c.httpOnlyByDefault) || (value?.type === 'Literal' && value.value === false)) {
         report({ node: c.node, message: `The cookie "${c.name ?? '?'}" carries a session or token but is ${httpOnly === undefined ? 'not set HttpOnly (the default is off)' : 'set httpOnly: false'}.` });
       }
     }
