@@ -92,6 +92,18 @@ describe('gatehouse audit (built CLI)', { timeout: 120_000 }, () => {
     expect(down.stderr).toContain('gatehouse audit: http://127.0.0.1:9 did not answer.');
   });
 
+  it('says so when it found no source files, instead of looking like a clean pass', async () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(join(empty, 'node_modules', 'x'), { recursive: true });
+    writeFileSync(join(empty, 'node_modules', 'x', 'index.js'), "localStorage.setItem('access_token', t);\n");
+    writeFileSync(join(empty, 'README.md'), '# not code\n');
+    const result = await gatehouse('audit', empty);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('gatehouse audit: warning: no JS/TS source files found under');
+    expect(result.stdout).toContain('no JS/TS source files found; nothing was checked.');
+    expect(result.stdout).not.toContain('no findings');
+  });
+
   it('answers usage errors with exit code 2', async () => {
     const cases = [
       ['audit', '--format', 'xml'],

@@ -67,6 +67,9 @@ async function run(values: Record<string, string | boolean | undefined>, positio
   for (const p of paths) if (!existsSync(p)) throw new UsageError(`${p}: no such file or folder.`);
   const exclude = repeatedOption(argv, 'exclude');
   const result = auditCode({ paths, exclude, onProgress: progress() });
+  if (result.files === 0) {
+    console.error(`gatehouse audit: warning: no JS/TS source files found under ${paths.join(', ')} (node_modules, build output, dot folders and --exclude are skipped); nothing was checked.`);
+  }
   emit(format === 'json' ? formatJson(result) : format === 'sarif' ? formatSarif(result, packageVersion()) : formatText(result));
   return result.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold) ? EXIT.findings : EXIT.clean;
 }

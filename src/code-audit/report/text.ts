@@ -25,7 +25,9 @@ export function formatText(result: AuditResult): string {
   for (const n of result.notes) out.push(`note: ${n.file}${n.line === undefined ? '' : `:${n.line}`}: ${n.message}`);
   const seconds = (result.durationMs / 1000).toFixed(2);
   out.push(
-    result.findings.length === 0
+    result.files === 0
+      ? 'gatehouse audit: no JS/TS source files found; nothing was checked.'
+      : result.findings.length === 0
       ? `gatehouse audit: ${result.files} file(s), no findings (${seconds}s${result.suppressed > 0 ? `, ${result.suppressed} suppressed` : ''}).`
       : `gatehouse audit: ${result.files} file(s), ${result.findings.length} finding(s): ${counts} (${seconds}s${result.suppressed > 0 ? `, ${result.suppressed} suppressed` : ''}).`,
   );
