@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { getTestInstance, type TestInstance } from './helpers.js';
 import { freshPostgres, hasPostgres } from './services.js';
-import { getJwtInstance } from './jwt-helpers.js';
+import { ACCESS, cookiesOf, getJwtInstance, jwtSignIn, refresh } from './jwt-helpers.js';
 
 /**
  * Changes that write several rows are all-or-nothing: an administrative change (role, disable,
@@ -16,7 +16,7 @@ const databases = [
   { name: 'PostgreSQL', dialect: 'postgres' as const, enabled: hasPostgres, url: freshPostgres },
 ];
 
-type Fault = { table: 'gatehouse_sessions' | 'gatehouse_auth_events' | 'gatehouse_recovery_codes' | 'gatehouse_signing_keys'; on: 'INSERT' | 'DELETE' | 'UPDATE'; when?: string };
+type Fault = { table: 'gatehouse_sessions' | 'gatehouse_auth_events' | 'gatehouse_recovery_codes' | 'gatehouse_signing_keys' | 'gatehouse_revocations'; on: 'INSERT' | 'DELETE' | 'UPDATE'; when?: string };
 
 for (const db of databases) {
   describe.runIf(db.enabled)(`all-or-nothing changes on ${db.name}`, () => {
@@ -204,6 +204,54 @@ for (const db of databases) {
         const { superseded } = await jwt.auth.jwt!.rotateKeys();
         expect(superseded).toEqual([before[0]!.kid]);
         expect(await rotations()).toBe(1);
+      } finally {
+        await jwt.close();
+        await dropIt();
+      }
+    });
+
+    it('JWT mode: a recovery sign-in whose revocations cannot be written changes nothing; the retry refuses the other devices\' access tokens at once', async () => {
+      const { url, drop: dropIt } = await db.url();
+      const jwt = await getJwtInstance({ databaseUrl: url });
+      try {
+        const email = `jwt-recover-${db.name}@example.com`;
+        const owner = await jwtSignIn(jwt, email);
+        const { codes } = (await (await jwt.request('/auth/recovery-codes', { method: 'POST', cookie: owner.cookie })).json()) as { codes: string[] };
+        const thief = await jwtSignIn(jwt, email);
+        const status = async (cookie: string) => (await jwt.request('/auth/session', { cookie })).status;
+        await fail({ table: 'gatehouse_revocations', on: 'INSERT' }, jwt);
+        const res = await jwt.request('/auth/recovery/sign-in', { method: 'POST', body: JSON.stringify({ email, code: codes[0] }), ip: '198.51.100.90' });
+        // Before: 503, yet the code was burnt, the sessions deleted, and the thief's token still worked.
+        expect(res.status).toBe(503);
+        expect(await (await jwt.auth.storage()).countRecoveryCodes(owner.userId)).toBe(10);
+        expect(await status(thief.cookie)).toBe(200);
+        await heal(jwt);
+        expect((await jwt.request('/auth/recovery/sign-in', { method: 'POST', body: JSON.stringify({ email, code: codes[0] }), ip: '198.51.100.91' })).status).toBe(200);
+        expect(await status(thief.cookie)).toBe(401);
+      } finally {
+        await jwt.close();
+        await dropIt();
+      }
+    });
+
+    it.runIf(db.dialect === 'postgres')('JWT mode: a refresh that reads the role while a demotion commits never signs the old role', async () => {
+      const { url, drop: dropIt } = await db.url();
+      const jwt = await getJwtInstance({ databaseUrl: url, now: () => Date.now() });
+      try {
+        const victim = await jwtSignIn(jwt, 'demoted@example.com', 'admin');
+        // Widens the window between the revocation's time (inside the transaction) and the commit.
+        await sql.raw(`CREATE FUNCTION gh_slow() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END; $$ LANGUAGE plpgsql`).execute(jwt.database.kysely);
+        await sql.raw(`CREATE TRIGGER gh_slow BEFORE INSERT ON gatehouse_revocations FOR EACH ROW EXECUTE FUNCTION gh_slow()`).execute(jwt.database.kysely);
+        const demotion = jwt.auth.users.setRole(victim.userId, 'member', { userId: null, role: null });
+        await new Promise((r) => setTimeout(r, 200));
+        const refreshed = await refresh(jwt, victim.refresh);
+        await demotion;
+        await sql.raw(`DROP FUNCTION gh_slow() CASCADE`).execute(jwt.database.kysely);
+        const token = cookiesOf(refreshed.headers).values[ACCESS];
+        if (token !== undefined) {
+          // Before: this token said "admin" and the admin API answered 200 for 15 minutes.
+          expect((await jwt.request('/auth/admin/users', { cookie: `${ACCESS}=${token}` })).status).not.toBe(200);
+        }
       } finally {
         await jwt.close();
         await dropIt();

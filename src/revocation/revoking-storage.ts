@@ -40,24 +40,33 @@ export function withRevocations(store: Storage, revoker: Revoker): Storage {
     async changeUser(change) {
       // The revocation rows commit with the change (a process killed in between leaves neither);
       // the other instances hear of them once it committed.
-      let records: RevocationRecord[] = [];
+      let sessions: RevocationRecord[] = [];
+      let userChanged = false;
       const result = await store.changeUser({
         ...change,
         revocations: ({ patch, endedSessions }) => {
-          records = [
-            ...(patch.role !== undefined || patch.disabled === true || patch.name !== undefined ? [revoker.record('user', change.userId)] : []),
-            ...endedSessions.map((id) => revoker.record('session', id)),
-          ];
-          return records;
+          userChanged = patch.role !== undefined || patch.disabled === true || patch.name !== undefined;
+          sessions = endedSessions.map((id) => revoker.record('session', id));
+          return [...(userChanged ? [revoker.record('user', change.userId)] : []), ...sessions];
         },
       });
-      if (result.changed) await revoker.announce(records);
+      if (!result.changed) return result;
+      await revoker.announce(sessions);
+      // The user's "not before" once more, stamped AFTER the commit: the row written inside the
+      // transaction carries a time from before it, and a refresh reading the old role between
+      // that time and the commit would sign it with an issue time the check accepts (AUTHZ-05).
+      if (userChanged) await revoke('user', change.userId);
       return result;
     },
     async createSessionWithEvent(session, event, passkeyUse, recovery) {
-      const started = await store.createSessionWithEvent(session, event, passkeyUse, recovery);
-      // A recovery sign-in ended the account's other sessions in its transaction.
-      for (const id of started.endedSessions ?? []) await revoke('session', id);
+      if (recovery === undefined) return store.createSessionWithEvent(session, event, passkeyUse);
+      // A recovery sign-in ends the account's other sessions: their revocations commit with it.
+      let records: RevocationRecord[] = [];
+      const started = await store.createSessionWithEvent(session, event, passkeyUse, {
+        ...recovery,
+        revocations: (endedSessions) => (records = endedSessions.map((id) => revoker.record('session', id))),
+      });
+      if (started.recoveryCodeUsed === true) await revoker.announce(records);
       return started;
     },
   };

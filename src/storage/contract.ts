@@ -144,6 +144,8 @@ export interface RecoveryUse {
   codeHashes: string[];
   /** `recovery.code_used`; its data gets `sessionsEnded` and `codesLeft` in the transaction. */
   event: NewAuthEvent;
+  /** Revocation rows for the sessions it ends, written in the same transaction (the revocations layer sets this). */
+  revocations?: (endedSessions: string[]) => RevocationRecord[];
 }
 
 export interface Storage extends PasskeyStorage, OAuthStorage, JwtStorage {

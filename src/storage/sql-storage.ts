@@ -222,6 +222,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
       const codesLeft = await countOwned(trx, 'gatehouse_recovery_codes', user.id);
       const used = { ...recovery.event, data: { ...recovery.event.data, sessionsEnded: endedSessions.length, codesLeft } };
       await trx.insertInto('gatehouse_auth_events').values(eventValues(used)).execute();
+      for (const revocation of recovery.revocations?.(endedSessions) ?? []) await insertRevocationIn(trx, revocation);
       await trx.insertInto('gatehouse_sessions').values(sessionValues(s)).execute();
       await trx.insertInto('gatehouse_auth_events').values(eventValues(e)).execute();
       return { user, passkeyUseRecorded: false, recoveryCodeUsed: true, endedSessions };
