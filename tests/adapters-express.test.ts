@@ -31,6 +31,10 @@ beforeAll(async () => {
   e.get('/api/whoami', async (req, res) => {
     res.json({ signedIn: (await gatehouse.getSession(req)) !== null });
   });
+  // An upstream API client's error, e.g. a payment provider refusing the SERVER's key.
+  e.get('/api/upstream', () => {
+    throw Object.assign(new Error('Request failed with status code 401'), { status: 401, statusCode: 401 });
+  });
   e.use(gatehouse.errorHandler);
   app = e;
 });
@@ -69,6 +73,10 @@ describe('gatehouse/express', () => {
     const large = await post(JSON.stringify({ title: 'x'.repeat(200_000) }));
     expect(large.status).toBe(413);
     expect(await large.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than 102400 bytes.' } });
+    // Not Express's own (no `expose`): the server's problem, a 500, never the upstream's 401.
+    const upstream = await fetch(`${world.origin}/api/upstream`);
+    expect(upstream.status).toBe(500);
+    expect(await upstream.json()).toMatchObject({ error: { code: 'INTERNAL_ERROR' } });
   });
 
   it('says to mount it before the body parser when the body was already read', async () => {

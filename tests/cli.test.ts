@@ -111,15 +111,22 @@ describe('gatehouse CLI, outside a project folder', { timeout: 120_000 }, () => 
     expect(await inFolder(elsewhere, '--version')).toMatchObject({ code: 0, stdout: `gatehouse ${version}\n` });
   });
 
-  it('a JWT channel or strategy without the secret is a usage error saying what to set (not a silent database-mode run)', async () => {
-    for (const env of [{ GATEHOUSE_JWT_CHANNEL: 'myapp_revocations' }, { GATEHOUSE_SESSION_STRATEGY: 'jwt' }]) {
-      const result = await run(process.execPath, [cli, 'users', 'list'], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl, ...env } }).then(
-        () => ({ code: 0, stderr: '' }),
+  it('a JWT channel or strategy without the secret: a usage error for commands that revoke, nothing for the others; no origin warning in production', async () => {
+    const withEnv = (env: Record<string, string>, ...args: string[]) =>
+      run(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl, ...env } }).then(
+        ({ stderr }) => ({ code: 0, stderr }),
         (error: { code: number; stderr: string }) => error,
       );
+    for (const env of [{ GATEHOUSE_JWT_CHANNEL: 'myapp_revocations' }, { GATEHOUSE_SESSION_STRATEGY: 'jwt' }]) {
+      const result = await withEnv(env, 'users', 'disable', '--email', 'nobody@example.com');
       expect(result.code, JSON.stringify(env)).toBe(2);
       expect(result.stderr).toContain('JWT-mode servers need the CLI in JWT mode too: set GATEHOUSE_SESSION_STRATEGY=jwt and GATEHOUSE_JWT_SECRET');
     }
+    // A release step without runtime secrets can still migrate.
+    expect(await withEnv({ GATEHOUSE_SESSION_STRATEGY: 'jwt' }, 'migrate', '--status')).toMatchObject({ code: 0 });
+    const production = await withEnv({ NODE_ENV: 'production' }, 'users', 'list');
+    expect(production.code).toBe(0);
+    expect(production.stderr).not.toContain('local development origin');
   });
 
   it('on a database that was never migrated, says to run migrate (not "try again shortly")', async () => {

@@ -38,6 +38,7 @@ describe('configuration mistakes fail at startup with a message saying what to f
     ['unsupported URL quoted as given', { database: 'file:./data/app.db' }, /"file:\.\/data\/app\.db" is not supported/],
     ['a Redis URL with another scheme', { rateLimit: { redis: 'https://127.0.0.1:6379' } }, /rateLimit\.redis "https:\/\/127\.0\.0\.1:6379" is not a Redis URL: write redis:\/\/host:6379/],
     ['a Redis "URL" that is a host name, password hidden', { rateLimit: { redis: 'http://:pw@cache:6379' } }, /"http:\/\/\*\*\*@cache:6379" is not a Redis URL/],
+    ['a Redis URL with another scheme, for JWT mode', { session: { strategy: 'jwt' }, jwt: { secret: 'x'.repeat(40), redis: 'tcp://cache:6379' } }, /jwt\.redis "tcp:\/\/cache:6379" is not a Redis URL/],
     ['no database at all', { database: undefined }, /database is required: pass/],
     ['origin without a scheme', { origin: 'localhost:3000' }, /use http:\/\/localhost:3000$/],
     ['origin with another scheme', { origin: 'ftp://app.example.com' }, /use https:\/\/app\.example\.com$/],
@@ -57,6 +58,15 @@ describe('configuration mistakes fail at startup with a message saying what to f
   it('accepts the SQLite URL spellings that are not ambiguous', async () => {
     const { databaseKind } = await import('../src/storage/database.js');
     for (const url of ['sqlite::memory:', 'sqlite:./data/app.db', 'sqlite:app.db', 'sqlite:/srv/app.db', 'sqlite:///srv/app.db']) expect(databaseKind(url), url).toBe('sqlite');
+  });
+
+  it('accepts every Redis form ioredis takes: redis:// and rediss:// URLs, host:port, //host:port, a socket path; and allowCrossOrigin: false', () => {
+    for (const redis of ['redis://127.0.0.1:6379/9', 'REDISS://cache:6380', '127.0.0.1:6379', 'localhost:6379', '//127.0.0.1:6379/9', '/var/run/redis/redis.sock']) {
+      const auth = createGatehouse({ ...base, rateLimit: { redis } });
+      expect(auth.config.origins, redis).toEqual(['https://app.example.com']);
+      void auth.close();
+    }
+    expect(() => createGatehouse({ ...base, passkeys: { allowCrossOrigin: false } })).not.toThrow();
   });
 
   it('accepts http://localhost for development', () => {

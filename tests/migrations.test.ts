@@ -80,6 +80,41 @@ for (const db of databases) {
   });
 }
 
+describe('an up-to-date database', () => {
+  it('two instances of one process migrating an up-to-date SQLite file at once: both succeed, nothing is locked', async () => {
+    const url = `sqlite:${join(dir, 'up-to-date.db')}`;
+    const a = await openDatabase(url);
+    const b = await openDatabase(url);
+    try {
+      await migrate(a);
+      // Before: the second waited for the first's write lock (busy_timeout blocks the thread), then failed "database is locked".
+      const results = await Promise.all([migrate(a), migrate(b)]);
+      expect(results).toEqual([{ applied: [] }, { applied: [] }]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it.runIf(hasPostgres)('PostgreSQL: another schema\'s gatehouse_migrations later on the search_path is not read as ours', async () => {
+    const { url, drop } = await freshPostgres();
+    const decoy = `gh_decoy_newer_${Math.random().toString(36).slice(2, 8)}`;
+    const admin = await openDatabase(url);
+    await sql.raw(`create schema ${decoy}; create table ${decoy}.gatehouse_migrations (name varchar(255), timestamp varchar(255)); insert into ${decoy}.gatehouse_migrations values ('0099_elsewhere', 'x')`).execute(admin.kysely);
+    await admin.close();
+    const withDecoy = new URL(url);
+    withDecoy.searchParams.set('options', `${withDecoy.searchParams.get('options') ?? ''},${decoy}`);
+    const database = await openDatabase(withDecoy.toString());
+    try {
+      expect((await migrate(database)).applied).toContain('0001_foundation');
+    } finally {
+      await sql.raw(`drop schema ${decoy} cascade`).execute(database.kysely);
+      await database.close();
+      await drop();
+    }
+  });
+});
+
 describe('several processes migrating one SQLite file at once', { timeout: 120_000 }, () => {
   it('all succeed, and the schema is applied once', async () => {
     for (let round = 0; round < 3; round++) {

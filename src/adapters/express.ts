@@ -48,17 +48,19 @@ export interface ExpressAdapter {
 
 /**
  * Express's own client errors (body-parser's malformed JSON or oversized body, http-errors'
- * `createError(404)`): a 4xx `status` with `expose`. They keep their status in the JSON error
- * shape instead of becoming a 500 ("unexpected error" in the log). Null for anything else.
+ * `createError(404)`): a 4xx `status` with `expose: true`, which http-errors sets for client
+ * errors. They keep their status in the JSON error shape instead of becoming a 500. Null for
+ * anything else: an upstream client's error with a 401 `status` (a bad API key of the SERVER's)
+ * stays a 500, logged.
  */
 function clientError(error: unknown): AuthError | null {
   if (error instanceof AuthError || typeof error !== 'object' || error === null) return null;
   const { status, statusCode, expose, type, limit, message } = error as Record<string, unknown>;
   const code = typeof status === 'number' ? status : statusCode;
-  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499) return null;
+  if (expose !== true || typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499) return null;
   if (type === 'entity.parse.failed') return new BadRequestError('INVALID_JSON', 'The request body is not valid JSON.');
   if (code === 413 && typeof limit === 'number') return new PayloadTooLargeError(limit);
-  const text = expose === true && typeof message === 'string' && message !== '' ? message : 'The request could not be processed.';
+  const text = typeof message === 'string' && message !== '' ? message : 'The request could not be processed.';
   return new AuthError(code === 400 ? 'BAD_REQUEST' : `HTTP_${code}`, code, text);
 }
 

@@ -42,8 +42,9 @@ async function userByEmail(auth: Gatehouse, address: string): Promise<UserRecord
   return user;
 }
 
-function config(values: Record<string, string | boolean | undefined>) {
-  return loadCliConfig({ 'database-url': str(values, 'database-url'), config: str(values, 'config') });
+/** `revokes`: the command ends sessions or changes accounts, so JWT-mode servers must hear of it. */
+function config(values: Record<string, string | boolean | undefined>, { revokes = false }: { revokes?: boolean } = {}) {
+  return loadCliConfig({ 'database-url': str(values, 'database-url'), config: str(values, 'config') }, { revokes });
 }
 
 const JWT_COMMANDS: Command[] = jwtCommands({ common, config });
@@ -105,7 +106,7 @@ export const COMMANDS: Command[] = [
     usage: 'gatehouse users set-role --email E --role R',
     options: { ...common, ...email, role: { type: 'string', description: 'The new role' } },
     async run(values) {
-      await withGatehouse(await config(values), async (auth) => {
+      await withGatehouse(await config(values, { revokes: true }), async (auth) => {
         const user = await userByEmail(auth, required(values, 'email'));
         const updated = await auth.users.setRole(user.id, required(values, 'role'), SYSTEM_ACTOR);
         console.log(`${updated.email}: role ${user.role} -> ${updated.role}`);
@@ -119,7 +120,7 @@ export const COMMANDS: Command[] = [
       usage: `gatehouse users ${verb} --email E`,
       options: { ...common, ...email },
       async run(values) {
-        await withGatehouse(await config(values), async (auth) => {
+        await withGatehouse(await config(values, { revokes: true }), async (auth) => {
           const user = await userByEmail(auth, required(values, 'email'));
           await auth.users.setDisabled(user.id, verb === 'disable', SYSTEM_ACTOR);
           console.log(`${user.email}: ${verb}d`);
@@ -133,7 +134,7 @@ export const COMMANDS: Command[] = [
     usage: 'gatehouse sessions revoke --email E',
     options: { ...common, ...email },
     async run(values) {
-      await withGatehouse(await config(values), async (auth) => {
+      await withGatehouse(await config(values, { revokes: true }), async (auth) => {
         const user = await userByEmail(auth, required(values, 'email'));
         const count = await auth.users.revokeSessions(user.id, SYSTEM_ACTOR);
         console.log(`${user.email}: ended ${count} session(s)`);

@@ -39,7 +39,7 @@ const CONFIG_FILES = ['gatehouse.config.js', 'gatehouse.config.mjs', 'gatehouse.
  * gatehouse.config.{js,mjs,ts,mts} in the current folder whose default export may hold
  * `authz` (your roles) and `databaseUrl`.
  */
-export async function loadCliConfig(flags: { 'database-url'?: string; config?: string }): Promise<CliConfig> {
+export async function loadCliConfig(flags: { 'database-url'?: string; config?: string }, { revokes = false }: { revokes?: boolean } = {}): Promise<CliConfig> {
   const file = flags.config ?? CONFIG_FILES.find((f) => existsSync(resolve(f)));
   let fromFile: Partial<CliConfig> = {};
   if (file !== undefined) {
@@ -61,7 +61,8 @@ export async function loadCliConfig(flags: { 'database-url'?: string; config?: s
   // JWT mode: GATEHOUSE_SESSION_STRATEGY=jwt + GATEHOUSE_JWT_SECRET (+ REDIS_URL for the feed), or `jwt` in the config file.
   const secret = process.env.GATEHOUSE_JWT_SECRET;
   const wantsJwt = process.env.GATEHOUSE_SESSION_STRATEGY === 'jwt' || Boolean(process.env.GATEHOUSE_JWT_CHANNEL);
-  if (wantsJwt && (process.env.GATEHOUSE_SESSION_STRATEGY !== 'jwt' || !secret) && fromFile.jwt === undefined) {
+  // Only for commands that revoke: `migrate` in a release step without runtime secrets, `users list`, `events` need no JWT mode.
+  if (revokes && wantsJwt && (process.env.GATEHOUSE_SESSION_STRATEGY !== 'jwt' || !secret) && fromFile.jwt === undefined) {
     // Run in database mode, the CLI would publish on the default channel, with revocations that
     // live only as long as a session-cache entry: JWT-mode servers would miss them or, minutes
     // later, accept the revoked access tokens again.
@@ -87,7 +88,9 @@ export async function withGatehouse<T>(config: CliConfig, run: (auth: Gatehouse,
   try {
     const auth = createGatehouse({
       database,
-      origin: 'http://localhost',
+      // Never served: no request reaches the CLI. Not a localhost origin, which a production
+      // environment (NODE_ENV=production) would warn about on every command.
+      origin: 'https://gatehouse-cli.invalid',
       ...(config.authz ? { authz: config.authz } : {}),
       ...(config.jwt ? { session: { strategy: 'jwt' as const }, jwt: { ...config.jwt, redis: config.jwt.redis ?? config.redis } } : {}),
       // The revocation feed of database mode goes through the rate limiter's Redis, as on the servers.

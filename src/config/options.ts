@@ -37,8 +37,8 @@ export interface PasskeyOptions {
    * refused. A cross-origin ceremony that names no top origin (Safari) is always refused.
    */
   topOrigins?: string[];
-  /** Replaced by `topOrigins` (a yes/no could not say WHICH sites may embed you); setting it fails at startup. */
-  allowCrossOrigin?: never;
+  /** Replaced by `topOrigins` (a yes/no could not say WHICH sites may embed you); `true` fails at startup, `false` is the default. */
+  allowCrossOrigin?: false;
 }
 
 export interface JwtOptions {

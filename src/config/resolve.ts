@@ -166,18 +166,15 @@ function checkOrigin(origin: string): string {
 }
 
 /**
- * A Redis given as a URL must be one: `https://host:6379` was accepted and failed later as
- * "connect ENOENT //host:6379", far from the mistake. (A client object is taken as it is.)
+ * A Redis URL with another scheme (`https://host:6379`) was accepted and failed later as
+ * "connect ENOENT //host:6379", far from the mistake. Every form ioredis takes still passes:
+ * `redis://` and `rediss://` URLs, `host:port`, `//host:port`, a port, a socket path. (A client
+ * object is taken as it is.)
  */
 function checkRedisUrl(where: string, redis: unknown): void {
   if (redis === undefined || typeof redis !== 'string') return;
-  let url: URL | undefined;
-  try {
-    url = new URL(redis);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(redis)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'redis' && scheme !== 'rediss') {
     const shown = redis.replace(/\/\/[^@/]*@/, '//***@');
     throw new ConfigurationError(`${where} "${shown}" is not a Redis URL: write redis://host:6379 (or rediss://host:6380 for TLS), with /N for a database number.`);
   }
@@ -212,7 +209,8 @@ function checkTrustedProxy(entry: string): void {
  */
 function resolvePasskeys(options: GatehouseOptions, origins: readonly string[]): ResolvedConfig['passkeys'] {
   const p = options.passkeys ?? {};
-  if ((p as { allowCrossOrigin?: unknown }).allowCrossOrigin !== undefined) {
+  // `false` was the default and means what no option means; only `true` asked for something gone.
+  if ((p as { allowCrossOrigin?: unknown }).allowCrossOrigin === true) {
     throw new ConfigurationError(
       'passkeys.allowCrossOrigin was replaced by passkeys.topOrigins: list the exact origins allowed to embed your sign-in in an iframe, e.g. topOrigins: ["https://portal.example.com"] (or remove the option).',
     );

@@ -76,12 +76,17 @@ export class NewerSchemaError extends Error {
   }
 }
 
-/** Names of applied migrations this version does not ship (a newer Gatehouse applied them). */
+/**
+ * Names of applied migrations this version does not ship (a newer Gatehouse applied them). On
+ * PostgreSQL the table is read in the connection's current schema, as the migrator does: a
+ * `gatehouse_migrations` of another schema later on the search_path is not ours.
+ */
 async function unknownMigrations(database: Database): Promise<string[]> {
   const db = database.kysely as unknown as Kysely<{ gatehouse_migrations: { name: string } }>;
   const shipped = new Set(MIGRATIONS.map(([name]) => name));
   try {
-    const rows = await db.selectFrom('gatehouse_migrations').select('name').execute();
+    const schema = database.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
+    const rows = await (schema === undefined ? db : db.withSchema(schema)).selectFrom('gatehouse_migrations').select('name').execute();
     return rows.map((r) => r.name).filter((name) => !shipped.has(name));
   } catch {
     // No bookkeeping table yet: a new database.
@@ -98,6 +103,9 @@ export async function migrate(database: Database, options: MigrateOptions = {}):
   const unknown = await unknownMigrations(database);
   if (unknown.length > 0) throw new NewerSchemaError(unknown, database.description);
   const migrator = await createMigrator(database);
+  // Nothing pending: nothing to lock. (On SQLite the run's transaction takes the write lock; two
+  // instances starting together on an up-to-date file would otherwise wait on each other.)
+  if ((await migrator.getMigrations()).every((m) => m.executedAt !== undefined)) return { applied: [] };
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
     // The run was one transaction: nothing it did stays, including the migrations Kysely reports as done.
