@@ -117,7 +117,8 @@ describe('gatehouse CLI, outside a project folder', { timeout: 120_000 }, () => 
         ({ stderr }) => ({ code: 0, stderr }),
         (error: { code: number; stderr: string }) => error,
       );
-    for (const env of [{ GATEHOUSE_JWT_CHANNEL: 'myapp_revocations' }, { GATEHOUSE_SESSION_STRATEGY: 'jwt' }]) {
+    const partial: Record<string, string>[] = [{ GATEHOUSE_JWT_CHANNEL: 'myapp_revocations' }, { GATEHOUSE_SESSION_STRATEGY: 'jwt' }];
+    for (const env of partial) {
       const result = await withEnv(env, 'users', 'disable', '--email', 'nobody@example.com');
       expect(result.code, JSON.stringify(env)).toBe(2);
       expect(result.stderr).toContain('JWT-mode servers need the CLI in JWT mode too: set GATEHOUSE_SESSION_STRATEGY=jwt and GATEHOUSE_JWT_SECRET');
