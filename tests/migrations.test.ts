@@ -115,6 +115,27 @@ describe('an up-to-date database', () => {
   });
 });
 
+describe('two instances of one process on one SQLite file', () => {
+  it('create accounts at the same time without waiting on each other (users.create writes in one synchronous transaction)', async () => {
+    const url = `sqlite:${join(dir, 'two-instances.db')}`;
+    const a = await openDatabase(url);
+    const b = await openDatabase(url);
+    const auth = [a, b].map((database) => createGatehouse({ database, origin: 'http://localhost:3000', logger: { warn() {}, error() {} } }));
+    try {
+      await auth[0]!.migrate();
+      // Before: a Kysely transaction held the write lock across awaits; the other connection's
+      // busy wait blocked the thread, and half of these failed after 5 s with a 503.
+      const created = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => auth[i % 2]!.users.create({ email: `pair${i}@example.com`, name: `Pair ${i}` })));
+      expect(created.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect((await (await auth[0]!.storage()).listEvents({ limit: 50, type: 'user.created' })).length).toBe(10);
+    } finally {
+      for (const instance of auth) await instance.close();
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('several processes migrating one SQLite file at once', { timeout: 120_000 }, () => {
   it('all succeed, and the schema is applied once', async () => {
     for (let round = 0; round < 3; round++) {

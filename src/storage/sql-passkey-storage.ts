@@ -6,7 +6,7 @@ import type { ChallengesTable, PasskeysTable } from './schema.js';
 import type { Ceremony, ChallengeRecord, CredentialDeviceType, PasskeyRecord, PasskeyStorage } from './contract.js';
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
-import { emailTaken, insertEventsIn, toUser, userRow } from './sql-rows.js';
+import { emailTaken, eventSlots, eventValues, insertEventsIn, toUser, userRow, type EventValues } from './sql-rows.js';
 import { countOwned, deleteKeepingAWayIn, lockClientPending, lockUser } from './sql-credentials.js';
 
 function credentialTaken(): ConflictError {
@@ -64,6 +64,23 @@ function toChallenge(row: Selectable<ChallengesTable>): ChallengeRecord {
 /** The passkey half of the storage contract on Kysely (SQLite and PostgreSQL). */
 export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
   const db = database.kysely;
+
+  // Adding a passkey with its event on SQLite: one synchronous transaction (see createUser).
+  const passkeySlots = {
+    id: slot<string>('id'),
+    user_id: slot<string>('user_id'),
+    public_key: slot<string>('public_key'),
+    counter: slot<number>('counter'),
+    transports: slot<string>('transports'),
+    device_type: slot<string>('device_type'),
+    backed_up: slot<number>('backed_up'),
+    aaguid: slot<string>('aaguid'),
+    name: slot<string>('name'),
+    created_at: slot<number>('created_at'),
+    last_used_at: slot<number | null>('last_used_at'),
+  };
+  const insertPasskeyRow = prepare<PasskeysTable & Record<string, unknown>>(database, db.insertInto('gatehouse_passkeys').values(passkeySlots));
+  const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
 
   // The queries of every passkey sign-in, prepared once (see prepared.ts).
   const consume = prepare<{ bindingHash: string; ceremony: Ceremony; now: number }>(
@@ -164,7 +181,13 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
     insertPasskey: (passkey, events) =>
       guard(async () => {
         try {
+          const { atomically } = database;
           if (events === undefined || events.length === 0) await db.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();
+          else if (atomically !== undefined)
+            await atomically(() => {
+              insertPasskeyRow.runNow({ ...passkeyRow(passkey) });
+              for (const event of events) insertEventRow.runNow(eventValues(event));
+            });
           else
             await db.transaction().execute(async (trx) => {
               await trx.insertInto('gatehouse_passkeys').values(passkeyRow(passkey)).execute();

@@ -67,6 +67,18 @@ function passkeyUseValues(use: PasskeyUse): PasskeyUseValues {
   return { p_id: use.id, p_previous_counter: use.previousCounter, p_counter: use.counter, p_backed_up: use.backedUp ? 1 : 0, p_last_used_at: use.lastUsedAt };
 }
 
+const userSlots = {
+  id: slot<string>('id'),
+  email: slot<string>('email'),
+  email_normalized: slot<string>('email_normalized'),
+  name: slot<string>('name'),
+  role: slot<string>('role'),
+  disabled: slot<number>('disabled'),
+  created_at: slot<number>('created_at'),
+  updated_at: slot<number>('updated_at'),
+  webauthn_user_id: slot<string | null>('webauthn_user_id'),
+};
+
 const sessionSlots = {
   id: slot<string>('id'),
   user_id: slot<string>('user_id'),
@@ -146,6 +158,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
 
   // Every sign-in reads the user, writes the session and an audit event: prepared once too.
   const findUser = prepare<{ id: string }>(database, db.selectFrom('gatehouse_users').selectAll().where('id', '=', slot<string>('id')));
+  const insertUserRow = prepare<Required<Insertable<UsersTable>>>(database, db.insertInto('gatehouse_users').values(userSlots).returningAll());
   const insertSessionRow = prepare<SessionValues>(database, db.insertInto('gatehouse_sessions').values(sessionSlots));
   const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
   // A passkey sign-in also moves the passkey's counter, in the same transaction (WA-11).
@@ -239,6 +252,17 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
       guard(async () => {
         try {
           if (event === undefined) return toUser(await db.insertInto('gatehouse_users').values(userRow(user)).returningAll().executeTakeFirstOrThrow());
+          const { atomically } = database;
+          if (atomically !== undefined) {
+            // SQLite: one synchronous transaction, never holding the write lock across an await
+            // (another connection of the same process waiting for it would block the thread).
+            const row = await atomically(() => {
+              const inserted = insertUserRow.getNow(userRow(user) as Required<Insertable<UsersTable>>);
+              insertEventRow.runNow(eventValues(event));
+              return inserted;
+            });
+            return toUser(row as unknown as Selectable<UsersTable>);
+          }
           return await db.transaction().execute(async (trx) => {
             const row = await trx.insertInto('gatehouse_users').values(userRow(user)).returningAll().executeTakeFirstOrThrow();
             await trx.insertInto('gatehouse_auth_events').values(eventValues(event)).execute();
