@@ -3,7 +3,7 @@ import type { Database } from './database.js';
 import type { GatehouseTables, RefreshTokensTable, RevocationsTable, SigningKeysTable } from './schema.js';
 import type { JwtStorage, RefreshTokenRecord, RevocationRecord, SigningKeyRecord } from './contract.js';
 import { guard, isForeignKeyViolation, isUniqueViolation } from './sql-errors.js';
-import { eventSlots, eventValues, insertEventsIn, type EventValues } from './sql-rows.js';
+import { eventValues, insertEventsIn, prepareEventInsert } from './sql-rows.js';
 import { prepare, slot } from './prepared.js';
 
 const num = (value: number | null): number | null => (value === null ? null : Number(value));
@@ -103,7 +103,7 @@ export function createSqlJwtStorage(database: Database): JwtStorage {
       .where('superseded_at', 'is', null)
       .returning('kid'),
   );
-  const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
+  const insertEventRow = prepareEventInsert(database);
   return {
     insertSigningKey: (k) =>
       guard(async () => {

@@ -6,7 +6,7 @@ import type { ChallengesTable, PasskeysTable } from './schema.js';
 import type { Ceremony, ChallengeRecord, CredentialDeviceType, PasskeyRecord, PasskeyStorage } from './contract.js';
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation } from './sql-errors.js';
-import { emailTaken, eventSlots, eventValues, insertEventsIn, toUser, userRow, type EventValues } from './sql-rows.js';
+import { emailTaken, eventValues, insertEventsIn, prepareEventInsert, toUser, userRow } from './sql-rows.js';
 import { countOwned, deleteKeepingAWayIn, lockClientPending, lockUser } from './sql-credentials.js';
 
 function credentialTaken(): ConflictError {
@@ -80,7 +80,7 @@ export function createSqlPasskeyStorage(database: Database): PasskeyStorage {
     last_used_at: slot<number | null>('last_used_at'),
   };
   const insertPasskeyRow = prepare<PasskeysTable & Record<string, unknown>>(database, db.insertInto('gatehouse_passkeys').values(passkeySlots));
-  const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
+  const insertEventRow = prepareEventInsert(database);
 
   // The queries of every passkey sign-in, prepared once (see prepared.ts).
   const consume = prepare<{ bindingHash: string; ceremony: Ceremony; now: number }>(

@@ -1,51 +1,32 @@
 import type { Insertable, Selectable } from 'kysely';
 import { prepare, slot } from './prepared.js';
 import { guard, isUniqueViolation, unavailable } from './sql-errors.js';
-import { emailTaken, eventSlots, eventValues, normalizeEmail, splitAmr, toUser, userRow, type EventValues } from './sql-rows.js';
+import {
+  emailTaken,
+  eventValues,
+  normalizeEmail,
+  prepareEventInsert,
+  sessionSlots,
+  splitAmr,
+  sessionValues,
+  toEvent,
+  toSession,
+  toUser,
+  userPatchValues,
+  userRow,
+  userSlots,
+  type EventValues,
+  type SessionValues,
+} from './sql-rows.js';
 import { createSqlOAuthStorage } from './sql-oauth-storage.js';
 import { createSqlPasskeyStorage } from './sql-passkey-storage.js';
 import { createSqlJwtStorage } from './sql-jwt-storage.js';
 import type { Database } from './database.js';
-import type { AuthEventsTable, SessionsTable, UsersTable } from './schema.js';
-import type { AuthEventRecord, JwtStorage, NewAuthEvent, UserRecord, OAuthStorage, PasskeyStorage, PasskeyUse, RecoveryUse, SessionRecord, SessionStart, SessionWithUser, Storage, UserPatch } from './contract.js';
+import type { UsersTable } from './schema.js';
+import type { JwtStorage, NewAuthEvent, UserRecord, OAuthStorage, PasskeyStorage, PasskeyUse, RecoveryUse, SessionRecord, SessionStart, SessionWithUser, Storage } from './contract.js';
 import { countOwned, lockUser } from './sql-credentials.js';
 import { insertRevocationIn } from './sql-jwt-storage.js';
 import { sql } from 'kysely';
-
-function toSession(row: Selectable<SessionsTable>): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    secretHash: row.secret_hash,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    expiresAt: row.expires_at,
-    absoluteExpiresAt: row.absolute_expires_at,
-    authTime: row.auth_time,
-    amr: splitAmr(row.amr),
-    ip: row.ip,
-    userAgent: row.user_agent,
-  };
-}
-
-function toEvent(row: Selectable<AuthEventsTable>): AuthEventRecord {
-  let data: Record<string, unknown> | null = null;
-  if (row.data !== null) {
-    const parsed: unknown = JSON.parse(row.data);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) data = parsed as Record<string, unknown>;
-  }
-  return {
-    id: Number(row.id),
-    type: row.type,
-    userId: row.user_id,
-    actorId: row.actor_id,
-    sessionId: row.session_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    data,
-    createdAt: row.created_at,
-  };
-}
 
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -53,7 +34,6 @@ function escapeLike(value: string): string {
 
 // Every column named, nullable ones included (Insertable makes those optional): the prepared
 // statements bind each slot by name.
-type SessionValues = Required<Insertable<SessionsTable>>;
 type PrefixedEventValues = { [K in keyof EventValues as `e_${K}`]: EventValues[K] };
 interface PasskeyUseValues extends Record<string, unknown> {
   p_id: string;
@@ -67,64 +47,12 @@ function passkeyUseValues(use: PasskeyUse): PasskeyUseValues {
   return { p_id: use.id, p_previous_counter: use.previousCounter, p_counter: use.counter, p_backed_up: use.backedUp ? 1 : 0, p_last_used_at: use.lastUsedAt };
 }
 
-const userSlots = {
-  id: slot<string>('id'),
-  email: slot<string>('email'),
-  email_normalized: slot<string>('email_normalized'),
-  name: slot<string>('name'),
-  role: slot<string>('role'),
-  disabled: slot<number>('disabled'),
-  created_at: slot<number>('created_at'),
-  updated_at: slot<number>('updated_at'),
-  webauthn_user_id: slot<string | null>('webauthn_user_id'),
-};
-
-const sessionSlots = {
-  id: slot<string>('id'),
-  user_id: slot<string>('user_id'),
-  secret_hash: slot<string>('secret_hash'),
-  created_at: slot<number>('created_at'),
-  last_seen_at: slot<number>('last_seen_at'),
-  expires_at: slot<number>('expires_at'),
-  absolute_expires_at: slot<number>('absolute_expires_at'),
-  auth_time: slot<number>('auth_time'),
-  amr: slot<string>('amr'),
-  ip: slot<string | null>('ip'),
-  user_agent: slot<string | null>('user_agent'),
-};
-
-
-function sessionValues(s: SessionRecord): SessionValues {
-  return {
-    id: s.id,
-    user_id: s.userId,
-    secret_hash: s.secretHash,
-    created_at: s.createdAt,
-    last_seen_at: s.lastSeenAt,
-    expires_at: s.expiresAt,
-    absolute_expires_at: s.absoluteExpiresAt,
-    auth_time: s.authTime,
-    amr: s.amr.join(' '),
-    ip: s.ip,
-    user_agent: s.userAgent,
-  };
-}
-
 /** Thrown inside a recovery sign-in's transaction to roll the burnt code back. */
 class RecoveryRefused extends Error {
   constructor(readonly user: UserRecord | null) {
     super('recovery refused');
   }
 }
-
-function userPatchValues(patch: UserPatch, now: number): Partial<UsersTable> {
-  const values: Partial<UsersTable> = { updated_at: now };
-  if (patch.role !== undefined) values.role = patch.role;
-  if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
-  if (patch.name !== undefined) values.name = patch.name;
-  return values;
-}
-
 
 /** The storage contract on Kysely, for SQLite (better-sqlite3) and PostgreSQL (pg). */
 export function createSqlStorage(database: Database): Storage {
@@ -160,7 +88,7 @@ function createSqlCoreStorage(database: Database): Omit<Storage, keyof PasskeySt
   const findUser = prepare<{ id: string }>(database, db.selectFrom('gatehouse_users').selectAll().where('id', '=', slot<string>('id')));
   const insertUserRow = prepare<Required<Insertable<UsersTable>>>(database, db.insertInto('gatehouse_users').values(userSlots).returningAll());
   const insertSessionRow = prepare<SessionValues>(database, db.insertInto('gatehouse_sessions').values(sessionSlots));
-  const insertEventRow = prepare<EventValues>(database, db.insertInto('gatehouse_auth_events').values(eventSlots));
+  const insertEventRow = prepareEventInsert(database);
   // A passkey sign-in also moves the passkey's counter, in the same transaction (WA-11).
   const recordUse = prepare<PasskeyUseValues>(
     database,
