@@ -237,6 +237,54 @@ describe.runIf(hasChromium)('passkeys in a real browser (demo app, virtual authe
     expect(await sessionStatus()).toBe(200);
   });
 
+  it('renews a waiting autofill request before its challenge expires: a sign-in page left open still signs in', async () => {
+    // A context of its own, so its fake clock stays out of the other tests; a second virtual
+    // authenticator holds a copy of the laptop's passkey.
+    const own = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await own.clock.install();
+    const tab = await own.newPage();
+    tab.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    const tabCdp = await own.newCDPSession(tab);
+    await tabCdp.send('WebAuthn.enable');
+    const copy = await addVirtualAuthenticator(tabCdp, 'internal');
+    for (const credential of await credentials(laptop)) await tabCdp.send('WebAuthn.addCredential', { authenticatorId: copy, credential });
+    await tabCdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: copy, enabled: false });
+    const pendingLogins = async () => (await sql<{ challenge: string }>`select challenge from gatehouse_challenges where ceremony = 'login'`.execute(database.kysely)).rows.map((r) => r.challenge);
+    const optionsServed = () => count('POST /auth/passkeys/login/options 200');
+    try {
+      const before = optionsServed();
+      const pendingBefore = await pendingLogins();
+      await tab.goto(url('/auth/sign-in'));
+      await expect.poll(optionsServed).toBe(before + 1);
+      const [first] = (await pendingLogins()).filter((c) => !pendingBefore.includes(c));
+      expect(first).toBeDefined();
+
+      // 4.5 minutes on, in the page and on the server: the client asks for a new challenge, which
+      // replaces this browser's pending one (the first would expire at 5 minutes, unanswerable).
+      clockOffset = 4.5 * MINUTE;
+      await tab.clock.fastForward(4.5 * MINUTE);
+      await expect.poll(optionsServed).toBe(before + 2);
+      const renewed = (await pendingLogins()).filter((c) => !pendingBefore.includes(c));
+      expect(renewed).toHaveLength(1);
+      expect(renewed[0]).not.toBe(first);
+
+      // Past the first challenge's lifetime, the user picks the passkey (presence on: the next
+      // renewal's request is answered at once) and is signed in.
+      clockOffset = 6 * MINUTE;
+      await tabCdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: copy, enabled: true });
+      const verified = count('POST /auth/passkeys/login/verify 200');
+      await Promise.all([tab.waitForURL(url('/auth/account')), tab.clock.fastForward(4.5 * MINUTE)]);
+      expect(count('POST /auth/passkeys/login/verify 200')).toBe(verified + 1);
+      expect(count('POST /auth/passkeys/login/verify 400')).toBe(0); // never CEREMONY_EXPIRED
+      await tab.goto(url('/'));
+      await tab.click('[data-action="sign-out"]');
+      await tab.locator('nav .who', { hasText: 'Not signed in' }).waitFor();
+    } finally {
+      clockOffset = 0;
+      await own.close();
+    }
+  });
+
   it('adds a second passkey from a second authenticator, and renames it', async () => {
     securityKey = await addAuthenticator('usb');
     // Only the security key answers; the laptop already holds a passkey for this account (excludeCredentials).

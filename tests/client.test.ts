@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deletePasskey, GatehouseClientError, generateRecoveryCodes, getSession, listPasskeys, signInWithPasskey, signInWithRecoveryCode, signOut } from '../src/client/index.js';
 import { parseRetryAfter } from '../src/client/http.js';
+import { autofillRenewalDelay } from '../src/client/ceremonies.js';
 import { getTestInstance, ORIGIN, type TestInstance } from './helpers.js';
 
 /**
@@ -147,6 +148,14 @@ describe('gatehouse/client over HTTP', () => {
     expect(await failure(signInWithPasskey())).toMatchObject({ code: 'UNSUPPORTED' });
     expect(await failure(signInWithPasskey({ autofill: true }))).toMatchObject({ code: 'UNSUPPORTED' });
     expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('renews an autofill request 30 s before its challenge expires (halfway for a short one)', () => {
+    expect(autofillRenewalDelay(300_000)).toBe(270_000);
+    expect(autofillRenewalDelay(30_000)).toBe(15_000);
+    // No timeout in the options (another server): Gatehouse's default lifetime of 5 minutes.
+    expect(autofillRenewalDelay(undefined)).toBe(270_000);
+    expect(autofillRenewalDelay(0)).toBe(270_000);
   });
 
   it('parses Retry-After as seconds or as an HTTP date', () => {

@@ -113,6 +113,9 @@ describe('WA-02/03 challenges are server-side, single-use, bound and expiring', 
     const victim = await account();
     await victim.send('/auth/sign-out');
     const options = await victim.loginOptions();
+    // The options say so: the browser stops waiting when the server would refuse (gatehouse/client renews autofill before).
+    expect(options.timeout).toBe(5 * MINUTE);
+    expect((await new Browser(t).registrationOptions({ email: 'ada@example.com', name: 'Ada' })).timeout).toBe(5 * MINUTE);
     t.clock.advance(5 * MINUTE + 1);
     const res = await victim.verifyLogin(victim.authenticator.authenticate(options));
     expect(await errorCode(res)).toBe('CEREMONY_EXPIRED');

@@ -1,3 +1,4 @@
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { badResponse, callApi, isRecord, type ClientOptions } from './http.js';
 import { isCreationOptions, isRequestOptions, parsePasskey, parseSignIn, type PasskeyInfo, type SignInResult } from './parse.js';
 import { cancelled, createCredential, getAssertion, requireAutofill, requireWebAuthn } from './webauthn.js';
@@ -48,12 +49,52 @@ export async function signInWithPasskey(options: SignInWithPasskeyOptions = {}):
   if (autofill) await requireAutofill();
   else requireWebAuthn();
   const email = options.email?.trim();
-  const optionsJSON = await callApi('POST', '/passkeys/login/options', { basePath, signal, body: email ? { email } : {} });
-  if (!isRequestOptions(optionsJSON)) throw badResponse('sign-in options');
-  if (signal?.aborted) throw cancelled(signal.reason);
-  const response = await getAssertion(optionsJSON, autofill, signal);
+  const requestOptions = async (): Promise<PublicKeyCredentialRequestOptionsJSON> => {
+    const optionsJSON = await callApi('POST', '/passkeys/login/options', { basePath, signal, body: email ? { email } : {} });
+    if (!isRequestOptions(optionsJSON)) throw badResponse('sign-in options');
+    if (signal?.aborted) throw cancelled(signal.reason);
+    return optionsJSON;
+  };
+  const response = autofill ? await renewedAutofill(requestOptions, signal) : await getAssertion(await requestOptions(), false, signal);
   // Once the user has picked a passkey the sign-in completes, even if `signal` fires now.
   return parseSignIn(await callApi('POST', '/passkeys/login/verify', { basePath, body: { response } }));
+}
+
+/** How long before its challenge expires an autofill request is renewed. */
+const RENEW_MARGIN_MS = 30_000;
+/** The challenge lifetime to assume when the options carry no `timeout` (Gatehouse's default). */
+const DEFAULT_CHALLENGE_MS = 5 * 60_000;
+
+/** When to renew an autofill request whose options say `timeout`: 30 s before it ends, or halfway for a short one. */
+export function autofillRenewalDelay(timeout: number | undefined): number {
+  const lifetime = timeout !== undefined && Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CHALLENGE_MS;
+  return Math.max(lifetime - RENEW_MARGIN_MS, lifetime / 2);
+}
+
+/**
+ * An autofill request waits for as long as the page stays open, but its challenge lives only
+ * minutes on the server (`timeout` in the options): a passkey picked after that was refused
+ * with CEREMONY_EXPIRED. So the request is renewed before then, with new options (the server
+ * replaces this browser's pending ceremony) and a new conditional request, which ends the old
+ * one: SimpleWebAuthn runs one WebAuthn request at a time.
+ */
+async function renewedAutofill(requestOptions: () => Promise<PublicKeyCredentialRequestOptionsJSON>, signal: AbortSignal | undefined): Promise<AuthenticationResponseJSON> {
+  for (;;) {
+    const optionsJSON = await requestOptions();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const renew = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), autofillRenewalDelay(optionsJSON.timeout));
+    });
+    const pending = getAssertion(optionsJSON, true, signal);
+    try {
+      const response = await Promise.race([pending, renew]);
+      if (response !== null) return response;
+    } finally {
+      clearTimeout(timer);
+    }
+    // Ended by the next request: its CANCELLED is expected, not an error.
+    pending.catch(() => {});
+  }
 }
 
 /**

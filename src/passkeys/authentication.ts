@@ -23,6 +23,9 @@ export async function createAuthenticationOptions(core: Core, request: Request, 
     challenge: randomBytes(CHALLENGE_BYTES),
     allowCredentials: [],
     userVerification: passkeys.userVerification,
+    // The challenge's lifetime: the browser stops waiting when the server would refuse the answer,
+    // and gatehouse/client renews an autofill request before then.
+    timeout: passkeys.challengeTtlMs,
   });
   const setCookie = await startCeremony(core, { request, ceremony: 'login', challenge: options.challenge, ip });
   return { options, setCookie };

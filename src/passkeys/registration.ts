@@ -47,6 +47,8 @@ export async function createRegistrationOptions(core: Core, subject: Registratio
     excludeCredentials: existing.map((p) => ({ id: p.id, transports: p.transports as never })),
     authenticatorSelection: { residentKey: 'required', userVerification: passkeys.userVerification },
     supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+    // The browser gives up when the server's challenge does (not after SimpleWebAuthn's 60 s default).
+    timeout: passkeys.challengeTtlMs,
   });
   const setCookie = await startCeremony(core, {
     request: subject.request,
