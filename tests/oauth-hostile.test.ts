@@ -290,6 +290,24 @@ describe('protocol attacks (state, iss, mix-up, PKCE, redirects)', () => {
     });
   }
 
+  it('HEAD on the start and callback changes nothing: 405 with Allow: GET, no transaction stored or taken', async () => {
+    const rows = () => t.database.kysely.selectFrom('gatehouse_oauth_transactions').select('id').where('ip', '=', '192.0.2.88').execute();
+    const checker = new OAuthBrowser(t, '192.0.2.88');
+    const head = await checker.send('/auth/oauth/hostile', { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('GET');
+    expect(await rows()).toHaveLength(0);
+    // A real browser's callback still works after a HEAD of the same URL (a prefetcher, a link scanner).
+    const browser = new OAuthBrowser(t, '192.0.2.88');
+    const callback = await browser.authorize(await browser.start('hostile'));
+    expect(await rows()).toHaveLength(1);
+    expect((await browser.send(`${callback.pathname}${callback.search}`, { method: 'HEAD', site: 'cross-site' })).status).toBe(405);
+    expect(await rows()).toHaveLength(1);
+    const res = await browser.callback(callback);
+    expect(res.status).toBe(302);
+    expect(res.headers.getSetCookie().some((c) => c.startsWith('__Host-gatehouse-session='))).toBe(true);
+  });
+
   it('RATE-04: pending transactions per client IP are bounded; the next start is a 429 with Retry-After', async () => {
     for (let i = 0; i < 20; i++) await new OAuthBrowser(t, '192.0.2.77').start('hostile');
     const res = await new OAuthBrowser(t, '192.0.2.77').send('/auth/oauth/hostile', { accept: 'application/json' });

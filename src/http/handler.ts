@@ -98,7 +98,12 @@ export function createHandler(core: Core): Handler {
         const m = compiled.pattern.exec(path);
         if (m === null) continue;
         if (compiled.route.method !== method) {
-          allowed.push(...(compiled.route.method === 'GET' ? ['GET', 'HEAD'] : [compiled.route.method]));
+          allowed.push(...(compiled.route.method !== 'GET' ? [compiled.route.method] : compiled.route.writes === true ? ['GET'] : ['GET', 'HEAD']));
+          continue;
+        }
+        // HEAD must change nothing (RFC 9110 9.3.2), so a GET that writes does not answer it.
+        if (request.method === 'HEAD' && compiled.route.writes === true) {
+          allowed.push('GET');
           continue;
         }
         match = { compiled, values: m.slice(1) };

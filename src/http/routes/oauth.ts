@@ -95,6 +95,7 @@ export const oauthRoutes: Route[] = [
   {
     method: 'GET',
     path: '/oauth/:provider',
+    writes: true,
     // Starting is throttled per client, and pending transactions are bounded per IP (RATE-04).
     limit: 'ceremony',
     async run(ctx) {
@@ -117,6 +118,7 @@ export const oauthRoutes: Route[] = [
   {
     method: 'GET',
     path: '/oauth/:provider/callback',
+    writes: true,
     limit: 'ceremony',
     async run(ctx) {
       const rp = providerOf(ctx);

@@ -9,6 +9,12 @@ export interface Route {
   limit: LimitName | null;
   /** A built-in page (or its asset): failures answer as an HTML page, not JSON. */
   page?: true;
+  /**
+   * A GET that writes (an OAuth start stores a transaction, a callback takes it and signs in):
+   * HEAD is refused with 405 instead of running it, so a link checker or prefetcher's HEAD
+   * changes nothing.
+   */
+  writes?: true;
   run(ctx: RouteContext): Promise<Response>;
 }
 
