@@ -37,7 +37,10 @@ export interface FeedSetup {
   onRevocation(record: RevocationRecord): void;
   /** Called after every (re)connect, before the feed reports healthy: reload the state from the database. */
   onConnected(): Promise<void>;
+  /** Every failure, each time it happens (the caller throttles the log: src/lib/log-throttle.ts). */
   onError(message: string, error: unknown): void;
+  /** The feed is healthy again (called on every transition to healthy, the first one included). */
+  onRecovered?(message: string): void;
   /** Revocations recorded at or after `since` (ms), for the polling feed on SQLite. */
   poll?(since: number): Promise<RevocationRecord[]>;
 }
@@ -121,6 +124,7 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
   let lastCheck = -Infinity;
   let cursor = 0;
   let lastOk = Date.now();
+  let failed = false;
   let running = false;
   const once = async () => {
     if (running) return inFlight;
@@ -142,8 +146,15 @@ function createPollingFeed(setup: FeedSetup, poll: (since: number) => Promise<Re
       for (const [id, at] of seen) if (at < cursor) seen.delete(id);
       lastOk = Date.now();
       version = snapshot;
+      if (failed) {
+        failed = false;
+        setup.onRecovered?.('revocation feed: reading revocations again; trusting the feed again');
+      }
     } catch (error) {
-      if (Date.now() - lastOk > POLL_STALE_MS) setup.onError('revocation feed: cannot read revocations; checking the database on every request until it can', error);
+      if (Date.now() - lastOk > POLL_STALE_MS) {
+        failed = true;
+        setup.onError('revocation feed: cannot read revocations; checking the database on every request until it can', error);
+      }
     } finally {
       running = false;
     }
@@ -212,7 +223,13 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
   // Our subscriber is subscribed: only then can our own message come back to us.
   let subscribed = false;
   let closed = false;
-  if (typeof redis === 'string') publisher.on('error', (error) => setup.onError('revocation feed: Redis publisher error', error));
+  if (typeof redis === 'string')
+    publisher.on('error', (error) => setup.onError('revocation feed: Redis publisher error; revocations are still written to the database. Check that Redis is reachable', error));
+  // Healthy again: our subscriber caught up and our publisher is connected (whichever comes last).
+  const recovered = () => {
+    if (!closed && healthy && publisher.status === 'ready') setup.onRecovered?.('revocation feed: Redis reconnected and caught up from the database; trusting the feed again');
+  };
+  publisher.on('ready', recovered);
 
   subscriber.on('message', (_channel: string, text: string) => {
     const message = parseMessage(text);
@@ -245,7 +262,10 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
           if (!current(epoch)) return;
           subscribed = true;
           await setup.onConnected();
-          if (current(epoch)) healthy = true;
+          if (current(epoch)) {
+            healthy = true;
+            recovered();
+          }
           return;
         } catch (error) {
           if (!current(epoch)) return;
@@ -278,7 +298,7 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
           () => true,
           (error: unknown) => {
             echoes.forget(nonce);
-            if (!closed) setup.onError('revocation feed: Redis publish failed', error);
+            if (!closed) setup.onError('revocation feed: Redis publish failed; the revocation is in the database, and instances whose feed is up see it at their next reload. Check that Redis is reachable', error);
             return false;
           },
         )
@@ -292,6 +312,7 @@ function createRedisFeed(setup: FeedSetup, redis: string | Redis): RevocationFee
     async close() {
       closed = true;
       healthy = false;
+      publisher.off('ready', recovered);
       subscriber.disconnect();
       if (typeof redis === 'string') publisher.disconnect();
     },
@@ -345,6 +366,7 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
       await setup.onConnected();
       healthy = !closed && !lost;
       retryMs = 250;
+      if (healthy) setup.onRecovered?.('revocation feed: PostgreSQL LISTEN reconnected and caught up from the database; trusting the feed again');
     } catch (error) {
       healthy = false;
       listening = false;
@@ -354,7 +376,7 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
         await opened().catch(() => {});
       }
       if (closed) return;
-      setup.onError('revocation feed: PostgreSQL LISTEN failed', error);
+      setup.onError('revocation feed: PostgreSQL LISTEN failed; checking the database on every request and retrying. Check the database connection', error);
       schedule();
     }
   };
@@ -382,7 +404,7 @@ function createPostgresFeed(setup: FeedSetup, database: Database): RevocationFee
         await sql`select pg_notify(${setup.channel}, ${JSON.stringify({ n: nonce, r: record } satisfies Message)})`.execute(database.kysely);
       } catch (error) {
         echoes.forget(nonce);
-        setup.onError('revocation feed: NOTIFY failed', error);
+        setup.onError('revocation feed: NOTIFY failed; the revocation is in the database, and instances whose feed is up see it at their next reload', error);
         return;
       }
       if (heard) await echo;

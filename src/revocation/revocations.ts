@@ -4,6 +4,7 @@ import { withRevocations } from './revoking-storage.js';
 import { createRevocationFeed, type RevocationFeed } from './feed.js';
 import { RevocationState, type RevocationVerdict } from './revocation-state.js';
 import { randomToken } from '../lib/crypto.js';
+import { throttleLog } from '../lib/log-throttle.js';
 import type { RevocationKind, RevocationRecord, Storage } from '../storage/contract.js';
 import type { Database } from '../storage/database.js';
 
@@ -53,6 +54,10 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
   let feed: RevocationFeed | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  // While Redis or the LISTEN connection is down, the feed fails on every publish and every
+  // reconnect attempt, and the reload on every tick: one line each, then a count per minute.
+  const feedLog = throttleLog(config.logger);
+  const reloadLog = throttleLog(config.logger);
 
   const apply = (record: RevocationRecord) => {
     state.apply(record);
@@ -75,7 +80,8 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
       database: setup.database,
       onRevocation: apply,
       onConnected: reload,
-      onError: (message, error) => config.logger.error(message, error instanceof Error ? { cause: error.message } : undefined),
+      onError: (message, error) => feedLog.error(message, error instanceof Error ? { cause: error.message } : undefined),
+      onRecovered: (message) => feedLog.recovered(message),
       poll: async (since) => (await storage()).listRevocationsSince(since),
     }).then(
       (created) => {
@@ -85,7 +91,10 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
             void (async () => {
               await reload();
               await (await storage()).deleteExpiredRevocations(now());
-            })().catch((error: unknown) => config.logger.warn('revocations: background reload failed', { cause: String(error) }));
+            })().then(
+              () => reloadLog.recovered('revocations: background reload works again'),
+              (error: unknown) => reloadLog.warn('revocations: background reload failed', { cause: String(error) }),
+            );
           }, setup.reloadMs);
           timer.unref();
         }
@@ -136,6 +145,8 @@ export function createRevocations(setup: RevocationsSetup): Revocations {
       closed = true;
       if (timer !== undefined) clearInterval(timer);
       if (feedPromise !== undefined) await (await feedPromise.catch(() => undefined))?.close();
+      feedLog.close();
+      reloadLog.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { sha256 } from '../lib/crypto.js';
+import { throttleLog } from '../lib/log-throttle.js';
 import type { MetricsRecorder } from '../ops/metrics.js';
 import type { Revocations } from '../revocation/revocations.js';
 import type { SessionWithUser, Storage } from '../storage/contract.js';
@@ -121,6 +122,8 @@ export function createCachedSessions(setup: CachedSessionsSetup): Sessions {
   });
   let started: Promise<void> | undefined;
   let running = false;
+  // A feed that cannot start is tried again on every request: one line, then a count per minute.
+  const startLog = throttleLog(config.logger);
 
   return {
     create: (userId, input) => inner.create(userId, input),
@@ -131,10 +134,11 @@ export function createCachedSessions(setup: CachedSessionsSetup): Sessions {
         started ??= revocations.start().then(
           () => {
             running = true;
+            startLog.recovered('session cache: revocation feed started; using the cache again');
           },
           (error: unknown) => {
             started = undefined;
-            config.logger.warn('session cache: revocation feed failed to start; using the database', { cause: String(error) });
+            startLog.warn('session cache: revocation feed failed to start; using the database', { cause: String(error) });
           },
         );
         await started;
