@@ -47,8 +47,10 @@ export class SourceFile {
    * then no rule can see anything, and the file must be reported as NOT checked.
    */
   readonly parsed: boolean;
-  /** Local name -> module specifier, from ES imports and CommonJS `require()` alike (see `moduleOf`). */
+  /** Local name -> module specifier, from ES imports and CommonJS `require()` alike (see imports.ts). */
   readonly imports = new Map<string, string>();
+  /** Local name -> the export it holds: `sign` (`import { sign as s }`), `default`, `*` (the module); see imports.ts. */
+  readonly exportNames = new Map<string, string>();
   private readonly bindings = new Map<string, Binding[]>();
   private readonly lineStarts: number[] = [0];
   private readonly byType = new Map<string, Node[]>();
@@ -98,43 +100,34 @@ export class SourceFile {
   private record(node: Node): void {
     if (node.type === 'VariableDeclarator' && node.init !== null) {
       const id = node.id;
-      // const jwt = require('jsonwebtoken'); const { sign } = require('jsonwebtoken'): imports too.
+      // const jwt = require('jsonwebtoken'); const { sign: s } = require('jsonwebtoken'): imports too.
       const required = requiredModule(node.init);
-      if (required !== undefined) {
-        if (id.type === 'Identifier') this.imports.set(id.name, required);
-        else if (id.type === 'ObjectPattern') {
-          for (const p of id.properties) {
-            const target = p.type === 'Property' ? (p.value.type === 'AssignmentPattern' ? p.value.left : p.value) : undefined;
-            if (target?.type === 'Identifier') this.imports.set(target.name, required);
-          }
-        }
-      }
-      if (id.type === 'Identifier') this.bind({ name: id.name, init: node.init, start: node.start });
-      else if (id.type === 'ObjectPattern') {
+      if (id.type === 'Identifier') {
+        if (required !== undefined) this.addImport(id.name, required, '*');
+        this.bind({ name: id.name, init: node.init, start: node.start });
+      } else if (id.type === 'ObjectPattern') {
         for (const p of id.properties) {
           if (p.type !== 'Property') continue;
           const target = p.value.type === 'AssignmentPattern' ? p.value.left : p.value;
           const key = keyName(p.key);
-          if (target.type === 'Identifier' && key !== undefined) this.bind({ name: target.name, init: node.init, property: key, start: node.start });
+          if (target.type !== 'Identifier') continue;
+          if (required !== undefined) this.addImport(target.name, required, p.computed ? undefined : key);
+          if (key !== undefined) this.bind({ name: target.name, init: node.init, property: key, start: node.start });
         }
       }
     } else if (node.type === 'AssignmentExpression' && node.left.type === 'Identifier') {
       this.bind({ name: node.left.name, init: node.right, start: node.start });
     } else if (node.type === 'ImportDeclaration') {
-      for (const s of node.specifiers) this.imports.set(s.local.name, node.source.value);
+      for (const s of node.specifiers) this.addImport(s.local.name, node.source.value, s.type === 'ImportSpecifier' ? keyName(s.imported) : s.type === 'ImportDefaultSpecifier' ? 'default' : '*');
     } else if (node.type === 'TSImportEqualsDeclaration' && node.moduleReference.type === 'TSExternalModuleReference') {
-      this.imports.set(node.id.name, node.moduleReference.expression.value); // import jwt = require('jsonwebtoken')
+      this.addImport(node.id.name, node.moduleReference.expression.value, '*'); // import jwt = require('jsonwebtoken')
     }
   }
 
-  /**
-   * The module an expression stands for: a name imported or required from it, or the
-   * `require('m')` call itself (`require('express-session')({...})`, `require('jsonwebtoken').sign`).
-   * The one place where rules follow ES imports and CommonJS the same way.
-   */
-  moduleOf(node: Node): string | undefined {
-    const n = unwrap(node);
-    return n.type === 'Identifier' ? this.imports.get(n.name) : requiredModule(n);
+  private addImport(local: string, module: string, exported: string | undefined): void {
+    this.imports.set(local, module);
+    if (exported === undefined) this.exportNames.delete(local);
+    else this.exportNames.set(local, exported);
   }
 
   private bind(binding: Binding): void {

@@ -1,4 +1,5 @@
 import type { Expression, Node } from 'oxc-parser';
+import { imported, isImported } from '../imports.js';
 import { carriesToken, isSessionName } from '../names.js';
 import { calleeOf, keyName, path, requiredModule, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
@@ -29,7 +30,6 @@ const HTTP_ONLY_BY_DEFAULT = /(^|\.)(ctx|event)$/;
  */
 function cookieWrites(file: SourceFile): CookieWrite[] {
   const out: CookieWrite[] = [];
-  const honoSetCookie = [...file.imports.entries()].some(([local, m]) => m === 'hono/cookie' && local === 'setCookie');
   for (const call of file.calls()) {
     const { path: callee, last } = calleeOf(call);
     const args = call.arguments;
@@ -42,9 +42,11 @@ function cookieWrites(file: SourceFile): CookieWrite[] {
       const [first] = args;
       if (first !== undefined && file.object(first) !== undefined) out.push({ node: call, name: file.string(file.property(first, 'name')), value: file.property(first, 'value'), options: first, httpOnlyByDefault });
       else out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2], httpOnlyByDefault });
-    } else if ((callee === 'setCookie' && honoSetCookie) || callee === 'setSignedCookie') {
-      out.push({ node: call, name: file.string(args[1]), value: args[2], options: args[callee === 'setSignedCookie' ? 4 : 3], httpOnlyByDefault: false });
-    } else if (last === 'serialize' && (objectPath === 'cookie' || file.imports.get(callee) === 'cookie')) {
+    } else if (callee === 'setSignedCookie' || isImported(file, call.callee, 'hono/cookie', ['setCookie', 'setSignedCookie'])) {
+      // Hono's, under any local name (`import { setCookie as writeCookie } from 'hono/cookie'`).
+      const signed = callee === 'setSignedCookie' || imported(file, call.callee)?.name === 'setSignedCookie';
+      out.push({ node: call, name: file.string(args[1]), value: args[2], options: args[signed ? 4 : 3], httpOnlyByDefault: false });
+    } else if ((last === 'serialize' && objectPath === 'cookie') || isImported(file, call.callee, 'cookie', ['serialize'])) {
       out.push({ node: call, name: file.string(args[0]), value: args[1], options: args[2], httpOnlyByDefault: false });
     }
   }
@@ -158,12 +160,15 @@ export const sessionNoExpiry: Rule = {
   },
   check(file, report) {
     for (const call of file.calls()) {
-      const module = file.moduleOf(call.callee) ?? '';
-      if (!SESSION_MODULES.has(module)) continue;
-      // session({...}) with the name imported or required; or require('express-session')({...}) itself.
-      const direct = requiredModule(call.callee) !== undefined;
-      const callee = direct ? module : (path(call.callee) ?? '');
-      if (!direct && !SESSION_MIDDLEWARE.test(callee)) continue;
+      const found = imported(file, call.callee);
+      if (found === undefined || !SESSION_MODULES.has(found.module)) continue;
+      // The middleware under any local name: session({...}) imported or required, also renamed
+      // (`import makeSession from 'express-session'`, `import { getIronSession as open }`,
+      // `iron.getIronSession`), or require('express-session')({...}) itself.
+      const local = requiredModule(call.callee) !== undefined ? found.module : (path(call.callee) ?? '');
+      const isModule = found.name === 'default' || found.name === '*';
+      if (!SESSION_MIDDLEWARE.test(local) && !SESSION_MIDDLEWARE.test(found.name) && !(isModule && found.module !== 'iron-session')) continue;
+      const callee = SESSION_MIDDLEWARE.test(found.name) ? found.name : local;
       const options = call.arguments[callee === 'getIronSession' ? 2 : 0];
       if (options === undefined || file.object(options) === undefined) continue;
       const cookie = file.property(options, 'cookie') ?? file.property(options, 'cookieOptions');

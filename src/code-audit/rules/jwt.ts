@@ -1,5 +1,6 @@
 import type { Node } from 'oxc-parser';
 import { fold, isRefreshName } from '../names.js';
+import { isImported, moduleOf } from '../imports.js';
 import { calleeOf, functionName, lastName, memberName, path, unwrap, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
@@ -72,12 +73,26 @@ function chain(file: SourceFile, start: Node): Map<string, Node[]> {
  * too), or an unbound `jwt` (a global or an injected module).
  */
 function isJsonwebtoken(file: SourceFile, node: Node): boolean {
-  const imported = file.moduleOf(node);
+  const imported = moduleOf(file, node);
   if (imported !== undefined) return imported === 'jsonwebtoken';
   const object = path(node) ?? '';
   const bound = file.binding(object, Number.MAX_SAFE_INTEGER);
   if (bound !== undefined) return /require\(\s*['"]jsonwebtoken['"]\s*\)/.test(file.source(bound.init));
   return /^(jwt|jsonwebtoken)$/.test(object);
+}
+
+/**
+ * A call of jsonwebtoken's `fn`: `jwt.sign(...)` as above, or the function imported by name under
+ * any local name (`import { sign as signToken }`, `const { verify: check } = require(...)`).
+ */
+function isJsonwebtokenCall(file: SourceFile, call: Extract<Node, { type: 'CallExpression' }>, fn: 'sign' | 'verify' | 'decode'): boolean {
+  if (isImported(file, call.callee, 'jsonwebtoken', [fn])) return true;
+  return call.callee.type === 'MemberExpression' && memberName(call.callee) === fn && isJsonwebtoken(file, call.callee.object);
+}
+
+/** jose's `name` (`jwtVerify`, `SignJWT`...) by its own name, or imported from jose under another one. */
+function isJose(file: SourceFile, callee: Node, name: string): boolean {
+  return lastName(callee) === name || isImported(file, callee, 'jose', [name]);
 }
 
 export const accessTokenLifetime: Rule = {
@@ -92,7 +107,7 @@ export const accessTokenLifetime: Rule = {
   },
   check(file, report) {
     for (const node of file.ofType('NewExpression')) {
-      if (lastName(node.callee) !== 'SignJWT') continue;
+      if (!isJose(file, node.callee, 'SignJWT')) continue;
       const payload = node.arguments[0];
       const calls = chain(file, node);
       if (!calls.has('sign') || isRefreshContext(file, node, payload)) continue;
@@ -106,8 +121,7 @@ export const accessTokenLifetime: Rule = {
       if (seconds !== undefined && seconds > MAX_ACCESS_TOKEN_SECONDS) report({ node, message: `Access token valid for ${describe(seconds)} (setExpirationTime); keep it at 15 minutes or less.` });
     }
     for (const call of file.calls()) {
-      const { last } = calleeOf(call);
-      if (last !== 'sign' || call.callee.type !== 'MemberExpression' || !isJsonwebtoken(file, call.callee.object)) continue;
+      if (!isJsonwebtokenCall(file, call, 'sign')) continue;
       const [payload, , options] = call.arguments;
       if (isRefreshContext(file, call, payload)) continue;
       const expiresIn = file.property(options, 'expiresIn');
@@ -183,8 +197,10 @@ export const jwtDecodeUnverified: Rule = {
     for (const call of file.calls()) {
       const { path: callee, last } = calleeOf(call);
       const decodes =
-        (last === 'decode' && call.callee.type === 'MemberExpression' && isJsonwebtoken(file, call.callee.object)) ||
-        last === 'decodeJwt' || last === 'jwtDecode' || callee === 'jwt_decode' || callee === 'UnsecuredJWT.decode' ||
+        isJsonwebtokenCall(file, call, 'decode') ||
+        isJose(file, call.callee, 'decodeJwt') || last === 'jwtDecode' || callee === 'jwt_decode' ||
+        (call.callee.type === 'MemberExpression' && memberName(call.callee) === 'decode' && isJose(file, call.callee.object, 'UnsecuredJWT')) ||
+        isImported(file, call.callee, 'jwt-decode', ['default', '*', 'jwtDecode']) || // import decodeToken from 'jwt-decode'
         isManualDecode(file, call);
       if (!decodes) continue;
       // JSON.parse(atob(...)) is the decoded value.
@@ -211,9 +227,8 @@ export const jwtVerifyOptions: Rule = {
   },
   check(file, report) {
     for (const call of file.calls()) {
-      const { last } = calleeOf(call);
-      const jose = last === 'jwtVerify';
-      const jsonwebtoken = last === 'verify' && call.callee.type === 'MemberExpression' && isJsonwebtoken(file, call.callee.object);
+      const jose = isJose(file, call.callee, 'jwtVerify');
+      const jsonwebtoken = isJsonwebtokenCall(file, call, 'verify');
       if (!jose && !jsonwebtoken) continue;
       const options = call.arguments[2];
       const optionsNode = options === undefined || ['ArrowFunctionExpression', 'FunctionExpression'].includes(options.type) ? undefined : options;
@@ -241,7 +256,7 @@ export const jwtAlgNone: Rule = {
       if (values.some((v) => v !== undefined && v.toLowerCase() === 'none')) report({ node, message: `${key}: "none" accepts or creates unsigned tokens.` });
     }
     for (const node of file.ofType('NewExpression')) {
-      if (lastName(node.callee) === 'UnsecuredJWT') report({ node, message: 'UnsecuredJWT creates a token without a signature.' });
+      if (isJose(file, node.callee, 'UnsecuredJWT')) report({ node, message: 'UnsecuredJWT creates a token without a signature.' });
     }
   },
 };

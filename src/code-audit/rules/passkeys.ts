@@ -1,9 +1,18 @@
 import type { Node } from 'oxc-parser';
+import { imported } from '../imports.js';
 import { fold } from '../names.js';
 import { calleeOf, path, unwrap, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 const VERIFY = /^(verifyRegistrationResponse|verifyAuthenticationResponse|verifyRegistration|verifyAuthentication|verifyAssertion|verifyAttestation)$/;
+
+/** The verify function a call makes, by its name or by the export it was imported as (`import { verifyAuthenticationResponse as verifyLogin }`). */
+function verifyName(file: SourceFile, call: Extract<Node, { type: 'CallExpression' }>): string | undefined {
+  const { last } = calleeOf(call);
+  if (VERIFY.test(last)) return last;
+  const name = imported(file, call.callee)?.name ?? '';
+  return VERIFY.test(name) ? name : undefined;
+}
 
 /** Whether an expression takes its value from the incoming request (headers, Host, URL). */
 function fromRequest(file: SourceFile, node: Node, depth = 4): boolean {
@@ -60,11 +69,11 @@ export const webauthnExpectedOrigin: Rule = {
   check(file, report) {
     if (!file.text.includes('verify')) return;
     for (const call of file.calls()) {
-      if (!VERIFY.test(calleeOf(call).last)) continue;
+      const verify = verifyName(file, call);
       const options = call.arguments[0];
-      if (options === undefined) continue;
+      if (verify === undefined || options === undefined) continue;
       for (const key of ['expectedOrigin', 'expectedRPID']) {
-        if (!file.mayHave(options, key)) report({ node: call, message: `${calleeOf(call).last} without ${key}.` });
+        if (!file.mayHave(options, key)) report({ node: call, message: `${verify} without ${key}.` });
         else {
           const value = file.property(options, key);
           if (value !== undefined && fromRequest(file, value)) report({ node: value, message: `${key} is taken from the request, which the attacker's page controls.` });
@@ -95,7 +104,7 @@ export const webauthnChallenge: Rule = {
         report({ node: call, message: 'The WebAuthn challenge is stored in web storage, on the client.' });
       }
       // expectedChallenge taken from the request body or a header
-      if (VERIFY.test(last) && first !== undefined) {
+      if (verifyName(file, call) !== undefined && first !== undefined) {
         const expected = file.property(first, 'expectedChallenge');
         if (expected !== undefined && fromClient(file, expected)) {
           report({ node: expected, message: 'expectedChallenge comes from the client\'s request, so the client chooses the challenge.' });

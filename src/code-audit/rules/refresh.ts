@@ -1,10 +1,12 @@
 import type { Node } from 'oxc-parser';
+import { isImported } from '../imports.js';
 import { fold, isRefreshName } from '../names.js';
 import { calleeOf, functionName, isFunction, lastName, type FunctionLike, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 const ISSUES_TOKEN = (file: SourceFile, node: Node) =>
-  (node.type === 'NewExpression' && lastName(node.callee) === 'SignJWT') ||
+  (node.type === 'NewExpression' && (lastName(node.callee) === 'SignJWT' || isImported(file, node.callee, 'jose', ['SignJWT']))) ||
+  (node.type === 'CallExpression' && isImported(file, node.callee, 'jsonwebtoken', ['sign'])) || // import { sign as issue } from 'jsonwebtoken'
   (node.type === 'CallExpression' && /^(sign|signAccessToken|createAccessToken|issueAccessToken|generateAccessToken|signToken|createToken|generateToken|issueTokens?|mintAccessToken)$/.test(lastName(node.callee) ?? '') && !/^(crypto|hmac|signer)$/i.test(file.source(node.callee).split('.')[0] ?? ''));
 // Calls that end the presented refresh token: revoke it, delete its row, or mark it used.
 const INVALIDATES = /revoke|invalidate|rotate|delete|destroy|remove|consume|markused|expire|^del$|^update|^updatemany|blacklist|denylist|^srem$|^hdel$|^getdel$/;

@@ -1,4 +1,5 @@
 import type { Node } from 'oxc-parser';
+import { imported, isImported } from '../imports.js';
 import { carriesToken, isSessionName, isTokenName } from '../names.js';
 import { calleeOf, memberName, path, unwrap } from '../source.js';
 import type { Rule } from '../types.js';
@@ -33,10 +34,11 @@ export const tokenStorage: Rule = {
         }
         continue;
       }
-      // IndexedDB: store.put(value) / idb-keyval set(key, value)
-      if (usesIndexedDb && (last === 'put' || last === 'add' || (last === 'set' && kvImported.some((k) => callee === 'set' || callee.startsWith(`${k}.`))))) {
+      // IndexedDB: store.put(value) / idb-keyval set(key, value), also renamed (`import { set as save }`)
+      const kvSet = (last === 'set' && kvImported.some((k) => callee === 'set' || callee.startsWith(`${k}.`))) || isImported(file, call.callee, 'idb-keyval', ['set']);
+      if (usesIndexedDb && (last === 'put' || last === 'add' || kvSet)) {
         const args = call.arguments.filter((a): a is Exclude<typeof a, { type: 'SpreadElement' }> => a.type !== 'SpreadElement');
-        const keyText = last === 'set' && first !== undefined ? file.string(first) : undefined;
+        const keyText = kvSet && first !== undefined ? file.string(first) : undefined;
         if ((keyText !== undefined && isTokenName(keyText)) || args.some((a) => carriesToken(file, a) || objectWithToken(file, a))) {
           report({ node: call, message: 'A token is written to IndexedDB, which page scripts can read.' });
         }
@@ -54,9 +56,10 @@ export const tokenStorage: Rule = {
           }
         }
       }
-      // setCookie('token', value) from cookies-next / nookies
-      if ((callee === 'setCookie' || callee === 'nookies.set') && JS_COOKIE_MODULES.has(file.imports.get(callee.split('.')[0] ?? '') ?? '')) {
-        const nameArg = callee === 'setCookie' ? first : call.arguments[1];
+      // setCookie('token', value) from cookies-next, nookies' setCookie(ctx, 'token', value) / nookies.set(...), under any local name
+      const cookieSetter = imported(file, call.callee);
+      if (cookieSetter !== undefined && JS_COOKIE_MODULES.has(cookieSetter.module) && (cookieSetter.name === 'setCookie' || (cookieSetter.module === 'nookies' && cookieSetter.name === 'set'))) {
+        const nameArg = cookieSetter.module === 'nookies' ? call.arguments[1] : first;
         const name = nameArg === undefined ? undefined : file.string(nameArg);
         if (name !== undefined && isSessionName(name)) report({ node: call, message: `The cookie "${name}" is set from JavaScript, so it cannot be HttpOnly.` });
       }
