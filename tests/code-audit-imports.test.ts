@@ -69,7 +69,7 @@ const LIBRARIES: Renamed[] = [
   },
   { library: 'hono/cookie', imports: ["import { setCookie } from 'hono/cookie';", "import { setCookie as write } from 'hono/cookie';"], body: (n) => `${n[0]}(c, 'session', sid, { secure: false });`, names: [['setCookie'], ['write']] },
   { library: 'cookie', imports: ["import cookie from 'cookie';", "import { serialize as toHeader } from 'cookie';"], body: (n) => `export const h = ${n[0]}('session', sid, {});`, names: [['cookie.serialize'], ['toHeader']] },
-  { library: 'iron-session', imports: ["import { getIronSession } from 'iron-session';", "import * as iron from 'iron-session';"], body: (n) => `export const s = ${n[0]}(req, res, { password });`, names: [['getIronSession'], ['iron.getIronSession']] },
+  { library: 'iron-session', imports: ["import { getIronSession } from 'iron-session';", "import * as iron from 'iron-session';"], body: (n) => `export const s = ${n[0]}(req, res, { password, ttl: 0 });`, names: [['getIronSession'], ['iron.getIronSession']] },
   {
     library: 'SimpleWebAuthn',
     imports: ["import { verifyAuthenticationResponse } from '@simplewebauthn/server';", "import { verifyAuthenticationResponse as verifyLogin } from '@simplewebauthn/server';"],
@@ -85,6 +85,13 @@ describe('other libraries under any local name', () => {
     const plain = audit('a.ts', `${imports[0]}\n${body(names[0])}\n`);
     expect(plain.length).toBeGreaterThan(0);
     expect(audit('a.ts', `${imports[1]}\n${body(names[1])}\n`)).toEqual(plain);
+  });
+
+  it("iron-session: its 14-day default is a lifetime; only ttl: 0 never expires", () => {
+    expect(audit('a.ts', "import { getIronSession } from 'iron-session';\nexport const s = getIronSession(req, res, { password });\n")).toEqual([]);
+    expect(audit('a.ts', "import { getIronSession } from 'iron-session';\nconst forever = 0;\nexport const s = getIronSession(req, res, { password, ttl: forever });\n")).toEqual([
+      'session-no-expiry@3:18 getIronSession() is configured with ttl: 0: the session never expires.',
+    ]);
   });
 
   it('express-session and cookie-session: a default import under another name is the middleware', () => {

@@ -155,7 +155,7 @@ export const sessionNoExpiry: Rule = {
     title: 'Session without an expiry',
     explanation:
       'A session with no lifetime lasts as long as the browser (or the store) keeps it: on a shared or stolen device it never ends by itself, and server-side records pile up. Idle and absolute timeouts bound what a stolen session is worth (ASVS V7.3).',
-    fix: 'Give the session a maximum age (`cookie: { maxAge }` for express-session, `maxAge` for cookie-session, `ttl` for iron-session) and an idle timeout enforced on the server.',
+    fix: 'Give the session a maximum age (`cookie: { maxAge }` for express-session, `maxAge` for cookie-session, a `ttl` other than 0 for iron-session, whose default is 14 days) and an idle timeout enforced on the server.',
     guide: 'sessions',
   },
   check(file, report) {
@@ -171,6 +171,12 @@ export const sessionNoExpiry: Rule = {
       const callee = SESSION_MIDDLEWARE.test(found.name) ? found.name : local;
       const options = call.arguments[callee === 'getIronSession' ? 2 : 0];
       if (options === undefined || file.object(options) === undefined) continue;
+      if (callee === 'getIronSession') {
+        // iron-session expires its seal after 14 days by default; only `ttl: 0` ("as long as a
+        // cookie can live") leaves it without a lifetime.
+        if (file.number(file.property(options, 'ttl')) === 0) report({ node: call, message: 'getIronSession() is configured with ttl: 0: the session never expires.' });
+        continue;
+      }
       const cookie = file.property(options, 'cookie') ?? file.property(options, 'cookieOptions');
       const has = ['maxAge', 'expires', 'ttl'].some((k) => file.mayHave(options, k) && file.property(options, k) !== undefined) || (cookie !== undefined && ['maxAge', 'expires'].some((k) => file.property(cookie, k) !== undefined));
       if (!has) report({ node: call, message: `${callee}() is configured without maxAge/expires: the session never expires.` });
