@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGatehouse, migrate, openDatabase, pendingMigrations } from '../src/index.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createGatehouse, migrate, openDatabase, pendingMigrations, SYSTEM_ACTOR } from '../src/index.js';
 import { NewerSchemaError } from '../src/storage/migrate.js';
 import { freshPostgres, hasPostgres } from './services.js';
 
@@ -130,6 +130,68 @@ describe('two instances of one process on one SQLite file', () => {
       expect((await (await auth[0]!.storage()).listEvents({ limit: 50, type: 'user.created' })).length).toBe(10);
     } finally {
       for (const instance of auth) await instance.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('admin changes (Kysely transactions) on one while the other signs users up: nobody waits on the lock or fails', async () => {
+    const url = `sqlite:${join(dir, 'two-instances-admin.db')}`;
+    const a = await openDatabase(url);
+    const b = await openDatabase(url);
+    const auth = [a, b].map((database) => createGatehouse({ database, origin: 'http://localhost:3000', logger: { warn() {}, error() {} } }));
+    try {
+      await auth[0]!.migrate();
+      const target = await auth[0]!.users.create({ email: 'target@example.com', name: 'Target' });
+      // Before: a change held SQLite's write lock across awaits while the other connection's
+      // insert waited for it synchronously (busy_timeout blocks the thread), so the change could
+      // not finish: each overlap cost 5 s and ended in "database is locked" (a 503). Now every
+      // connection of the process to the file takes turns.
+      const failures: unknown[] = [];
+      const changes = (async () => {
+        for (let i = 0; i < 10; i++) await auth[0]!.users.setRole(target.id, i % 2 === 0 ? 'admin' : 'member', SYSTEM_ACTOR).catch((e: unknown) => failures.push(e));
+      })();
+      const signUps = (async () => {
+        for (let i = 0; i < 10; i++) await auth[1]!.users.create({ email: `during${i}@example.com`, name: `During ${i}` }).catch((e: unknown) => failures.push(e));
+      })();
+      await Promise.all([changes, signUps]);
+      expect(failures).toEqual([]);
+      expect(await (await auth[1]!.storage()).findUserById(target.id)).toMatchObject({ role: 'member' });
+      expect((await (await auth[0]!.storage()).listEvents({ limit: 50, type: 'user.created' })).length).toBe(11);
+    } finally {
+      for (const instance of auth) await instance.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a connection that never gives its turn back makes the other fail after 5 s with a 503, not hang', async () => {
+    const url = `sqlite:${join(dir, 'two-instances-held.db')}`;
+    const a = await openDatabase(url);
+    const b = await openDatabase(url);
+    const auth = createGatehouse({ database: b, origin: 'http://localhost:3000', logger: { warn() {}, error() {} } });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await migrate(a);
+      // Code that, inside a transaction on one connection, waits for Gatehouse on another
+      // connection of this process to the same file.
+      let outcome: unknown;
+      await a.kysely.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        const waiting = auth.users.create({ email: 'nested@example.com', name: 'Nested' }).then(
+          () => 'created',
+          (e: unknown) => e,
+        );
+        await vi.advanceTimersByTimeAsync(5000);
+        outcome = await waiting;
+      });
+      expect(outcome).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
+      vi.useRealTimers();
+      // The turn came back with the transaction: the next sign-up goes through.
+      expect((await auth.users.create({ email: 'after@example.com', name: 'After' })).email).toBe('after@example.com');
+    } finally {
+      vi.useRealTimers();
+      await auth.close();
       await a.close();
       await b.close();
     }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSqliteAsAnotherProcess } from '../src/storage/database.js';
 import { createSqlStorage, migrate, openDatabase, type Database, type IdentityRecord, type SessionRecord, type Storage } from '../src/index.js';
 import type { ChallengeRecord, OAuthTransactionRecord, PasskeyRecord } from '../src/storage/contract.js';
 import { randomToken } from '../src/lib/crypto.js';
@@ -29,7 +30,9 @@ const drivers: Driver[] = [
       const url = `sqlite:${join(dir, 'test.db')}`;
       const a = await openDatabase(url);
       await migrate(a);
-      const b = await openDatabase(url);
+      // As another process's connection would be: not taking turns with `a` in this process, so
+      // the races below meet SQLite's own locking (BEGIN IMMEDIATE, busy_timeout).
+      const b = await openSqliteAsAnotherProcess(url);
       return {
         a,
         b,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
@@ -69,7 +69,17 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./data/gatehouse.db';
  * `postgres://user@host:5432/db` (also `postgresql://`).
  */
 export async function openDatabase(url: string = DEFAULT_DATABASE_URL): Promise<Database> {
-  return databaseKind(url) === 'sqlite' ? openSqlite(url.slice('sqlite:'.length)) : openPostgres(url);
+  return databaseKind(url) === 'sqlite' ? openSqlite(url.slice('sqlite:'.length), 'process') : openPostgres(url);
+}
+
+/**
+ * Tests only (not exported by the package): a SQLite connection that does NOT take turns with
+ * this process's other connections to the file, the way a second process's connection would. The
+ * storage conformance suite races two of them to exercise SQLite's own locking.
+ */
+export function openSqliteAsAnotherProcess(url: string): Promise<Database> {
+  if (databaseKind(url) !== 'sqlite') throw new Error('openSqliteAsAnotherProcess: a sqlite: URL');
+  return openSqlite(url.slice('sqlite:'.length), 'own');
 }
 
 /** Which database a URL names; throws a ConfigurationError (at startup) for anything else. */
@@ -127,7 +137,38 @@ function checkSqliteDriver(): void {
 }
 let warnedAboutDriver = false;
 
-async function openSqlite(path: string): Promise<Database> {
+/**
+ * Every connection this process opens to one SQLite file takes turns with the others (see
+ * sqlite-turns.ts), keyed by the file's real path. better-sqlite3 waits for SQLite's write lock
+ * synchronously (busy_timeout), so a connection waiting for another connection OF THIS PROCESS
+ * blocked the very thread that had to finish the holder's transaction: a 5 s stall, then
+ * "database is locked". Two Gatehouse instances in one process (a framework that loads the
+ * module twice, a test) met it whenever one's transaction overlapped the other's write. Another
+ * process's connection is unaffected: its holder keeps running and commits in milliseconds.
+ */
+const fileTurns = new Map<string, { turns: ConnectionTurns; open: number }>();
+
+function turnsForFile(file: string): { turns: ConnectionTurns; release(): void } {
+  let entry = fileTurns.get(file);
+  if (entry === undefined) {
+    entry = { turns: new ConnectionTurns(), open: 0 };
+    fileTurns.set(file, entry);
+  }
+  entry.open++;
+  const held = entry;
+  let released = false;
+  return {
+    turns: held.turns,
+    release() {
+      if (released) return;
+      released = true;
+      held.open--;
+      if (held.open === 0 && fileTurns.get(file) === held) fileTurns.delete(file);
+    },
+  };
+}
+
+async function openSqlite(path: string, turnsScope: 'process' | 'own'): Promise<Database> {
   checkSqliteDriver();
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   const memory = path === ':memory:';
@@ -142,7 +183,9 @@ async function openSqlite(path: string): Promise<Database> {
   sqlite.pragma('foreign_keys = ON');
   // SQLite's lower() folds ASCII only: a search for "élodie" never found "Élodie" (PostgreSQL's does).
   sqlite.function('gatehouse_lower', { deterministic: true }, (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value));
-  const turns = new ConnectionTurns();
+  // In memory, each connection is its own database: nothing to share.
+  const shared = memory || turnsScope === 'own' ? null : turnsForFile(realpathSync(file));
+  const turns = shared?.turns ?? new ConnectionTurns();
   const kysely = new Kysely<GatehouseTables>({ dialect: new TurnTakingSqliteDialect({ database: sqlite }, turns) });
   let dataVersionStatement: Statement<[], number> | undefined;
   let begin: Statement | undefined;
@@ -194,7 +237,13 @@ async function openSqlite(path: string): Promise<Database> {
         }
       });
     },
-    close: () => kysely.destroy(),
+    async close() {
+      try {
+        await kysely.destroy();
+      } finally {
+        shared?.release();
+      }
+    },
   };
 }
 

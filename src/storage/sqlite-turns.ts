@@ -1,5 +1,8 @@
 import { CompiledQuery, SqliteAdapter, SqliteDialect, type DatabaseConnection, type DialectAdapter, type Driver, type SqliteDialectConfig } from 'kysely';
 
+/** As long as SQLite's busy_timeout: a turn not given within it fails like a locked database (a 503). */
+export const TURN_TIMEOUT_MS = 5000;
+
 /**
  * SQLite has ONE connection, shared by Kysely and by Gatehouse's own prepared statements
  * (`prepareStatement`, `prepareFirst`, `atomically`). Kysely keeps the connection from
@@ -24,8 +27,21 @@ export class ConnectionTurns {
       this.held = true;
       return;
     }
-    // Handed over by `give`, which leaves `held` set: nobody can slip in between.
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    // Handed over by `give`, which leaves `held` set: nobody can slip in between. A holder that
+    // never gives (code that waits, inside a transaction, for another connection of this process
+    // to the same file) ends in an error after the busy timeout, not in a hang.
+    await new Promise<void>((resolve, reject) => {
+      const handOver = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const at = this.waiting.indexOf(handOver);
+        if (at !== -1) this.waiting.splice(at, 1);
+        reject(new Error(`database is locked: another connection of this process held the SQLite file for ${TURN_TIMEOUT_MS / 1000} s`));
+      }, TURN_TIMEOUT_MS);
+      this.waiting.push(handOver);
+    });
   }
 
   give(): void {
