@@ -1,7 +1,7 @@
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { badResponse, callApi, isRecord, type ClientOptions } from './http.js';
 import { isCreationOptions, isRequestOptions, parsePasskey, parseSignIn, type PasskeyInfo, type SignInResult } from './parse.js';
-import { cancelled, createCredential, getAssertion, requireAutofill, requireWebAuthn } from './webauthn.js';
+import { cancelled, createCredential, endCeremony, getAssertion, latestCeremony, requireAutofill, requireWebAuthn } from './webauthn.js';
 
 /**
  * The three passkey ceremonies: each asks the server for options, runs the browser's
@@ -75,25 +75,38 @@ export function autofillRenewalDelay(timeout: number | undefined): number {
  * An autofill request waits for as long as the page stays open, but its challenge lives only
  * minutes on the server (`timeout` in the options): a passkey picked after that was refused
  * with CEREMONY_EXPIRED. So the request is renewed before then, with new options (the server
- * replaces this browser's pending ceremony) and a new conditional request, which ends the old
- * one: SimpleWebAuthn runs one WebAuthn request at a time.
+ * replaces this browser's pending ceremony) and a new conditional request.
+ *
+ * The waiting request is ended BEFORE the new options are asked for: left running meanwhile, a
+ * passkey picked during that fetch answered a challenge the new options replace, and was dropped
+ * (or, with the fetch failing, the request went on offering passkeys that nothing listened to).
+ * One picked just as the renewal starts is used. A request another call started meanwhile (the
+ * passkey button) is never ended by the renewal: the autofill call ends with CANCELLED instead.
  */
 async function renewedAutofill(requestOptions: () => Promise<PublicKeyCredentialRequestOptionsJSON>, signal: AbortSignal | undefined): Promise<AuthenticationResponseJSON> {
+  let renewed: number | undefined;
   for (;;) {
     const optionsJSON = await requestOptions();
+    // Another WebAuthn request started while the options were fetched: ours would end it.
+    if (renewed !== undefined && latestCeremony() !== renewed) throw cancelled();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const renew = new Promise<null>((resolve) => {
       timer = setTimeout(() => resolve(null), autofillRenewalDelay(optionsJSON.timeout));
     });
     const pending = getAssertion(optionsJSON, true, signal);
+    const mine = latestCeremony();
     try {
       const response = await Promise.race([pending, renew]);
       if (response !== null) return response;
     } finally {
       clearTimeout(timer);
     }
-    // Ended by the next request: its CANCELLED is expected, not an error.
-    pending.catch(() => {});
+    // A newer request has already ended this one: its CANCELLED (or a pick just made) is the answer.
+    if (latestCeremony() !== mine) return await pending;
+    endCeremony(mine);
+    const picked = await pending.catch(() => null);
+    if (picked !== null) return picked;
+    renewed = mine;
   }
 }
 

@@ -52,6 +52,16 @@ function toClientError(error: unknown, ceremony: 'create' | 'get'): GatehouseCli
  */
 let running = 0;
 
+/** The id of the WebAuthn request started last through this module (a newer one ends the older ones). */
+export function latestCeremony(): number {
+  return running;
+}
+
+/** Ends request `id` if it is still the running one: a newer request has ended it otherwise, and must not be. */
+export function endCeremony(id: number): void {
+  if (running === id) WebAuthnAbortService.cancelCeremony();
+}
+
 async function withSignal<T>(signal: AbortSignal | undefined, ceremony: 'create' | 'get', run: () => Promise<T>): Promise<T> {
   if (signal?.aborted) throw cancelled(signal.reason);
   const id = ++running;
