@@ -37,7 +37,7 @@ function credential(id: string) {
 const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   gets.length = 0;
   fetched.length = 0;
   verified.length = 0;
@@ -119,6 +119,23 @@ describe('autofill renewal races', () => {
     await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
     expect(verified).toEqual(['credential-2']);
     expect(vi.getTimerCount()).toBe(0); // no renewal timer left behind
+  });
+
+  it("renews after the computer slept: its timers stood still, the wall clock (and the server's) did not", async () => {
+    const signIn = signInWithPasskey({ autofill: true });
+    signIn.catch(() => {});
+    await settle();
+    await vi.advanceTimersByTimeAsync(60_000);
+    // The lid closes for an hour: Date moves on, no timer runs meanwhile.
+    vi.setSystemTime(Date.now() + 60 * 60_000);
+    // Awake for 10 s: renewed before the user can click the field and pick a passkey.
+    await vi.advanceTimersByTimeAsync(10_000);
+    await settle();
+    expect(optionsFetches()).toBe(2);
+    expect(gets).toHaveLength(2);
+    gets[1]!.pick();
+    await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('a passkey picked as the renewal starts is used, not dropped for new options', async () => {

@@ -62,6 +62,8 @@ export async function signInWithPasskey(options: SignInWithPasskeyOptions = {}):
 
 /** How long before its challenge expires an autofill request is renewed. */
 const RENEW_MARGIN_MS = 30_000;
+/** How often a waiting autofill request compares the wall clock with its renewal time (after a sleep). */
+const WALL_CLOCK_CHECK_MS = 10_000;
 /** The challenge lifetime to assume when the options carry no `timeout` (Gatehouse's default). */
 const DEFAULT_CHALLENGE_MS = 5 * 60_000;
 
@@ -90,8 +92,16 @@ async function renewedAutofill(requestOptions: () => Promise<PublicKeyCredential
     // Another WebAuthn request started while the options were fetched: ours would end it.
     if (renewed !== undefined && latestCeremony() !== renewed) throw cancelled();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let clock: ReturnType<typeof setInterval> | undefined;
     const renew = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), autofillRenewalDelay(optionsJSON.timeout));
+      const delay = autofillRenewalDelay(optionsJSON.timeout);
+      timer = setTimeout(() => resolve(null), delay);
+      // Timers stand still while the computer sleeps (or the tab is frozen); the server's clock
+      // does not. The wall clock says when a page that was asleep has outlived its challenge.
+      const due = Date.now() + delay;
+      clock = setInterval(() => {
+        if (Date.now() >= due) resolve(null);
+      }, WALL_CLOCK_CHECK_MS);
     });
     const pending = getAssertion(optionsJSON, true, signal);
     const mine = latestCeremony();
@@ -100,6 +110,7 @@ async function renewedAutofill(requestOptions: () => Promise<PublicKeyCredential
       if (response !== null) return response;
     } finally {
       clearTimeout(timer);
+      clearInterval(clock);
     }
     // A newer request has already ended this one: its CANCELLED (or a pick just made) is the answer.
     if (latestCeremony() !== mine) return await pending;
