@@ -21,6 +21,7 @@ const verified: string[] = [];
 let hold: { release(): void } | undefined;
 let holdNextOptions = false;
 let credentialIds = 0;
+let optionsTimeout: number | undefined = 300_000;
 
 function credential(id: string) {
   const buffer = () => new Uint8Array([1, 2, 3]).buffer;
@@ -44,6 +45,7 @@ beforeEach(() => {
   hold = undefined;
   holdNextOptions = false;
   credentialIds = 0;
+  optionsTimeout = 300_000;
   function PublicKeyCredential() {}
   PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(true);
   vi.stubGlobal('PublicKeyCredential', PublicKeyCredential);
@@ -83,7 +85,7 @@ beforeEach(() => {
           init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
         });
       }
-      return json({ challenge: `challenge-${fetched.length}`, timeout: 300_000, rpId: 'localhost', allowCredentials: [], userVerification: 'required' });
+      return json({ challenge: `challenge-${fetched.length}`, timeout: optionsTimeout, rpId: 'localhost', allowCredentials: [], userVerification: 'required' });
     }
     if (url.endsWith('/passkeys/login/verify')) {
       verified.push((JSON.parse(String(init.body)) as { response: { id: string } }).response.id);
@@ -136,6 +138,16 @@ describe('autofill renewal races', () => {
     gets[1]!.pick();
     await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("a server's huge timeout (past setTimeout's 24.8 days) does not renew at once, in a loop", async () => {
+    optionsTimeout = 30 * 24 * 3_600_000; // 30 days
+    const signIn = signInWithPasskey({ autofill: true });
+    signIn.catch(() => {});
+    await settle();
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(optionsFetches()).toBe(1);
   });
 
   it('a passkey picked as the renewal starts is used, not dropped for new options', async () => {

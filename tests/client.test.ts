@@ -156,6 +156,8 @@ describe('gatehouse/client over HTTP', () => {
     // No timeout in the options (another server): Gatehouse's default lifetime of 5 minutes.
     expect(autofillRenewalDelay(undefined)).toBe(270_000);
     expect(autofillRenewalDelay(0)).toBe(270_000);
+    // Beyond what setTimeout takes (it would fire at once): capped.
+    expect(autofillRenewalDelay(30 * 24 * 3_600_000)).toBe(2 ** 31 - 1);
   });
 
   it('parses Retry-After as seconds or as an HTTP date', () => {

@@ -62,6 +62,8 @@ export async function signInWithPasskey(options: SignInWithPasskeyOptions = {}):
 
 /** How long before its challenge expires an autofill request is renewed. */
 const RENEW_MARGIN_MS = 30_000;
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How often a waiting autofill request compares the wall clock with its renewal time (after a sleep). */
 const WALL_CLOCK_CHECK_MS = 10_000;
 /** The challenge lifetime to assume when the options carry no `timeout` (Gatehouse's default). */
@@ -70,7 +72,8 @@ const DEFAULT_CHALLENGE_MS = 5 * 60_000;
 /** When to renew an autofill request whose options say `timeout`: 30 s before it ends, or halfway for a short one. */
 export function autofillRenewalDelay(timeout: number | undefined): number {
   const lifetime = timeout !== undefined && Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CHALLENGE_MS;
-  return Math.max(lifetime - RENEW_MARGIN_MS, lifetime / 2);
+  // setTimeout fires at once past 2^31 - 1 ms (24.8 days): another server's huge timeout renewed in a loop.
+  return Math.min(Math.max(lifetime - RENEW_MARGIN_MS, lifetime / 2), MAX_TIMER_MS);
 }
 
 /**
