@@ -297,6 +297,10 @@ describe('protocol attacks (state, iss, mix-up, PKCE, redirects)', () => {
     expect(head.status).toBe(405);
     expect(head.headers.get('allow')).toBe('GET');
     expect(await rows()).toHaveLength(0);
+    // /oauth/providers is also /oauth/:provider: each method once in Allow.
+    const post = await checker.send('/auth/oauth/providers', { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
     // A real browser's callback still works after a HEAD of the same URL (a prefetcher, a link scanner).
     const browser = new OAuthBrowser(t, '192.0.2.88');
     const callback = await browser.authorize(await browser.start('hostile'));

@@ -110,7 +110,8 @@ export function createHandler(core: Core): Handler {
         break;
       }
       if (match === undefined) {
-        if (allowed.length > 0) throw new MethodNotAllowedError(allowed);
+        // Several routes can match one path (/oauth/providers is also /oauth/:provider): each method once.
+        if (allowed.length > 0) throw new MethodNotAllowedError([...new Set(allowed)]);
         throw new NotFoundError();
       }
       matched.route = match.compiled.route.path;
