@@ -94,6 +94,17 @@ describe('other libraries under any local name', () => {
     ]);
   });
 
+  it('iron-session v8 in the App Router: getIronSession(cookieStore, options), two arguments', () => {
+    const head = "import { getIronSession } from 'iron-session';\nimport { cookies } from 'next/headers';\n";
+    expect(audit('a.ts', `${head}export const s = await getIronSession(await cookies(), { password, cookieName: 'app' });\n`)).toEqual([]);
+    expect(audit('a.ts', `${head}export const s = await getIronSession(await cookies(), { password, cookieName: 'app', ttl: 0 });\n`)).toEqual([
+      'session-no-expiry@3:24 getIronSession() is configured with ttl: 0: the session never expires.',
+    ]);
+    expect(audit('a.ts', `${head}const options = { password, cookieName: 'app', ttl: 0 };\nexport const s = async () => getIronSession<Data>(await cookies(), options);\n`)).toEqual([
+      'session-no-expiry@4:30 getIronSession() is configured with ttl: 0: the session never expires.',
+    ]);
+  });
+
   it('express-session and cookie-session: a default import under another name is the middleware', () => {
     expect(audit('a.ts', "import makeSession from 'express-session';\nimport cookies from 'cookie-session';\napp.use(makeSession({ secret }));\napp.use(cookies({ keys }));\n")).toEqual([
       'session-no-expiry@3:9 makeSession() is configured without maxAge/expires: the session never expires.',

@@ -169,7 +169,8 @@ export const sessionNoExpiry: Rule = {
       const isModule = found.name === 'default' || found.name === '*';
       if (!SESSION_MIDDLEWARE.test(local) && !SESSION_MIDDLEWARE.test(found.name) && !(isModule && found.module !== 'iron-session')) continue;
       const callee = SESSION_MIDDLEWARE.test(found.name) ? found.name : local;
-      const options = call.arguments[callee === 'getIronSession' ? 2 : 0];
+      // getIronSession(req, res, options), or (iron-session 8, Next.js App Router) getIronSession(cookieStore, options).
+      const options = call.arguments[callee === 'getIronSession' ? (call.arguments.length >= 3 ? 2 : 1) : 0];
       if (options === undefined || file.object(options) === undefined) continue;
       if (callee === 'getIronSession') {
         // iron-session expires its seal after 14 days by default; only `ttl: 0` ("as long as a
