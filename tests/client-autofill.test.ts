@@ -22,6 +22,8 @@ let hold: { release(): void } | undefined;
 let holdNextOptions = false;
 let credentialIds = 0;
 let optionsTimeout: number | undefined = 300_000;
+/** The stubbed `document`: its visibility is what the tests change. */
+let page: EventTarget & { visibilityState: string };
 
 function credential(id: string) {
   const buffer = () => new Uint8Array([1, 2, 3]).buffer;
@@ -49,7 +51,8 @@ beforeEach(() => {
   function PublicKeyCredential() {}
   PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(true);
   vi.stubGlobal('PublicKeyCredential', PublicKeyCredential);
-  vi.stubGlobal('document', { querySelectorAll: () => [{}] });
+  page = Object.assign(new EventTarget(), { visibilityState: 'visible', querySelectorAll: () => [{}] });
+  vi.stubGlobal('document', page);
   vi.stubGlobal('navigator', {
     credentials: {
       get: (options: { mediation?: string; signal: AbortSignal }) =>
@@ -179,18 +182,78 @@ describe('autofill renewal races', () => {
     expect(gets).toHaveLength(2);
   });
 
-  it('the renewal options failing (network down) leaves no request running whose answer would be dropped', async () => {
+  it('the renewal options failing (offline after a sleep) end the old request, show no error, and are asked for again', async () => {
     const signIn = signInWithPasskey({ autofill: true });
     const outcome = signIn.then(
       () => null,
       (e: unknown) => e,
     );
     await settle();
+    const online = globalThis.fetch;
     vi.stubGlobal('fetch', () => Promise.reject(new TypeError('Failed to fetch')));
     await vi.advanceTimersByTimeAsync(270_000);
     await settle();
-    expect(await outcome).toMatchObject({ code: 'NETWORK_ERROR' });
+    // No request left offering passkeys for a challenge about to expire, and no error for an idle page.
     expect(gets[0]!.signal.aborted).toBe(true);
+    expect(gets).toHaveLength(1);
+    vi.stubGlobal('fetch', online);
+    await vi.advanceTimersByTimeAsync(15_000);
+    await settle();
+    expect(gets).toHaveLength(2);
+    gets[1]!.pick();
+    expect(await outcome).toBeNull();
+    await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
+  });
+
+  it('a rate-limited renewal waits for Retry-After; a refusal that will not pass ends the call with its code', async () => {
+    const signIn = signInWithPasskey({ autofill: true });
+    const outcome = signIn.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await settle();
+    const served = globalThis.fetch;
+    const refuse = (status: number, code: string, headers: Record<string, string> = {}) => () =>
+      Promise.resolve(new Response(JSON.stringify({ error: { code, message: code } }), { status, headers: { 'content-type': 'application/json', ...headers } }));
+    vi.stubGlobal('fetch', refuse(429, 'RATE_LIMITED', { 'retry-after': '60' }));
+    await vi.advanceTimersByTimeAsync(270_000);
+    await settle();
+    vi.stubGlobal('fetch', served);
+    await vi.advanceTimersByTimeAsync(59_000);
+    await settle();
+    expect(gets).toHaveLength(1); // still waiting out the minute
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    expect(gets).toHaveLength(2);
+    vi.stubGlobal('fetch', refuse(400, 'VALIDATION_FAILED'));
+    await vi.advanceTimersByTimeAsync(270_000);
+    await settle();
+    expect(await outcome).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a hidden tab is not renewed (its pending ceremony expires on the server); it renews when shown again', async () => {
+    const signIn = signInWithPasskey({ autofill: true });
+    signIn.catch(() => {});
+    await settle();
+    page.visibilityState = 'hidden';
+    page.dispatchEvent(new Event('visibilitychange'));
+    await vi.advanceTimersByTimeAsync(270_000);
+    await settle();
+    expect(gets[0]!.signal.aborted).toBe(true);
+    // An hour in the background: no options asked for, nothing kept alive.
+    await vi.advanceTimersByTimeAsync(60 * 60_000);
+    await settle();
+    expect(optionsFetches()).toBe(1);
+    page.visibilityState = 'visible';
+    page.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(optionsFetches()).toBe(2);
+    expect(gets).toHaveLength(2);
+    gets[1]!.pick();
+    await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('a button ceremony started while the renewal fetches options is not aborted by the renewed autofill request', async () => {

@@ -1,4 +1,5 @@
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import { GatehouseClientError } from './errors.js';
 import { badResponse, callApi, isRecord, type ClientOptions } from './http.js';
 import { isCreationOptions, isRequestOptions, parsePasskey, parseSignIn, type PasskeyInfo, type SignInResult } from './parse.js';
 import { cancelled, createCredential, endCeremony, getAssertion, latestCeremony, requireAutofill, requireWebAuthn } from './webauthn.js';
@@ -91,7 +92,7 @@ export function autofillRenewalDelay(timeout: number | undefined): number {
 async function renewedAutofill(requestOptions: () => Promise<PublicKeyCredentialRequestOptionsJSON>, signal: AbortSignal | undefined): Promise<AuthenticationResponseJSON> {
   let renewed: number | undefined;
   for (;;) {
-    const optionsJSON = await requestOptions();
+    const optionsJSON = renewed === undefined ? await requestOptions() : await renewalOptions(requestOptions, signal);
     // Another WebAuthn request started while the options were fetched: ours would end it.
     if (renewed !== undefined && latestCeremony() !== renewed) throw cancelled();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -122,6 +123,71 @@ async function renewedAutofill(requestOptions: () => Promise<PublicKeyCredential
     if (picked !== null) return picked;
     renewed = mine;
   }
+}
+
+/** A renewal that could not get its options (offline, 429, 5xx) tries again after this long, or after Retry-After. */
+const RENEW_RETRY_MS = 15_000;
+const RENEW_RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * The options for a renewal. Only while the page is visible: a hidden tab cannot show autofill,
+ * and renewing it would keep a pending ceremony alive on the server for as long as the tab stays
+ * open (pending ceremonies are bounded per client IP, so twenty forgotten tabs behind one office
+ * NAT would lock out the next person). Its request has been ended; it renews when shown again.
+ * A renewal that fails for a passing reason (offline after a sleep, rate limited, the server
+ * restarting) is retried quietly: the page is idle, and an error there would help nobody.
+ */
+async function renewalOptions(requestOptions: () => Promise<PublicKeyCredentialRequestOptionsJSON>, signal: AbortSignal | undefined): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  for (;;) {
+    await whenVisible(signal);
+    try {
+      return await requestOptions();
+    } catch (error) {
+      if (!(error instanceof GatehouseClientError) || !isPassing(error)) throw error;
+      const wait = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : RENEW_RETRY_MS;
+      await pause(Math.min(Math.max(wait, 1000), RENEW_RETRY_MAX_MS), signal);
+    }
+  }
+}
+
+function isPassing(error: GatehouseClientError): boolean {
+  return error.code === 'NETWORK_ERROR' || error.status === 429 || (error.status !== undefined && error.status >= 500);
+}
+
+/** Resolves once the page is visible (at once outside a browser, or when it already is); CANCELLED when `signal` aborts. */
+function whenVisible(signal: AbortSignal | undefined): Promise<void> {
+  if (typeof document === 'undefined' || document.visibilityState !== 'hidden') return Promise.resolve();
+  return waitFor(signal, (done) => {
+    const onChange = () => {
+      if (document.visibilityState !== 'hidden') done();
+    };
+    document.addEventListener('visibilitychange', onChange);
+    return () => document.removeEventListener('visibilitychange', onChange);
+  });
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return waitFor(signal, (done) => {
+    const timer = setTimeout(done, ms);
+    return () => clearTimeout(timer);
+  });
+}
+
+/** Waits for what `start` sets up (it returns its own cleanup); CANCELLED if `signal` aborts first. */
+function waitFor(signal: AbortSignal | undefined, start: (done: () => void) => () => void): Promise<void> {
+  if (signal?.aborted) return Promise.reject(cancelled(signal.reason));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      stop();
+      reject(cancelled(signal?.reason));
+    };
+    const stop = start(() => {
+      signal?.removeEventListener('abort', onAbort);
+      stop();
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
