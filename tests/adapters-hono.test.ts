@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
+import { basicAuth } from 'hono/basic-auth';
+import { bodyLimit } from 'hono/body-limit';
+import { validator } from 'hono/validator';
 import type { ServerType } from '@hono/node-server';
 import { createHonoAdapter, type GatehouseVariables } from 'gatehouse/hono';
 import { listen } from './support/browser.js';
@@ -48,5 +51,29 @@ describe('gatehouse/hono', () => {
     expect(await res.text()).toBe('198.51.100.7');
     expect(await (await probe.fetch(new Request('http://localhost/ip'), {})).text()).toBe('none');
     expect(await (await probe.fetch(new Request('http://localhost/custom'))).text()).toBe('192.0.2.1');
+  });
+
+  it("keeps Hono's own HTTPExceptions (bodyLimit 413, basicAuth 401, validator 400) instead of turning them into 500s", async () => {
+    const errors: string[] = [];
+    const gatehouse = createHonoAdapter({ ...world.auth, errorResponse: (error: unknown) => (errors.push(String(error)), world.auth.errorResponse(error)) });
+    const probe = new Hono();
+    probe.onError(gatehouse.onError);
+    probe.post('/upload', bodyLimit({ maxSize: 10 }), (c) => c.text('stored'));
+    probe.get('/ops', basicAuth({ username: 'ops', password: 'secret' }), (c) => c.text('ops'));
+    probe.post('/items', validator('json', (value) => value), (c) => c.json(c.req.valid('json')));
+    probe.get('/me', gatehouse.requireSession(), (c) => c.text('me'));
+
+    const tooLarge = await probe.request('/upload', { method: 'POST', body: 'x'.repeat(100) });
+    expect(tooLarge.status).toBe(413);
+    const challenge = await probe.request('/ops');
+    expect(challenge.status).toBe(401);
+    expect(challenge.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const malformed = await probe.request('/items', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' });
+    expect(malformed.status).toBe(400);
+    expect(errors).toEqual([]);
+    // Gatehouse's own errors still get the JSON error shape.
+    const signedOut = await probe.request('/me');
+    expect(signedOut.status).toBe(401);
+    expect(await signedOut.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
   });
 });

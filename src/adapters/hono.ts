@@ -42,7 +42,7 @@ export interface HonoAdapter {
   requirePermission(permission: string): MiddlewareHandler<{ Variables: GatehouseVariables }>;
   /** Guard: 403 CSRF_REFUSED for a cross-site unsafe request (for your own cookie-authenticated routes). */
   verifyOrigin(): MiddlewareHandler;
-  /** `app.onError(onError)`: AuthError (and anything else) -> the JSON error response. */
+  /** `app.onError(onError)`: AuthError (and anything else) -> the JSON error response; Hono's HTTPException -> its own response. */
   onError: ErrorHandler;
   /** The client IP this adapter passes to Gatehouse, for your own `auth.rateLimit(...)` calls. */
   ip(c: Context): string | undefined;
@@ -75,6 +75,17 @@ function nodeServerCookie(c: Context): string | null | undefined {
   return typeof cookie === 'string' ? cookie : null;
 }
 
+/**
+ * Hono's `HTTPException` (thrown by its bodyLimit, basicAuth, bearerAuth, csrf, validator ...
+ * middleware) carries the response to send. Recognised the way Hono's own default error handler
+ * does, by its `getResponse` method: this module imports no Hono code, and a second copy of hono
+ * would defeat `instanceof`.
+ */
+function httpException(error: unknown): { getResponse(): Response } | null {
+  if (!(error instanceof Error) || !('getResponse' in error) || typeof error.getResponse !== 'function') return null;
+  return error as Error & { getResponse(): Response };
+}
+
 /** Gatehouse for Hono. */
 export function createHonoAdapter(auth: Gatehouse, options: HonoAdapterOptions = {}): HonoAdapter {
   const ip = options.ip ?? nodeServerAddress;
@@ -101,7 +112,9 @@ export function createHonoAdapter(auth: Gatehouse, options: HonoAdapterOptions =
       auth.verifyOrigin(c.req.raw);
       await next();
     },
-    onError: (error) => auth.errorResponse(error),
+    // Hono's own HTTPException keeps its response (a 413, or a 401 with WWW-Authenticate), as
+    // Hono's default handler would send it; replacing that handler must not make them 500s.
+    onError: (error) => httpException(error)?.getResponse() ?? auth.errorResponse(error),
     ip,
   };
 }
