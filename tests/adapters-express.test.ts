@@ -31,6 +31,9 @@ beforeAll(async () => {
   e.get('/api/whoami', async (req, res) => {
     res.json({ signedIn: (await gatehouse.getSession(req)) !== null });
   });
+  e.get('/api/posts/:id', gatehouse.requirePermission('posts:read'), (req, res) => {
+    res.json({ id: req.params.id });
+  });
   // An upstream API client's error, e.g. a payment provider refusing the SERVER's key.
   e.get('/api/upstream', () => {
     throw Object.assign(new Error('Request failed with status code 401'), { status: 401, statusCode: 401 });
@@ -77,6 +80,32 @@ describe('gatehouse/express', () => {
     const upstream = await fetch(`${world.origin}/api/upstream`);
     expect(upstream.status).toBe(500);
     expect(await upstream.json()).toMatchObject({ error: { code: 'INTERNAL_ERROR' } });
+  });
+
+  it("answers a route parameter that is not valid percent-encoding with Express's 400, not a 500", async () => {
+    // The router throws a URIError with status 400 (no `expose`); Express's own handler answers 400.
+    const errors: string[] = [];
+    const gatehouse = createExpressAdapter({ ...world.auth, errorResponse: (error: unknown) => (errors.push(String(error)), world.auth.errorResponse(error)) });
+    const probe = express();
+    probe.get('/api/posts/:id', gatehouse.requireSession(), (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    probe.use(gatehouse.errorHandler);
+    const server = createServer(probe);
+    await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+    try {
+      const base = `http://localhost:${(server.address() as AddressInfo).port}`;
+      const res = await fetch(`${base}/api/posts/%E0%A4%A`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+      expect(errors.join('\n')).not.toContain('URIError');
+      expect((await fetch(`${base}/api/posts/42`)).status).toBe(401);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    // The same through the shared app, signed out and with a bad encoding.
+    const shared = await fetch(`${world.origin}/api/posts/%E0%A4%A`);
+    expect(shared.status).toBe(400);
   });
 
   it('says to mount it before the body parser when the body was already read', async () => {

@@ -49,7 +49,8 @@ export interface ExpressAdapter {
 /**
  * Express's own client errors (body-parser's malformed JSON or oversized body, http-errors'
  * `createError(404)`): a 4xx `status` with `expose: true`, which http-errors sets for client
- * errors. They keep their status in the JSON error shape instead of becoming a 500. Null for
+ * errors; and the router's undecodable route parameter (below). They keep their status in the
+ * JSON error shape instead of becoming a 500. Null for
  * anything else: an upstream client's error with a 401 `status` (a bad API key of the SERVER's)
  * stays a 500, logged.
  */
@@ -57,6 +58,9 @@ function clientError(error: unknown): AuthError | null {
   if (error instanceof AuthError || typeof error !== 'object' || error === null) return null;
   const { status, statusCode, expose, type, limit, message } = error as Record<string, unknown>;
   const code = typeof status === 'number' ? status : statusCode;
+  // The router's "Failed to decode param" (a route parameter that is not valid percent-encoding):
+  // a URIError with status 400 but no `expose`. Its message repeats the client's bytes.
+  if (error instanceof URIError && code === 400) return new BadRequestError('BAD_REQUEST', 'The request path is not valid percent-encoding.');
   if (expose !== true || typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499) return null;
   if (type === 'entity.parse.failed') return new BadRequestError('INVALID_JSON', 'The request body is not valid JSON.');
   if (code === 413 && typeof limit === 'number') return new PayloadTooLargeError(limit);
