@@ -91,6 +91,45 @@ describe('gatehouse/node', () => {
   });
 });
 
+describe('gatehouse/node and methods a web Request cannot carry', () => {
+  it('answers TRACE with a 405, not a 500 (new Request() throws for TRACE, which Node accepts)', async () => {
+    const errors: string[] = [];
+    const gatehouse = createNodeAdapter({ ...world.auth, errorResponse: (error: unknown) => (errors.push(String(error)), world.auth.errorResponse(error)) });
+    const probe = createServer((req, res) => {
+      void (async () => {
+        if (await gatehouse.handle(req, res)) return;
+        try {
+          await gatehouse.requireSession(req);
+          res.writeHead(204).end();
+        } catch (error) {
+          await gatehouse.sendError(res, error);
+        }
+      })();
+    });
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { connect } = await import('node:net');
+    const send = (target: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect((probe.address() as AddressInfo).port, '127.0.0.1', () => socket.end(`TRACE ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`));
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk.toString('utf8')));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+    try {
+      for (const target of ['/auth/session', '/api/me']) {
+        const answer = await send(target);
+        expect(answer).toMatch(/^HTTP\/1\.1 405 /);
+        expect(answer.toLowerCase()).toMatch(/\r\nallow: get, head, post, patch, delete\r\n/);
+        expect(answer).toContain('{"error":{"code":"METHOD_NOT_ALLOWED"');
+      }
+      expect(errors.join('\n')).not.toContain('TypeError');
+    } finally {
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    }
+  });
+});
+
 describe('gatehouse/node when the client goes away', () => {
   /** A server whose one route runs `work` after the client has closed the connection; resolves with what `work` did. */
   async function afterClientLeft(work: (gatehouse: NodeAdapter, res: ServerResponse) => Promise<void>): Promise<{ settled: 'resolved' | 'rejected'; destroyed: boolean }> {

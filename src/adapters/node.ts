@@ -20,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, MethodNotAllowedError } from '../errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { SessionResult } from '../sessions/types.js';
 
@@ -36,6 +36,14 @@ export interface ToWebRequestOptions {
   /** Request target to use instead of `req.url` (Express strips its mount path from `req.url`; pass `req.originalUrl`). */
   url?: string;
 }
+
+/**
+ * Methods a web Request cannot carry (Fetch's forbidden methods: `new Request()` throws a
+ * TypeError, a 500). Node's parser accepts TRACE, and scanners send it to every path. Gatehouse
+ * answers none of them: a 405 listing the methods its API uses.
+ */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const API_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'];
 
 /** The origin to build URLs from: the configured one whose host the client asked for, else the first. */
 function pickOrigin(origins: readonly string[], host: string | undefined): string {
@@ -77,6 +85,7 @@ export function toWebRequest(req: IncomingMessage, options: ToWebRequestOptions)
   }
   if (cookies.length > 0) headers.set('cookie', cookies.join('; '));
   const method = req.method ?? 'GET';
+  if (FORBIDDEN_METHODS.has(method.toUpperCase())) throw new MethodNotAllowedError(API_METHODS);
   const url = new URL(`${pickOrigin(options.origins, req.headers.host)}${pathAndQuery(options.url ?? req.url)}`);
   const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (options.body !== false && method !== 'GET' && method !== 'HEAD') {
