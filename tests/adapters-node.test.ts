@@ -91,6 +91,32 @@ describe('gatehouse/node', () => {
   });
 });
 
+describe('gatehouse/node and a body over the limit', () => {
+  it('answers 413 mid-body and keeps reading the connection: the next request on it is answered', async () => {
+    // Chunked, so no Content-Length announces the size: the handler stops reading after 16 KiB.
+    const chunk = (text: string) => `${text.length.toString(16)}\r\n${text}\r\n`;
+    const body = chunk(`{"email":"${'x'.repeat(40_000)}`) + chunk(`${'x'.repeat(40_000)}"}`) + '0\r\n\r\n';
+    const first = ['POST /auth/recovery/sign-in HTTP/1.1', 'Host: localhost', `Origin: ${world.origin}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''].join('\r\n');
+    const second = ['GET /auth/session HTTP/1.1', 'Host: localhost', 'Connection: close', '', ''].join('\r\n');
+    const { connect } = await import('node:net');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.write(first + body + second));
+      let data = '';
+      socket.on('data', (part) => (data += part.toString('utf8')));
+      socket.on('end', () => resolve(data));
+      socket.on('error', (error) => resolve(`${data}\n[${error.message}]`));
+      // Before the fix the socket was never read again: no second answer, reset at keepAliveTimeout.
+      setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no second answer in 3 s; got: ${data.slice(0, 200)}`));
+      }, 3000);
+    });
+    const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    expect(statuses).toEqual(['413', '401']);
+    expect(answer).toContain('"code":"PAYLOAD_TOO_LARGE"');
+  });
+});
+
 describe('gatehouse/node and methods a web Request cannot carry', () => {
   it('answers TRACE with a 405, not a 500 (new Request() throws for TRACE, which Node accepts)', async () => {
     const errors: string[] = [];

@@ -70,6 +70,53 @@ export function clientAddress(req: IncomingMessage): string | undefined {
   return req.socket.remoteAddress;
 }
 
+/**
+ * The request body as a web stream. Not `Readable.toWeb(req)`: its cancel() destroys the
+ * IncomingMessage and detaches it from the socket, and Node then stops reading the connection.
+ * A handler that stops early (a 413 on a chunked body over the limit) left the connection wedged:
+ * the next request on it was never answered, and the client was reset at keepAliveTimeout. Here
+ * cancel() discards the rest of the body, which is what Node does with a body nobody reads.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true;
+  const onData = (chunk: Buffer | string) => {
+    if (!open) return;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if ((controller.desiredSize ?? 0) <= 0) req.pause();
+  };
+  const finish = (error?: unknown) => {
+    if (!open) return;
+    open = false;
+    req.off('data', onData);
+    if (error === undefined) controller.close();
+    else controller.error(error);
+  };
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        req.pause();
+        req.on('data', onData);
+        req.once('end', () => finish());
+        req.once('error', (error) => finish(error));
+        // A client that goes away mid-body: 'close' without 'end'.
+        req.once('close', () => finish(req.readableEnded ? undefined : new Error('the client closed the connection mid-body')));
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        open = false;
+        req.off('data', onData);
+        req.resume(); // read and drop the rest, so the connection can serve its next request
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
 /** `IncomingMessage -> Request`: method, every header, URL from the configured origin, body as a stream. */
 export function toWebRequest(req: IncomingMessage, options: ToWebRequestOptions): Request {
   const headers = new Headers();
@@ -94,7 +141,7 @@ export function toWebRequest(req: IncomingMessage, options: ToWebRequestOptions)
     if (req.readableDidRead || req.readableEnded) {
       throw new ConfigurationError('the request body was already read. Mount the Gatehouse handler before body-parsing middleware.');
     }
-    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    init.body = bodyStream(req);
     init.duplex = 'half'; // required by undici for a streamed request body
   }
   return new Request(url, init);
