@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressAdapter } from 'gatehouse/express';
+import { SESSION_COOKIE } from 'gatehouse';
 import { createAdapterWorld, runAdapterFlow, type AdapterWorld } from './support/adapter-flow.js';
 
 /** gatehouse/express mounted in a real Express 5 app: the shared adapter flow, plus Express specifics. */
@@ -106,6 +107,27 @@ describe('gatehouse/express', () => {
     // The same through the shared app, signed out and with a bad encoding.
     const shared = await fetch(`${world.origin}/api/posts/%E0%A4%A`);
     expect(shared.status).toBe(400);
+  });
+
+  it("keeps the Set-Cookie headers an earlier middleware set next to Gatehouse's own", async () => {
+    const gatehouse = createExpressAdapter(world.auth);
+    const probe = express();
+    probe.use((_req, res, next) => {
+      res.cookie('consent', 'yes', { path: '/' });
+      next();
+    });
+    probe.use(gatehouse.handler);
+    const server = createServer(probe);
+    await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
+    try {
+      // A well-formed cookie of no session: GET /auth/session answers 401 and clears it.
+      const stale = `${SESSION_COOKIE}=${'a'.repeat(22)}.${'b'.repeat(43)}`;
+      const res = await fetch(`http://localhost:${(server.address() as AddressInfo).port}/auth/session`, { headers: { cookie: stale } });
+      expect(res.status).toBe(401);
+      expect(res.headers.getSetCookie()).toEqual(['consent=yes; Path=/', `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('says to mount it before the body parser when the body was already read', async () => {

@@ -147,15 +147,20 @@ export function toWebRequest(req: IncomingMessage, options: ToWebRequestOptions)
   return new Request(url, init);
 }
 
-/** `Response -> ServerResponse`: status, every header (each Set-Cookie on its own line), the body streamed. */
+/** `Response -> ServerResponse`: status, every header (each Set-Cookie on its own line, after any already set), the body streamed. */
 export async function sendWebResponse(res: ServerResponse, response: Response, method = 'GET'): Promise<void> {
   res.statusCode = response.status;
   response.headers.forEach((value, name) => {
     if (name !== 'set-cookie') res.setHeader(name, value);
   });
   // Headers#forEach joins Set-Cookie values with ", ", which breaks cookies that contain a date.
+  // Appended to any an earlier middleware set (Express's res.cookie()), not replacing them.
   const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  if (cookies.length > 0) {
+    const earlier = res.getHeader('set-cookie');
+    const kept = earlier === undefined ? [] : Array.isArray(earlier) ? earlier : [String(earlier)];
+    res.setHeader('set-cookie', [...kept, ...cookies]);
+  }
 
   if (response.body === null || method === 'HEAD') {
     await response.body?.cancel();
