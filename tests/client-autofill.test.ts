@@ -108,6 +108,20 @@ const settle = async () => {
   for (let i = 0; i < 50; i++) await Promise.resolve();
 };
 const optionsFetches = () => fetched.filter((u) => u.endsWith('/login/options')).length;
+/** The call's error, or null when it resolved. */
+const outcomeOf = (call: Promise<unknown>) =>
+  call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+/** The renewal's options and request are the second ones; picking from it signs in, and no timer is left. */
+async function pickFromRenewed(signIn: Promise<unknown>): Promise<void> {
+  expect(optionsFetches()).toBe(2);
+  expect(gets).toHaveLength(2);
+  gets[1]!.pick();
+  await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
+  expect(vi.getTimerCount()).toBe(0);
+}
 
 describe('autofill renewal races', () => {
   it('renews 30 s before the challenge expires, with new options and a new conditional request', async () => {
@@ -136,11 +150,7 @@ describe('autofill renewal races', () => {
     // Awake for 10 s: renewed before the user can click the field and pick a passkey.
     await vi.advanceTimersByTimeAsync(10_000);
     await settle();
-    expect(optionsFetches()).toBe(2);
-    expect(gets).toHaveLength(2);
-    gets[1]!.pick();
-    await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
-    expect(vi.getTimerCount()).toBe(0);
+    await pickFromRenewed(signIn);
   });
 
   it("a server's huge timeout (past setTimeout's 24.8 days) does not renew at once, in a loop", async () => {
@@ -184,10 +194,7 @@ describe('autofill renewal races', () => {
 
   it('the renewal options failing (offline after a sleep) end the old request, show no error, and are asked for again', async () => {
     const signIn = signInWithPasskey({ autofill: true });
-    const outcome = signIn.then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const outcome = outcomeOf(signIn)
     await settle();
     const online = globalThis.fetch;
     vi.stubGlobal('fetch', () => Promise.reject(new TypeError('Failed to fetch')));
@@ -207,10 +214,7 @@ describe('autofill renewal races', () => {
 
   it('a rate-limited renewal waits for Retry-After; a refusal that will not pass ends the call with its code', async () => {
     const signIn = signInWithPasskey({ autofill: true });
-    const outcome = signIn.then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const outcome = outcomeOf(signIn)
     await settle();
     const served = globalThis.fetch;
     const refuse = (status: number, code: string, headers: Record<string, string> = {}) => () =>
@@ -249,19 +253,12 @@ describe('autofill renewal races', () => {
     page.dispatchEvent(new Event('visibilitychange'));
     await settle();
     await vi.advanceTimersByTimeAsync(0);
-    expect(optionsFetches()).toBe(2);
-    expect(gets).toHaveLength(2);
-    gets[1]!.pick();
-    await expect(signIn).resolves.toMatchObject({ user: { id: 'u1' } });
-    expect(vi.getTimerCount()).toBe(0);
+    await pickFromRenewed(signIn);
   });
 
   it('a button ceremony started while the renewal fetches options is not aborted by the renewed autofill request', async () => {
     const autofill = signInWithPasskey({ autofill: true });
-    const autofillOutcome = autofill.then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const autofillOutcome = outcomeOf(autofill)
     await settle();
     holdNextOptions = true;
     await vi.advanceTimersByTimeAsync(270_000);
@@ -285,10 +282,7 @@ describe('autofill renewal races', () => {
 
   it("the page's signal during the renewal's options fetch: CANCELLED, no request and no timer left", async () => {
     const abort = new AbortController();
-    const outcome = signInWithPasskey({ autofill: true, signal: abort.signal }).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const outcome = outcomeOf(signInWithPasskey({ autofill: true, signal: abort.signal }))
     await settle();
     holdNextOptions = true;
     await vi.advanceTimersByTimeAsync(270_000);
