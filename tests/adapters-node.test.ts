@@ -118,6 +118,18 @@ describe('gatehouse/node and a body over the limit', () => {
 });
 
 describe('gatehouse/node and methods a web Request cannot carry', () => {
+  it('refuses a path with a "." or ".." segment under the base path: an app guard on /auth/admin cannot be walked around', async () => {
+    const status = (response: string) => Number(response.split(' ', 2)[1]);
+    for (const target of ['/auth/x/../admin/users', '/auth/x/%2e%2e/admin/users', '/auth/x/%2E./admin/users', '/auth/./admin/users', '/auth/x\\..\\admin/users']) {
+      const response = await raw([`GET ${target} HTTP/1.1`, 'Host: localhost', 'Connection: close']);
+      expect(status(response), target).toBe(400);
+      expect(response, target).toContain('"code":"BAD_REQUEST"');
+    }
+    // Dots inside a segment are ordinary: the stylesheet and the API still answer.
+    expect(status(await raw(['GET /auth/assets/ui.css HTTP/1.1', 'Host: localhost', 'Connection: close']))).toBe(200);
+    expect(status(await raw(['GET /auth/admin/users HTTP/1.1', 'Host: localhost', 'Connection: close']))).toBe(401);
+  });
+
   it('answers TRACE with a 405, not a 500 (new Request() throws for TRACE, which Node accepts)', async () => {
     const errors: string[] = [];
     const gatehouse = createNodeAdapter({ ...world.auth, errorResponse: (error: unknown) => (errors.push(String(error)), world.auth.errorResponse(error)) });

@@ -20,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { ConfigurationError, MethodNotAllowedError } from '../errors.js';
+import { BadRequestError, ConfigurationError, MethodNotAllowedError } from '../errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { SessionResult } from '../sessions/types.js';
 
@@ -63,6 +63,19 @@ function pathAndQuery(target: string | undefined): string {
   } catch {
     return '/';
   }
+}
+
+/**
+ * A `.` or `..` path segment, also percent-encoded or after a backslash (which URL parsers read
+ * as a slash). The adapter picks Gatehouse's requests on the raw path, and Gatehouse routes on
+ * the parsed URL, which resolves them: `/auth/x/../admin/users` reached the admin API past an app
+ * guard mounted on `/auth/admin`. Browsers resolve them before sending, so nothing real has one.
+ */
+function hasDotSegment(path: string): boolean {
+  return path.split(/[\\/]/).some((segment) => {
+    const plain = segment.replace(/%2e/gi, '.');
+    return plain === '.' || plain === '..';
+  });
 }
 
 /** The socket's remote address: what Gatehouse expects as `{ ip }` (forwarded headers count only via trustedProxies). */
@@ -201,6 +214,9 @@ export function createNodeAdapter(auth: Gatehouse): NodeAdapter {
       if (!underBasePath(url)) return false;
       let response: Response;
       try {
+        if (hasDotSegment(pathAndQuery(url).split('?', 1)[0]!)) {
+          throw new BadRequestError('BAD_REQUEST', 'The path contains a "." or ".." segment. Send the path as a browser does, with those resolved.');
+        }
         response = await auth.handler(toWebRequest(req, { origins, url }), { ip: clientAddress(req) });
       } catch (error) {
         response = auth.errorResponse(error);
