@@ -1,5 +1,6 @@
 import { fold } from './names.js';
-import { keyName, lastName, path, type SourceFile } from './source.js';
+import { keyName, lastName, path } from './ast-names.js';
+import { type SourceFile } from './source.js';
 import type { FileFacts, ProjectFacts } from './types.js';
 
 const POLICY_MODULES = /^(gatehouse\/authz|@casl\/ability|casbin|accesscontrol|@cerbos\/.*|@permitio\/.*|oso)$/;

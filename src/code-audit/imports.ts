@@ -1,5 +1,6 @@
 import type { Node } from 'oxc-parser';
-import { memberName, requiredModule, unwrap, type SourceFile } from './source.js';
+import { memberName, requiredModule, unwrap } from './ast-names.js';
+import { type SourceFile } from './source.js';
 
 /**
  * Following imports: the one place where rules see ES imports and CommonJS `require()` the same

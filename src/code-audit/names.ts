@@ -1,5 +1,6 @@
 import type { Node } from 'oxc-parser';
-import { lastName, path, unwrap, type SourceFile } from './source.js';
+import { lastName, path, unwrap } from './ast-names.js';
+import { type SourceFile } from './source.js';
 
 /** Folds `access_token`, `accessToken`, `ACCESS-TOKEN` to `accesstoken`. */
 export function fold(name: string): string {

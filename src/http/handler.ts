@@ -40,6 +40,11 @@ interface CompiledRoute {
   route: Route;
   pattern: RegExp;
   names: string[];
+  /**
+   * The methods it answers. HEAD is GET without the body (RFC 9110 9.3.2: monitors and link
+   * checkers send it), except on a GET that writes: HEAD must change nothing.
+   */
+  methods: string[];
 }
 
 function compile(route: Route): CompiledRoute {
@@ -56,7 +61,8 @@ function compile(route: Route): CompiledRoute {
       return '([^/]+)';
     })
     .join('/');
-  return { route, pattern: new RegExp(`^${source}$`), names };
+  const methods = route.method !== 'GET' ? [route.method] : route.writes === true ? ['GET'] : ['GET', 'HEAD'];
+  return { route, pattern: new RegExp(`^${source}$`), names, methods };
 }
 
 const ALL_ROUTES: Route[] = [...sessionRoutes, ...sessionsRoutes, ...passkeyRoutes, ...recoveryRoutes, ...oauthRoutes, ...adminRoutes, ...tokenRoutes];
@@ -92,18 +98,12 @@ export function createHandler(core: Core): Handler {
       const path = url.pathname.slice(basePath.length);
       const allowed: string[] = [];
       let match: { compiled: CompiledRoute; values: string[] } | undefined;
-      // HEAD is GET without the body (RFC 9110 9.3.2): monitors and link checkers send it.
-      const method = request.method === 'HEAD' ? 'GET' : request.method;
       for (const compiled of routes) {
         const m = compiled.pattern.exec(path);
         if (m === null) continue;
-        if (compiled.route.method !== method) {
-          allowed.push(...(compiled.route.method !== 'GET' ? [compiled.route.method] : compiled.route.writes === true ? ['GET'] : ['GET', 'HEAD']));
-          continue;
-        }
-        // HEAD must change nothing (RFC 9110 9.3.2), so a GET that writes does not answer it.
-        if (request.method === 'HEAD' && compiled.route.writes === true) {
-          allowed.push('GET');
+        const methods = compiled.methods;
+        if (!methods.includes(request.method)) {
+          allowed.push(...methods);
           continue;
         }
         match = { compiled, values: m.slice(1) };

@@ -1,6 +1,7 @@
 import type { Node } from 'oxc-parser';
 import { fold } from '../names.js';
-import { calleeOf, isFunction, lastName, memberName, path, unwrap, type SourceFile } from '../source.js';
+import { calleeOf, lastName, memberName, path, unwrap } from '../ast-names.js';
+import { isFunction, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 const AUTHZ_HEADER = /^x-(user-?)?(role|roles|permission|permissions|admin|is-admin|isadmin|scope|scopes|groups|user-?id|uid|tenant|tenant-id)$/i;

@@ -1,7 +1,8 @@
 import type { Expression, Node } from 'oxc-parser';
 import { imported, isImported } from '../imports.js';
 import { carriesToken, isSessionName } from '../names.js';
-import { calleeOf, keyName, path, requiredModule, type SourceFile } from '../source.js';
+import { calleeOf, keyName, path, requiredModule } from '../ast-names.js';
+import { type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 interface CookieWrite {

@@ -1,7 +1,8 @@
 import type { Node } from 'oxc-parser';
 import { fold, isRefreshName } from '../names.js';
 import { isImported, moduleOf } from '../imports.js';
-import { calleeOf, functionName, lastName, memberName, path, unwrap, type SourceFile } from '../source.js';
+import { calleeOf, functionName, lastName, memberName, path, unwrap } from '../ast-names.js';
+import { type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 /** RFC 8725 / the seed: an access token should live minutes, not days. */

@@ -1,6 +1,7 @@
 import type { Node } from 'oxc-parser';
 import { fetchUrl } from '../names.js';
-import { calleeOf, functionName, keyName, type FunctionLike, type SourceFile } from '../source.js';
+import { calleeOf, functionName, keyName } from '../ast-names.js';
+import { type FunctionLike, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 const USERINFO = /userinfo|openidconnect\.googleapis\.com|graph\.microsoft\.com\/(v1\.0|beta)\/me\b|\/oauth2\/v\d\/me\b/i;

@@ -1,7 +1,8 @@
 import type { Node } from 'oxc-parser';
 import { imported } from '../imports.js';
 import { fold } from '../names.js';
-import { calleeOf, path, unwrap, type SourceFile } from '../source.js';
+import { calleeOf, path, unwrap } from '../ast-names.js';
+import { type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 const VERIFY = /^(verifyRegistrationResponse|verifyAuthenticationResponse|verifyRegistration|verifyAuthentication|verifyAssertion|verifyAttestation)$/;

@@ -1,7 +1,8 @@
 import type { Node } from 'oxc-parser';
 import { isImported } from '../imports.js';
 import { fold, isRefreshName } from '../names.js';
-import { calleeOf, functionName, isFunction, lastName, type FunctionLike, type SourceFile } from '../source.js';
+import { calleeOf, functionName, lastName } from '../ast-names.js';
+import { isFunction, type FunctionLike, type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 const ISSUES_TOKEN = (file: SourceFile, node: Node) =>

@@ -1,5 +1,6 @@
 import type { Node } from 'oxc-parser';
-import { calleeOf, path, type SourceFile } from '../source.js';
+import { calleeOf, path } from '../ast-names.js';
+import { type SourceFile } from '../source.js';
 import type { Rule } from '../types.js';
 
 interface Route {

@@ -1,7 +1,7 @@
 import type { Node } from 'oxc-parser';
 import { imported, isImported } from '../imports.js';
 import { carriesToken, isSessionName, isTokenName } from '../names.js';
-import { calleeOf, memberName, path, unwrap } from '../source.js';
+import { calleeOf, memberName, path, unwrap } from '../ast-names.js';
 import type { Rule } from '../types.js';
 
 const STORAGE = /^(window\.|globalThis\.|self\.)?(localStorage|sessionStorage)$/;
